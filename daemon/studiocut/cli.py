@@ -1,0 +1,226 @@
+"""cli: the ``studiocut`` command. Exit codes: 0 ok, 1 some work failed, 2 usage or config."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from studiocut import __version__, places
+from studiocut import profile as profiles
+from studiocut.errors import ConfigError, ModelError, StudiocutError
+from studiocut.pipeline import Outcome
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    setup_logging(args.verbose)
+    try:
+        result: int = args.handler(args)
+        return result
+    except ConfigError as e:
+        _error_lines(e.problems)
+        return EXIT_USAGE
+    except ModelError as e:
+        _error_lines([str(e)])
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="studiocut", description="Background removal for product photo studios.")
+    parser.add_argument("--version", action="version", version=f"studiocut {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profiles", type=Path, default=None, metavar="DIR",
+                        help=f"profiles folder (default: {places.profiles_dir()})")
+    common.add_argument("--state", type=Path, default=None, metavar="DIR",
+                        help=f"state folder: journal, lock (default: {places.state_dir()})")
+    common.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("process", parents=[common], help="cut out files or folders once",
+                       description="Cut out INPUT files (or every image in INPUT folders) with "
+                       "a profile and write the results.")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    p.add_argument("--profile", default="default", metavar="NAME_OR_PATH",
+                   help="profile name in --profiles, or a .yaml path (default: built-in)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default: the profile's output)")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="photos processed at once (default: one per CPU core)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per photo")
+    p.set_defaults(handler=cmd_process)
+
+    c = sub.add_parser("check", parents=[common], help="validate profiles",
+                       description="Validate profiles (names or paths; default: all in "
+                       "--profiles). Exit 0 when all are valid, 2 otherwise.")
+    c.add_argument("names", nargs="*", metavar="PROFILE")
+    c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.set_defaults(handler=cmd_check)
+    return parser
+
+
+def setup_logging(verbose: int) -> None:
+    """Rich on a terminal, plain lines otherwise (what journald and launchd capture)."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler = RichHandler(show_path=False, markup=False, rich_tracebacks=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _error_lines(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
+
+
+def profiles_dir(args: argparse.Namespace) -> Path:
+    return Path(args.profiles).expanduser() if args.profiles else places.profiles_dir()
+
+
+def state_dir(args: argparse.Namespace) -> Path:
+    return Path(args.state).expanduser() if args.state else places.state_dir()
+
+
+# --------------------------------------------------------------------------- process
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from studiocut import pipeline, predict
+
+    profile = profiles.resolve(args.profile, profiles_dir(args))
+    out = args.out or profile.output
+    if out is None:
+        raise ConfigError([f"{args.profile}: the profile has no 'output' folder; give --out DIR"])
+    out = Path(out).expanduser().absolute()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError([f"{out}: cannot create the output folder: {e.strerror}"]) from e
+    jobs = list(_expand_inputs(args.inputs, profile))
+    if not jobs:
+        _error_lines(["no input images found in " + ", ".join(map(str, args.inputs))])
+        return EXIT_USAGE
+    workers = args.jobs if args.jobs > 0 else max(1, min(len(jobs), os.cpu_count() or 1))
+    cores = os.cpu_count() or 1
+    model = predict.load(profile.model, threads=max(1, cores // workers))
+
+    def run(job: tuple[Path, Path]) -> Outcome:
+        source, relative = job
+        return pipeline.process(source, model, profile, output_root=out, relative_dir=relative)
+
+    failed = 0
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studiocut") as pool:
+        for outcome in _with_progress(pool.map(run, jobs), len(jobs), enabled=not args.json):
+            if not outcome.ok:
+                failed += 1
+            if args.json:
+                print(json.dumps(_outcome_json(outcome)), flush=True)
+            elif not outcome.ok:
+                print(f"failed: {outcome.message} [{outcome.reason}]", file=sys.stderr)
+    if not args.json:
+        done = len(jobs) - failed
+        print(f"{done} done, {failed} failed -> {out}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _expand_inputs(inputs: Sequence[Path], profile: profiles.Profile) -> Iterator[tuple[Path, Path]]:
+    """Yield (file, output subfolder) for files given directly and images inside folders."""
+    for item in inputs:
+        item = item.expanduser()
+        if item.is_dir():
+            walk = item.rglob("*") if profile.recursive else item.glob("*")
+            for path in sorted(walk):
+                if path.is_file() and not path.is_symlink() and _included(path, profile):
+                    yield path, path.parent.relative_to(item)
+        else:
+            yield item, Path()
+
+
+def _included(path: Path, profile: profiles.Profile) -> bool:
+    name = path.name.lower()
+    if name.startswith(".") or any(fnmatch.fnmatch(name, p.lower()) for p in profile.ignore):
+        return False
+    return any(fnmatch.fnmatch(name, p.lower()) for p in profile.include)
+
+
+def _with_progress(outcomes: Iterator[Outcome], total: int, *, enabled: bool) -> Iterator[Outcome]:
+    if not (enabled and sys.stderr.isatty()):
+        yield from outcomes
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("cutting out", total=total)
+        for outcome in outcomes:
+            progress.advance(task)
+            yield outcome
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, object]:
+    return {
+        "source": os.fsdecode(outcome.source),
+        "ok": outcome.ok,
+        "output": os.fsdecode(outcome.output) if outcome.output else None,
+        "reason": outcome.reason,
+        "message": outcome.message,
+        "seconds": round(outcome.seconds, 3),
+    }
+
+
+# --------------------------------------------------------------------------- check
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    folder = profiles_dir(args)
+    problems: list[str] = []
+    checked: list[str] = []
+    targets: list[str] = list(args.names)
+    if not targets:
+        if not folder.is_dir():
+            problems.append(f"{folder}: no such profiles folder")
+        else:
+            targets = [str(p) for p in sorted(folder.glob("*.y*ml"))]
+            if not targets:
+                problems.append(f"{folder}: no profiles (*.yaml) in this folder")
+    for target in targets:
+        try:
+            checked.append(profiles.resolve(target, folder).name)
+        except StudiocutError as e:
+            problems.extend(e.problems if isinstance(e, ConfigError) else [str(e)])
+    if args.json:
+        print(json.dumps({"ok": not problems, "profiles": checked, "problems": problems}))
+    else:
+        for name in checked:
+            print(f"ok: {name}")
+        _error_lines(problems)
+    return EXIT_USAGE if problems else EXIT_OK

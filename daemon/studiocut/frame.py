@@ -1,0 +1,165 @@
+"""frame: where the subject goes in the output, and how many source pixels that needs.
+
+Without ``square`` the output keeps the input's pixel size, so outputs align with inputs.
+With ``square`` the subject's bounding box (from alpha) is scaled to fit N x N less the margin,
+never upscaled beyond ``max_upscale``, and centred (or stood on a floor margin).
+
+Framing is planned twice: ``locate`` works on the model's coarse mask before the full decode,
+to decide which region to decode and at what scale; ``layout`` works on the final alpha of
+that region to place the subject exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from studiocut.errors import InputError
+from studiocut.profile import Square
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1; x1 and y1 exclusive
+Size = tuple[int, int]
+
+SUBJECT_THRESHOLD = 0.25  # alpha above this counts as subject when measuring its box
+
+
+@dataclass(frozen=True)
+class Region:
+    """What to decode: ``scale`` of the full frame is enough; ``box`` (in full-frame pixels)
+    holds the subject with room to spare."""
+
+    box: Box
+    scale: float
+
+    def decode_size(self, full: Size) -> Size:
+        return (max(1, math.ceil(full[0] * self.scale)), max(1, math.ceil(full[1] * self.scale)))
+
+    def box_at(self, full: Size, actual: Size) -> Box:
+        """The box in the pixels of a picture decoded at ``actual`` size."""
+        kx, ky = actual[0] / full[0], actual[1] / full[1]
+        x0, y0, x1, y1 = self.box
+        return (
+            max(0, math.floor(x0 * kx)), max(0, math.floor(y0 * ky)),
+            min(actual[0], math.ceil(x1 * kx)), min(actual[1], math.ceil(y1 * ky)),
+        )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the subject goes: ``crop`` (in the working region's pixels) is resized to
+    ``placed`` and pasted at ``offset`` on a ``canvas``-sized output."""
+
+    crop: Box
+    placed: Size
+    canvas: Size
+    offset: tuple[int, int]
+
+
+def subject_box(alpha: np.ndarray, threshold: float = SUBJECT_THRESHOLD) -> Box | None:
+    """Return the bounding box of alpha > threshold, or None when there is no subject."""
+    points = cv2.findNonZero((alpha > threshold).astype(np.uint8))
+    if points is None:
+        return None
+    x, y, w, h = cv2.boundingRect(points)
+    return (x, y, x + w, y + h)
+
+
+def locate(mask: np.ndarray, full: Size, square: Square | None) -> Region:
+    """Given the model's mask of the whole frame, return the region and scale to decode;
+    raise InputError when framing needs a subject and the mask has none."""
+    if square is None:
+        return Region((0, 0, full[0], full[1]), 1.0)
+    box = subject_box(mask)
+    if box is None:
+        raise InputError("no-subject", "the model found no subject to frame")
+    mh, mw = mask.shape
+    kx, ky = full[0] / mw, full[1] / mh
+    pad = 2  # mask pixels of slack: the mask is coarse, the final alpha decides the exact box
+    x0, y0 = max(0, box[0] - pad) * kx, max(0, box[1] - pad) * ky
+    x1, y1 = min(mw, box[2] + pad) * kx, min(mh, box[3] + pad) * ky
+    subject_w, subject_h = (box[2] - box[0]) * kx, (box[3] - box[1]) * ky
+    fit_w, fit_h = _fit_area(square, square.size)
+    scale = min(fit_w / subject_w, fit_h / subject_h, square.max_upscale)
+    region_box = (math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
+    return Region(region_box, min(1.0, scale * 1.1))
+
+
+def layout(alpha: np.ndarray, square: Square | None) -> Layout:
+    """Given the final alpha of the working region, return where the subject goes; raise
+    InputError when framing needs a subject and there is none."""
+    h, w = alpha.shape
+    if square is None:
+        return Layout((0, 0, w, h), (w, h), (w, h), (0, 0))
+    box = subject_box(alpha)
+    if box is None:
+        raise InputError("no-subject", "no subject left after matting to frame")
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    fit_w, fit_h = _fit_area(square, square.size)
+    scale = min(fit_w / bw, fit_h / bh)
+    side = square.size
+    if scale > square.max_upscale:
+        scale = square.max_upscale
+        if square.min_size is not None:
+            # the subject is small: shrink the canvas around it rather than add margin
+            needed = max(
+                _canvas_for(square, bw * scale, horizontal=True),
+                _canvas_for(square, bh * scale, horizontal=False),
+            )
+            side = max(square.min_size, min(square.size, math.ceil(needed)))
+    placed = (max(1, round(bw * scale)), max(1, round(bh * scale)))
+    margin = square.margin_px(side)
+    x = (side - placed[0]) // 2
+    if square.placement == "bottom":
+        y = round(side - square.floor_px(side) - placed[1])
+        y = max(round(margin), y) if placed[1] + margin <= side else 0
+    else:
+        y = (side - placed[1]) // 2
+    return Layout(box, placed, (side, side), (x, y))
+
+
+def _fit_area(square: Square, side: int) -> tuple[float, float]:
+    margin = square.margin_px(side)
+    fit_w = side - 2 * margin
+    if square.placement == "bottom":
+        fit_h = side - margin - square.floor_px(side)
+    else:
+        fit_h = side - 2 * margin
+    return (max(1.0, fit_w), max(1.0, fit_h))
+
+
+def _canvas_for(square: Square, extent: float, *, horizontal: bool) -> float:
+    """The smallest canvas side whose fit area holds ``extent`` pixels in one direction."""
+    frac = square.margin / 1.0 if square.margin < 1 else square.margin / square.size
+    floor = square.floor if square.floor < 1 else square.floor / square.size
+    used = 2 * frac if horizontal or square.placement != "bottom" else frac + floor
+    return extent / max(1e-6, 1.0 - used)
+
+
+def fit(rgb: np.ndarray, alpha: np.ndarray, plan: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Crop colour and alpha to the subject and resize both to the placed size."""
+    x0, y0, x1, y1 = plan.crop
+    rgb, alpha = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
+    if (x1 - x0, y1 - y0) == plan.placed:
+        return rgb, alpha
+    shrinking = plan.placed[0] < x1 - x0
+    method = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    rgb = cv2.resize(rgb, plan.placed, interpolation=method)
+    alpha = np.clip(cv2.resize(alpha, plan.placed, interpolation=method), 0.0, 1.0)
+    return rgb, alpha
+
+
+def place(image: np.ndarray, plan: Layout, canvas: np.ndarray) -> np.ndarray:
+    """Paste ``image`` onto ``canvas`` at the layout's offset (clipped to the canvas)."""
+    if image.shape[:2] == canvas.shape[:2] and plan.offset == (0, 0):
+        return image
+    x, y = plan.offset
+    h, w = image.shape[:2]
+    ch, cw = canvas.shape[:2]
+    sx0, sy0 = max(0, -x), max(0, -y)
+    dx0, dy0 = max(0, x), max(0, y)
+    dx1, dy1 = min(cw, x + w), min(ch, y + h)
+    canvas[dy0:dy1, dx0:dx1] = image[sy0 : sy0 + dy1 - dy0, sx0 : sx0 + dx1 - dx0]
+    return canvas

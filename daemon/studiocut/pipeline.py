@@ -1,0 +1,111 @@
+"""pipeline: the life of one photo, from its file to a finished listing image.
+
+``cut`` returns the finished pixels; ``process`` also names and writes them and turns every
+expected failure into an Outcome with a reason an operator can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studiocut import composite, decode, encode, frame, matte
+from studiocut.errors import InputError, ModelError, OutputError
+from studiocut.predict import MaskModel
+from studiocut.profile import Profile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Cutout:
+    """Finished pixels (RGB, or RGBA when transparent) and the metadata to write with them."""
+
+    image: np.ndarray
+    icc: bytes | None
+    exif: bytes | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one photo ended: ``output`` when done, else ``reason`` (a short code) and
+    ``message`` (what happened, naming the file)."""
+
+    source: Path
+    output: Path | None
+    seconds: float
+    reason: str | None = None
+    message: str | None = None
+    retryable: bool = False
+    environment: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.output is not None
+
+
+def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
+    """Return the finished image for ``source``; raise InputError for a bad input."""
+    src = decode.open_source(source, profile.limits)
+    preview = src.load(model.input_size)
+    mask = model.predict(preview.rgb)
+    region = frame.locate(mask, src.size, profile.square)
+    picture = src.load(region.decode_size(src.size), colour=profile.encoding.icc)
+    x0, y0, x1, y1 = box = region.box_at(src.size, picture.size)
+    rgb = picture.rgb[y0:y1, x0:x1]
+    alpha = matte.upsample(mask, picture.size, box)
+    if picture.alpha is not None:
+        alpha *= picture.alpha[y0:y1, x0:x1]
+    alpha = matte.refine(alpha, rgb, profile.matting)
+    layout = frame.layout(alpha, profile.square)
+    rgb, alpha = frame.fit(rgb, alpha, layout)
+    image = composite.over(rgb, alpha, profile.backdrop)
+    image = frame.place(image, layout, composite.canvas(layout.canvas, profile.backdrop))
+    icc = picture.icc if profile.encoding.icc == "original" and picture.icc else decode.srgb_icc()
+    return Cutout(image, icc, src.exif)
+
+
+def process(
+    source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
+    relative_dir: Path = Path(),
+) -> Outcome:
+    """Cut out ``source`` and write it under ``output_root``/``relative_dir``; return the
+    Outcome. Input faults fail only this photo; output faults are marked ``environment``."""
+    started = time.perf_counter()
+    try:
+        dest = encode.output_path(output_root, relative_dir, source, profile.encoding,
+                                  profile.name)
+        result = cut(source, model, profile)
+        data = encode.encode(result.image, profile.encoding, icc=result.icc, exif=result.exif)
+        encode.write_atomic(dest, data, root=output_root)
+    except InputError as e:
+        message = str(e) if str(source) in str(e) else f"{source}: {e}"
+        return Outcome(source, None, time.perf_counter() - started, e.reason, message,
+                       retryable=e.retryable)
+    except OutputError as e:
+        return Outcome(source, None, time.perf_counter() - started, e.reason, str(e),
+                       retryable=True, environment=True)
+    except ModelError as e:
+        return Outcome(source, None, time.perf_counter() - started, "model", str(e),
+                       environment=True)
+    except MemoryError:
+        return Outcome(source, None, time.perf_counter() - started, "too-large",
+                       f"{source}: ran out of memory processing this image")
+    except Exception as e:  # a bug must fail this photo only, with the traceback in the log
+        log.exception("internal error processing %s", _printable(source))
+        return Outcome(source, None, time.perf_counter() - started, "internal-error",
+                       f"{source}: internal error: {type(e).__name__}: {e}")
+    seconds = time.perf_counter() - started
+    log.info("%s -> %s (%.2f s)", _printable(source), _printable(dest), seconds)
+    return Outcome(source, dest, seconds)
+
+
+def _printable(path: Path) -> str:
+    """A path safe to log: control characters and undecodable bytes escaped."""
+    text = str(path)
+    return text.encode("unicode_escape", "backslashreplace").decode("ascii") if not (
+        text.isprintable()) else text

@@ -1,0 +1,591 @@
+"""Profiles: the YAML file a studio edits by hand, parsed once into frozen dataclasses.
+
+Validation collects every problem of a file before raising, each reported as
+``<file>: At '<dotted.key>': <problem> (got <value>; expected <choices>)``. Structural checks
+(types, ranges, unknown keys) come first, cross-field checks second; both raise ConfigError.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from studiocut.errors import ConfigError
+
+MAX_PROFILE_BYTES = 1_000_000
+MAX_YAML_NODES = 10_000
+
+FORMATS = ("jpeg", "png", "webp", "tiff")
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "tiff": "tif"}
+TIFF_COMPRESSIONS = ("none", "lzw", "deflate")
+NAME_FIELDS = ("stem", "ext", "source_ext", "profile")
+
+Rgb = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one input may cost."""
+
+    max_pixels: int = 120_000_000
+    max_bytes: int = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class Matting:
+    """Soft alpha matting around the subject's edge. ``band`` is the half-width of the unknown
+    zone around the mask's 0.5 contour, as a fraction of the working image's long side."""
+
+    enabled: bool = False
+    band: float = 0.0125
+    max_pixels: int = 1_500_000
+
+
+@dataclass(frozen=True)
+class Square:
+    """Marketplace framing: the subject centred (or standing on a floor) in an N x N canvas."""
+
+    size: int = 2000
+    margin: float = 0.05
+    placement: Literal["center", "bottom"] = "center"
+    floor: float = 0.05
+    max_upscale: float = 1.5
+    min_size: int | None = None
+
+    def margin_px(self, canvas: int) -> float:
+        """Margin in pixels for a canvas of ``canvas`` px: a fraction below 1, else pixels."""
+        return self.margin * canvas if self.margin < 1 else self.margin * canvas / self.size
+
+    def floor_px(self, canvas: int) -> float:
+        return self.floor * canvas if self.floor < 1 else self.floor * canvas / self.size
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How the finished image is written."""
+
+    format: str = "jpeg"
+    quality: int = 92
+    png_level: int = 1
+    tiff_compression: str = "deflate"
+    icc: Literal["srgb", "original"] = "srgb"
+    dpi: int = 300
+    name: str = "{stem}.{ext}"
+
+    @property
+    def ext(self) -> str:
+        return EXTENSIONS[self.format]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything that decides how one folder's photos are processed."""
+
+    name: str
+    path: Path | None = None
+    watch: Path | None = None
+    output: Path | None = None
+    model: str = "u2netp"
+    matting: Matting = field(default_factory=Matting)
+    backdrop: Rgb | None = (255, 255, 255)
+    square: Square | None = None
+    encoding: Encoding = field(default_factory=Encoding)
+    limits: Limits = field(default_factory=Limits)
+    # hot-folder settings, used by the daemon
+    recursive: bool = True
+    include: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    settle: float = 1.0
+    watch_mode: Literal["native", "polling"] = "native"
+    poll_interval: float = 2.0
+    after: Literal["keep", "delete", "move"] = "keep"
+    move_to: Path | None = None
+    failed: Path | None = None
+    retries: int = 3
+
+    @property
+    def transparent(self) -> bool:
+        return self.backdrop is None
+
+
+DEFAULT_INCLUDE = (
+    "*.jpg", "*.jpeg", "*.png", "*.tif", "*.tiff", "*.webp", "*.bmp", "*.gif",
+    "*.heic", "*.heif", "*.cr2", "*.cr3", "*.nef", "*.arw", "*.dng", "*.raf", "*.orf", "*.rw2",
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+class _Problems:
+    """Collects findings of one file, formatted the one way every finding is formatted."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, key: str, problem: str, got: object = None, expected: str | None = None) -> None:
+        detail = []
+        if got is not None:
+            detail.append(f"got {_show(got)}")
+        if expected:
+            detail.append(f"expected {expected}")
+        suffix = f" ({'; '.join(detail)})" if detail else ""
+        self.items.append(f"{self.source}: At '{key}': {problem}{suffix}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_MISSING = object()
+
+
+def _unknown_keys(data: Mapping[str, Any], known: tuple[str, ...], prefix: str, p: _Problems) -> None:
+    for key in data:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"one of {', '.join(known)}"
+        p.add(f"{prefix}{key}", "unknown key", expected=hint)
+
+
+def _bool(value: object, key: str, p: _Problems, default: bool) -> bool:
+    if value is _MISSING:
+        return default
+    if isinstance(value, bool):
+        return value
+    p.add(key, "must be true or false", value, "true | false")
+    return default
+
+
+def _number(
+    value: object, key: str, p: _Problems, default: float, *, lo: float, hi: float,
+    integer: bool = False,
+) -> Any:
+    if value is _MISSING:
+        return default
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type:
+        kind = "an integer" if integer else "a number"
+        p.add(key, f"must be {kind}", value, f"{lo:g} to {hi:g}")
+        return default
+    assert isinstance(value, (int, float))
+    if not lo <= value <= hi:
+        p.add(key, "out of range", value, f"{lo:g} to {hi:g}")
+        return default
+    return value
+
+
+def _choice(value: object, key: str, p: _Problems, default: str, choices: tuple[str, ...]) -> Any:
+    if value is _MISSING:
+        return default
+    if isinstance(value, str) and value.lower() in choices:
+        return value.lower()
+    p.add(key, "not a valid choice", value, " | ".join(choices))
+    return default
+
+
+def _path(value: object, key: str, p: _Problems, base: Path | None) -> Path | None:
+    if value is _MISSING or value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        p.add(key, "must be a folder path", value, "a path such as ~/studio/inbox")
+        return None
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return Path(_normpath(path))
+
+
+def _normpath(path: Path) -> str:
+    import os
+
+    return os.path.normpath(os.path.abspath(path))
+
+
+def _globs(value: object, key: str, p: _Problems) -> tuple[str, ...]:
+    if value is _MISSING or value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    p.add(key, "must be a list of file patterns", value, "e.g. ['*.jpg', '*.tif']")
+    return ()
+
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+def parse_colour(value: object) -> Rgb | None:
+    """Return (r, g, b) for ``"#RRGGBB"``, None for ``transparent``; raise ValueError otherwise."""
+    if isinstance(value, str):
+        if value.strip().lower() == "transparent":
+            return None
+        m = _HEX.match(value.strip())
+        if m:
+            h = m.group(1)
+            return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+    if (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value)
+    ):
+        return (value[0], value[1], value[2])
+    raise ValueError(value)
+
+
+def check_name_template(template: str) -> str | None:
+    """Return a problem with an output-name template, or None when it is safe.
+
+    Only the fields in NAME_FIELDS are allowed, with no attribute or index access and no
+    conversion; the result may not name a folder (no separators, no ``..``)."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as e:
+        return f"not a valid template: {e}"
+    fields = []
+    for literal, name, spec, conversion in parts:
+        if "/" in literal or "\\" in literal or ":" in literal or "\x00" in literal:
+            return "may not contain path separators"
+        if name is None:
+            continue
+        if name not in NAME_FIELDS:
+            return f"unknown field '{{{name}}}'"
+        if spec or conversion:
+            return f"field '{{{name}}}' may not have a format spec or conversion"
+        fields.append(name)
+    if "stem" not in fields:
+        return "must contain {stem}, or every photo would get the same name"
+    rendered = template.format(stem="x", ext="jpg", source_ext="cr2", profile="p")
+    if rendered.startswith(".") or rendered in ("", ".", ".."):
+        return "may not start with a dot"
+    return None
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _matting(value: object, p: _Problems) -> Matting:
+    if value is _MISSING:
+        return Matting()
+    if isinstance(value, bool):
+        return Matting(enabled=value)
+    if not isinstance(value, dict):
+        p.add("matting", "must be true, false or a mapping", value, "true | false | {band: 0.01}")
+        return Matting()
+    _unknown_keys(value, ("enabled", "band", "max_pixels"), "matting.", p)
+    d = Matting()
+    return Matting(
+        enabled=_bool(value.get("enabled", True), "matting.enabled", p, True),
+        band=_number(value.get("band", _MISSING), "matting.band", p, d.band, lo=0.001, hi=0.2),
+        max_pixels=_number(
+            value.get("max_pixels", _MISSING), "matting.max_pixels", p, d.max_pixels,
+            lo=10_000, hi=50_000_000, integer=True,
+        ),
+    )
+
+
+def _square(value: object, p: _Problems) -> Square | None:
+    if value is _MISSING or value is False or value is None:
+        return None
+    if value is True:
+        return Square()
+    if not isinstance(value, dict):
+        p.add("square", "must be false or a mapping", value, "false | {size: 2000, margin: 0.05}")
+        return None
+    known = ("size", "margin", "placement", "floor", "max_upscale", "min_size")
+    _unknown_keys(value, known, "square.", p)
+    d = Square()
+    size = _number(value.get("size", _MISSING), "square.size", p, d.size,
+                   lo=16, hi=20000, integer=True)
+    margin = _number(value.get("margin", _MISSING), "square.margin", p, d.margin, lo=0, hi=size)
+    if 0.5 <= margin < 1 or (margin >= 1 and margin * 2 >= size):
+        p.add("square.margin", "leaves no room for the subject", margin,
+              "a fraction below 0.5, or pixels below half the size")
+    min_size = value.get("min_size", _MISSING)
+    return Square(
+        size=size,
+        margin=margin,
+        placement=_choice(value.get("placement", _MISSING), "square.placement", p,
+                          d.placement, ("center", "bottom")),
+        floor=_number(value.get("floor", _MISSING), "square.floor", p, d.floor, lo=0, hi=size / 2),
+        max_upscale=_number(value.get("max_upscale", _MISSING), "square.max_upscale", p,
+                            d.max_upscale, lo=0.01, hi=16),
+        min_size=None if min_size in (_MISSING, None) else _number(
+            min_size, "square.min_size", p, None, lo=16, hi=size, integer=True),
+    )
+
+
+def _limits(value: object, p: _Problems) -> Limits:
+    if value is _MISSING:
+        return Limits()
+    if not isinstance(value, dict):
+        p.add("limits", "must be a mapping", value, "{max_pixels: 120000000}")
+        return Limits()
+    _unknown_keys(value, ("max_pixels", "max_bytes"), "limits.", p)
+    d = Limits()
+    return Limits(
+        max_pixels=_number(value.get("max_pixels", _MISSING), "limits.max_pixels", p,
+                           d.max_pixels, lo=1, hi=2_000_000_000, integer=True),
+        max_bytes=_number(value.get("max_bytes", _MISSING), "limits.max_bytes", p,
+                          d.max_bytes, lo=1, hi=1 << 40, integer=True),
+    )
+
+
+TOP_KEYS = (
+    "watch", "output", "model", "matting", "backdrop", "square", "format", "quality",
+    "png_level", "tiff_compression", "icc", "dpi", "name", "limits", "recursive", "include",
+    "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
+)  # fmt: skip
+
+
+def parse(data: object, *, name: str, source: str, base: Path | None = None) -> Profile:
+    """Given the loaded YAML of one profile, return the Profile; raise ConfigError listing
+    every problem found. Relative folders are taken relative to ``base``."""
+    p = _Problems(source)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        p.add("(top)", "a profile must be a mapping of keys", data, "key: value lines")
+        raise ConfigError(p.items)
+    _unknown_keys(data, TOP_KEYS, "", p)
+    get = data.get
+
+    backdrop: Rgb | None = (255, 255, 255)
+    if "backdrop" in data:
+        try:
+            backdrop = parse_colour(data["backdrop"])
+        except ValueError:
+            p.add("backdrop", "not a colour", data["backdrop"], '"#RRGGBB" | transparent')
+    default_format = "png" if backdrop is None else "jpeg"
+    encoding = Encoding(
+        format=_choice(get("format", _MISSING), "format", p, default_format, FORMATS),
+        quality=_number(get("quality", _MISSING), "quality", p, 92, lo=1, hi=100, integer=True),
+        png_level=_number(get("png_level", _MISSING), "png_level", p, 1, lo=0, hi=9,
+                          integer=True),
+        tiff_compression=_choice(get("tiff_compression", _MISSING), "tiff_compression", p,
+                                 "deflate", TIFF_COMPRESSIONS),
+        icc=_choice(get("icc", _MISSING), "icc", p, "srgb", ("srgb", "original")),
+        dpi=_number(get("dpi", _MISSING), "dpi", p, 300, lo=1, hi=10000, integer=True),
+        name=get("name", "{stem}.{ext}"),
+    )
+    if not isinstance(encoding.name, str):
+        p.add("name", "must be a text template", encoding.name, "e.g. '{stem}.{ext}'")
+        encoding = replace(encoding, name="{stem}.{ext}")
+    elif (problem := check_name_template(encoding.name)) is not None:
+        p.add("name", problem, encoding.name,
+              "a file name using " + ", ".join("{%s}" % f for f in NAME_FIELDS))
+
+    model = get("model", "u2netp")
+    if not isinstance(model, str) or not model:
+        p.add("model", "must be a model name", model, "e.g. u2netp")
+        model = "u2netp"
+    else:
+        from studiocut.predict import MODELS
+
+        if model not in MODELS:
+            p.add("model", "unknown model", model, " | ".join(sorted(MODELS)))
+
+    after_value = get("after", "keep")
+    after, move_to = "keep", None
+    if isinstance(after_value, dict) and set(after_value) == {"move"}:
+        after, move_to = "move", _path(after_value["move"], "after.move", p, base)
+    elif isinstance(after_value, str) and after_value in ("keep", "delete"):
+        after = after_value
+    else:
+        p.add("after", "not a valid choice", after_value, "keep | delete | {move: FOLDER}")
+
+    profile = Profile(
+        name=name,
+        path=Path(source) if source and not source.startswith("<") else None,
+        watch=_path(get("watch", _MISSING), "watch", p, base),
+        output=_path(get("output", _MISSING), "output", p, base),
+        model=model,
+        matting=_matting(get("matting", _MISSING), p),
+        backdrop=backdrop,
+        square=_square(get("square", _MISSING), p),
+        encoding=encoding,
+        limits=_limits(get("limits", _MISSING), p),
+        recursive=_bool(get("recursive", _MISSING), "recursive", p, True),
+        include=_globs(get("include", _MISSING), "include", p) or DEFAULT_INCLUDE,
+        ignore=_globs(get("ignore", _MISSING), "ignore", p),
+        settle=_number(get("settle", _MISSING), "settle", p, 1.0, lo=0, hi=3600),
+        watch_mode=_choice(get("watch_mode", _MISSING), "watch_mode", p, "native",
+                           ("native", "polling")),
+        poll_interval=_number(get("poll_interval", _MISSING), "poll_interval", p, 2.0,
+                              lo=0.1, hi=3600),
+        after=after,  # type: ignore[arg-type]
+        move_to=move_to,
+        failed=_path(get("failed", _MISSING), "failed", p, base),
+        retries=_number(get("retries", _MISSING), "retries", p, 3, lo=0, hi=100, integer=True),
+    )
+    if not p.items:
+        _cross_checks(profile, p)
+    if p.items:
+        raise ConfigError(p.items)
+    return profile
+
+
+def _cross_checks(profile: Profile, p: _Problems) -> None:
+    enc = profile.encoding
+    if profile.transparent and enc.format == "jpeg":
+        p.add("format", "JPEG cannot hold transparency; with 'backdrop: transparent'",
+              enc.format, "png | webp | tiff")
+    watch, output = profile.watch, profile.output
+    if watch is not None and output is not None:
+        if _inside(output, watch) and profile.recursive:
+            p.add("output", "the output folder is inside the watched folder, so outputs would "
+                  "be processed again", str(output), "a folder outside " + str(watch))
+        if output == watch:
+            p.add("output", "the output folder is the watched folder", str(output),
+                  "a separate folder")
+    for key, folder in (("after.move", profile.move_to), ("failed", profile.failed)):
+        if folder is not None and watch is not None and _inside(folder, watch) and profile.recursive:
+            p.add(key, "this folder is inside the watched folder", str(folder),
+                  "a folder outside " + str(watch))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+# --------------------------------------------------------------------------- loading files
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """safe_load with a bound on nodes, so alias bombs ("billion laughs") are refused."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._nodes = 0
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_YAML_NODES:
+            raise yaml.YAMLError(f"more than {MAX_YAML_NODES} values (an alias bomb?)")
+        return super().construct_object(node, deep)
+
+
+def _count_expanded(node: Any, seen: dict[int, int], depth: int = 0) -> int:
+    """Count nodes as if aliases were expanded, without expanding them."""
+    key = id(node)
+    if key in seen:
+        return seen[key]
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            total += _count_expanded(child, seen, depth + 1)
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _count_expanded(k, seen, depth + 1) + _count_expanded(v, seen, depth + 1)
+    seen[key] = total
+    return total
+
+
+def read_yaml(path: Path) -> object:
+    """Return the data of a YAML file, refusing big files, tags and alias bombs; raise
+    ConfigError naming the file."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_PROFILE_BYTES:
+            raise ConfigError([f"{path}: file is {size} bytes; profiles are limited to "
+                               f"{MAX_PROFILE_BYTES} bytes"])
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError([f"{path}: cannot read: {e.strerror or e}"]) from e
+    except UnicodeDecodeError as e:
+        raise ConfigError([f"{path}: not UTF-8 text: {e}"]) from e
+    return load_yaml_text(text, str(path))
+
+
+def load_yaml_text(text: str, source: str) -> object:
+    """Parse one YAML document safely; raise ConfigError with ``source`` in the message."""
+    if len(text.encode("utf-8")) > MAX_PROFILE_BYTES:
+        raise ConfigError([f"{source}: larger than {MAX_PROFILE_BYTES} bytes"])
+    try:
+        loader = _SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if _count_expanded(node, {}) > MAX_YAML_NODES:
+                raise yaml.YAMLError(f"more than {MAX_YAML_NODES} values once aliases are "
+                                     "expanded (an alias bomb?)")
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.constructor.ConstructorError as e:
+        raise ConfigError([f"{source}: refused: {e.problem} (only plain YAML is allowed, "
+                           "no tags such as !!python/object)"]) from e
+    except yaml.YAMLError as e:
+        raise ConfigError([f"{source}: not valid YAML: {_yaml_message(e)}"]) from e
+
+
+def _yaml_message(e: yaml.YAMLError) -> str:
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+
+
+def load(path: Path, *, name: str | None = None) -> Profile:
+    """Return the Profile in ``path``; raise ConfigError listing every problem."""
+    data = read_yaml(path)
+    return parse(data, name=name or path.stem, source=str(path), base=path.parent)
+
+
+def load_dir(folder: Path) -> dict[str, Profile]:
+    """Return every profile (``*.yaml``, ``*.yml``) in ``folder`` by name; raise ConfigError
+    with the problems of all files together."""
+    profiles: dict[str, Profile] = {}
+    problems: list[str] = []
+    for path in sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml"))):
+        if path.name.startswith("."):
+            continue
+        try:
+            profiles[path.stem] = load(path)
+        except ConfigError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise ConfigError(problems)
+    return profiles
+
+
+def resolve(name_or_path: str, profiles_dir: Path | None) -> Profile:
+    """Return the profile named ``name_or_path`` in ``profiles_dir``, or the file at that path,
+    or the built-in ``default``; raise ConfigError if none exists."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+        if not candidate.is_file():
+            raise ConfigError([f"{candidate}: no such profile file"])
+        return load(candidate)
+    if profiles_dir is not None:
+        for ext in (".yaml", ".yml"):
+            path = profiles_dir / f"{name_or_path}{ext}"
+            if path.is_file():
+                return load(path)
+    if name_or_path == "default":
+        return builtin_default()
+    where = f" in {profiles_dir}" if profiles_dir else ""
+    raise ConfigError([f"{name_or_path}: no such profile{where} (give a profile name or a "
+                       "path to a .yaml file)"])
+
+
+def builtin_default(watch: Path | None = None, output: Path | None = None) -> Profile:
+    """The profile a new user gets: u2netp, white backdrop, 2000 px square JPEG."""
+    return Profile(
+        name="default", watch=watch, output=output, model="u2netp",
+        backdrop=(255, 255, 255), square=Square(), encoding=Encoding(format="jpeg"),
+        include=DEFAULT_INCLUDE,
+    )
+
+
