@@ -74,6 +74,27 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("names", nargs="*", metavar="PROFILE")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(handler=cmd_check)
+
+    r = sub.add_parser("run", parents=[common], help="run the hot-folder daemon (foreground)",
+                       description="Watch every profile's folder and process each new photo. "
+                       "Runs in the foreground; service managers run it this way.")
+    r.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="photos processed at once (default: one per CPU core)")
+    r.add_argument("--rescan", type=float, default=30.0, metavar="SECONDS",
+                   help="full rescan interval, the safety net under events (default: 30)")
+    r.add_argument("--shutdown-timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="how long SIGTERM waits for photos in progress (default: 20)")
+    r.add_argument("--max-crashes", type=int, default=3, metavar="N",
+                   help="set a photo aside after it stopped the daemon N times (default: 3)")
+    r.set_defaults(handler=cmd_run)
+
+    s = sub.add_parser("status", parents=[common], help="what the daemon is doing",
+                       description="Per profile: pending, done and failed counts, the age of "
+                       "the oldest pending photo and the last failures.")
+    s.add_argument("--json", action="store_true", help="print the status as JSON")
+    s.add_argument("--jobs", type=int, default=50, metavar="N",
+                   help="how many recent jobs to list with --json (default: 50; 0 for all)")
+    s.set_defaults(handler=cmd_status)
     return parser
 
 
@@ -224,3 +245,34 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"ok: {name}")
         _error_lines(problems)
     return EXIT_USAGE if problems else EXIT_OK
+
+
+# --------------------------------------------------------------------------- run, status
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from studiocut import app
+
+    if args.verbose == 0:
+        setup_logging(1)  # a service logs one INFO line per photo
+    options = app.Options(
+        profiles_dir=profiles_dir(args), state_dir=state_dir(args), workers=args.workers,
+        rescan=args.rescan, shutdown_timeout=args.shutdown_timeout,
+        max_crashes=args.max_crashes,
+    )
+    try:
+        return app.run(options)
+    except app.AlreadyRunning as e:
+        _error_lines([str(e)])
+        return EXIT_USAGE
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from studiocut import status
+
+    report = status.collect(state_dir(args), profiles_dir(args), jobs=args.jobs)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        status.render(report)
+    return EXIT_OK

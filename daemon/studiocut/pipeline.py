@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studiocut import composite, decode, encode, frame, matte
+from studiocut import composite, decode, encode, faults, frame, matte
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.predict import MaskModel
 from studiocut.profile import Profile
@@ -61,7 +61,7 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     if picture.alpha is not None:
         alpha *= picture.alpha[y0:y1, x0:x1]
     alpha = matte.refine(alpha, rgb, profile.matting)
-    layout = frame.layout(alpha, profile.square)
+    layout = frame.layout(alpha, profile.square, decoded=picture.size[0] / src.size[0])
     rgb, alpha = frame.fit(rgb, alpha, layout)
     image = composite.over(rgb, alpha, profile.backdrop)
     image = frame.place(image, layout, composite.canvas(layout.canvas, profile.backdrop))
@@ -71,15 +71,18 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
 
 def process(
     source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
-    relative_dir: Path = Path(),
+    relative_dir: Path = Path(), dest: Path | None = None,
 ) -> Outcome:
-    """Cut out ``source`` and write it under ``output_root``/``relative_dir``; return the
-    Outcome. Input faults fail only this photo; output faults are marked ``environment``."""
+    """Cut out ``source`` and write it under ``output_root``/``relative_dir`` (to ``dest``
+    when given, a path inside ``output_root``); return the Outcome. Input faults fail only
+    this photo; output faults are marked ``environment``."""
     started = time.perf_counter()
     try:
-        dest = encode.output_path(output_root, relative_dir, source, profile.encoding,
-                                  profile.name)
+        if dest is None:
+            dest = encode.output_path(output_root, relative_dir, source, profile.encoding,
+                                      profile.name)
         result = cut(source, model, profile)
+        faults.point("after-inference", source)
         data = encode.encode(result.image, profile.encoding, icc=result.icc, exif=result.exif)
         encode.write_atomic(dest, data, root=output_root)
     except InputError as e:

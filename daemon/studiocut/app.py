@@ -1,0 +1,583 @@
+"""app: the hot-folder daemon's lifecycle, top to bottom: startup() -> serve() -> shutdown().
+
+Threads: one observer per profile (notices paths), one intake thread (settles files into
+journal rows), N workers (take the oldest due job from the journal and run the pipeline), and
+the main thread, which handles signals, rescans, health checks, pauses and profile reloads.
+Signal handlers only set flags.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from watchdog.observers.api import BaseObserver
+
+from studiocut import archive, encode, faults, intake, journal, pipeline, predict, watcher
+from studiocut import profile as profiles
+from studiocut.errors import ConfigError, ModelError, StudiocutError
+from studiocut.journal import Journal
+from studiocut.profile import Profile
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "daemon.json"
+JOURNAL_FILE = "journal.db"
+LOCK_FILE = "daemon.lock"
+
+
+class AlreadyRunning(StudiocutError):
+    """Another daemon holds the state folder's lock."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the daemon runs (not what it does to photos: that is the profiles' business)."""
+
+    profiles_dir: Path
+    state_dir: Path
+    workers: int = 0
+    rescan: float = 30.0
+    shutdown_timeout: float = 20.0
+    max_crashes: int = 3
+    live: bool = False
+
+
+@dataclass
+class Watched:
+    """A profile as the daemon runs it."""
+
+    profile: Profile
+    version: str
+    model: predict.MaskModel
+    observer: BaseObserver | None = None
+    paused: str | None = None
+    done_recent: deque[float] = field(default_factory=lambda: deque(maxlen=200))
+
+
+class Daemon:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.stop = threading.Event()
+        self.reload_requested = threading.Event()
+        self.wake = threading.Event()
+        self.watched: dict[str, Watched] = {}
+        self._lock_handle: Any = None
+        self._journal: Journal | None = None
+        self._intake: intake.Intake | None = None
+        self._threads: list[threading.Thread] = []
+        self._in_flight: dict[int, int] = {}  # worker index -> job id
+        self._in_flight_lock = threading.Lock()
+        self._profiles_snapshot: dict[Path, tuple[int, int]] = {}
+        self._using_builtin = False
+        self.last_results: deque[pipeline.Outcome] = deque(maxlen=20)
+        self.started = time.time()
+        self.ready = False
+
+    @property
+    def journal(self) -> Journal:
+        assert self._journal is not None
+        return self._journal
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def startup(self) -> None:
+        """Take the lock, open the journal, recover from a crash, load every profile (raise
+        ConfigError naming each problem), then start workers, intake and observers."""
+        state = self.options.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        self._lock_handle = take_lock(state / LOCK_FILE)
+        loaded = self._load_profiles_or_default()
+        self._journal = Journal(state / JOURNAL_FILE)
+        requeued, quarantined = self.journal.recover(self.options.max_crashes)
+        if requeued or quarantined:
+            log.warning("recovered after an unclean stop: %d jobs requeued, %d quarantined",
+                        requeued, quarantined)
+        self._intake = intake.Intake(self.journal, self.wake.set)
+        for name, (profile, version) in loaded.items():
+            self.watched[name] = self._activate(profile, version)
+        self._sync_intake()
+        workers = self.options.workers or os.cpu_count() or 1
+        for index in range(workers):
+            self._spawn(f"worker-{index}", self._work, index)
+        self._spawn("intake", self._intake.run)
+        for item in self.watched.values():
+            self._start_watching(item)
+        self.ready = True
+        self.write_status()
+        log.info("studiocut ready: %d profile(s), %d worker(s), state in %s",
+                 len(self.watched), workers, state)
+
+    def serve(self) -> None:
+        """The main loop: until asked to stop, keep observers healthy, rescan, resume paused
+        profiles, reload changed profiles and publish status."""
+        next_rescan = time.monotonic() + self.options.rescan
+        while not self.stop.wait(1.0):
+            if self.reload_requested.is_set() or self._profiles_changed():
+                self.reload_requested.clear()
+                self.reload()
+            for item in list(self.watched.values()):
+                self._check_health(item)
+            if time.monotonic() >= next_rescan:
+                next_rescan = time.monotonic() + self.options.rescan
+                for item in self.watched.values():
+                    if item.paused is None and self._intake is not None:
+                        self._intake.scan(item.profile)
+            self.write_status()
+
+    def shutdown(self) -> None:
+        """Stop intake, let in-flight photos finish within ``shutdown_timeout``, put any that
+        did not back to pending, and release the lock."""
+        self.stop.set()
+        self.wake.set()
+        for item in self.watched.values():
+            if item.observer is not None:
+                watcher.stop(item.observer)
+        if self._intake is not None:
+            self._intake.stopped.set()
+        deadline = time.monotonic() + self.options.shutdown_timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._journal is not None:
+            with self._in_flight_lock:
+                unfinished = list(self._in_flight.values())
+            for job_id in unfinished:
+                self.journal.release(job_id, uncount=True, reason="interrupted",
+                                     message="the daemon stopped while processing")
+            if unfinished:
+                log.warning("stopped with %d photo(s) unfinished; they run again at the next "
+                            "start", len(unfinished))
+            self.write_status(stopping=True)
+            self.journal.close()
+        release_lock(self._lock_handle)
+        log.info("studiocut stopped")
+
+    # ------------------------------------------------------------------ profiles
+
+    def _load_profiles_or_default(self) -> dict[str, tuple[Profile, str]]:
+        folder = self.options.profiles_dir
+        files = profile_files(folder)
+        if not files:
+            from studiocut import places
+
+            inbox, outbox = places.default_inbox(), places.default_outbox()
+            for path in (inbox, outbox):
+                path.mkdir(parents=True, exist_ok=True)
+            default = profiles.builtin_default(watch=inbox, output=outbox)
+            self._using_builtin = True
+            print(f"No profiles in {folder}: using the built-in default profile.\n"
+                  f"  Drop photos into: {inbox}\n  Finished images appear in: {outbox}",
+                  file=sys.stderr, flush=True)
+            return {"default": (default, "builtin")}
+        self._profiles_snapshot = snapshot(files)
+        loaded: dict[str, tuple[Profile, str]] = {}
+        problems: list[str] = []
+        for path in files:
+            try:
+                profile = profiles.load(path)
+                check_runnable(profile)
+                loaded[profile.name] = (profile, version_of(path))
+            except ConfigError as e:
+                problems.extend(e.problems)
+        if problems:
+            raise ConfigError(problems)
+        for profile, _ in loaded.values():
+            prepare_folders(profile)
+        return loaded
+
+    def reload(self) -> None:
+        """Re-read the profiles folder. A broken file is reported and its previous good
+        version stays active; new profiles start, removed ones stop."""
+        if self._using_builtin:
+            return
+        files = profile_files(self.options.profiles_dir)
+        self._profiles_snapshot = snapshot(files)
+        seen: set[str] = set()
+        for path in files:
+            name = path.stem
+            seen.add(name)
+            version = version_of(path)
+            current = self.watched.get(name)
+            if current is not None and current.version == version:
+                continue
+            try:
+                profile = profiles.load(path)
+                check_runnable(profile)
+                prepare_folders(profile)
+                replacement = self._activate(profile, version)
+            except (ConfigError, ModelError, OSError) as e:
+                lines = e.problems if isinstance(e, ConfigError) else [f"{path}: {e}"]
+                for line in lines:
+                    log.error("profile not reloaded: %s", line)
+                if current is not None:
+                    log.error("profile %s: keeping the previous good version", name)
+                continue
+            if current is not None and current.observer is not None:
+                watcher.stop(current.observer)
+            self.watched[name] = replacement
+            self._sync_intake()
+            self._start_watching(replacement)
+            log.info("profile %s %s", name, "reloaded" if current else "added")
+        for name in [n for n in self.watched if n not in seen]:
+            item = self.watched.pop(name)
+            if item.observer is not None:
+                watcher.stop(item.observer)
+            log.info("profile %s removed; its pending photos wait until it returns", name)
+        self._sync_intake()
+
+    def _profiles_changed(self) -> bool:
+        if self._using_builtin:
+            return False
+        return snapshot(profile_files(self.options.profiles_dir)) != self._profiles_snapshot
+
+    def _activate(self, profile: Profile, version: str) -> Watched:
+        cores = os.cpu_count() or 1
+        workers = self.options.workers or cores
+        model = predict.load(profile.model, threads=max(1, cores // workers))
+        return Watched(profile, version, model)
+
+    def _sync_intake(self) -> None:
+        if self._intake is not None:
+            self._intake.set_profiles(
+                {name: (w.profile, w.version) for name, w in self.watched.items()
+                 if w.paused is None})
+
+    # ------------------------------------------------------------------ watching
+
+    def _start_watching(self, item: Watched) -> None:
+        profile = item.profile
+        assert profile.watch is not None and self._intake is not None
+        if not profile.watch.is_dir():
+            self._pause(item, f"watched folder {profile.watch} is missing")
+            return
+        try:
+            item.observer = watcher.start(self._intake, profile)
+        except OSError as e:
+            log.warning("profile %s: native events unavailable (%s); relying on rescans",
+                        profile.name, e)
+            item.observer = None
+        removed = encode.remove_orphans(profile.output) if profile.output else 0
+        if removed:
+            log.info("removed %d temp file(s) left by an unclean stop in %s", removed,
+                     profile.output)
+        seen = self._intake.scan(profile)
+        log.info("profile %s watching %s (%d file(s) present)", profile.name, profile.watch,
+                 seen)
+
+    def _check_health(self, item: Watched) -> None:
+        profile = item.profile
+        assert profile.watch is not None
+        if item.paused is not None:
+            problem = environment_problem(profile, probe=True)
+            if problem is None:
+                self._resume(item)
+            else:
+                item.paused = problem
+            return
+        problem = environment_problem(profile, probe=False)
+        if problem is not None:
+            self._pause(item, problem)
+            return
+        if item.observer is not None and not watcher.healthy(item.observer):
+            log.error("profile %s: the folder observer died; rebuilding it and rescanning",
+                      profile.name)
+            watcher.stop(item.observer, timeout=1.0)
+            item.observer = None
+            self._start_watching(item)
+
+    def _pause(self, item: Watched, reason: str) -> None:
+        if item.paused is None:
+            log.error("profile %s paused: %s (it resumes on its own when this is fixed)",
+                      item.profile.name, reason)
+        item.paused = reason
+        if item.observer is not None:
+            watcher.stop(item.observer, timeout=1.0)
+            item.observer = None
+        self._sync_intake()
+
+    def _resume(self, item: Watched) -> None:
+        log.warning("profile %s resumed", item.profile.name)
+        item.paused = None
+        self._sync_intake()
+        self._start_watching(item)
+        self.wake.set()
+
+    # ------------------------------------------------------------------ workers
+
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _work(self, index: int) -> None:
+        while not self.stop.is_set():
+            active = [n for n, w in self.watched.items() if w.paused is None]
+            claimed = self.journal.claim_next(active)
+            if claimed is None:
+                self.wake.wait(0.5)
+                self.wake.clear()
+                continue
+            job, attempt = claimed
+            with self._in_flight_lock:
+                self._in_flight[index] = job.id
+            try:
+                self._handle(job, attempt)
+            except Exception:  # a bug must not kill the worker; the job fails with a reason
+                log.exception("internal error on %s", job.source)
+                self.journal.finish(job.id, journal.FAILED, reason="internal-error",
+                                    message=f"{job.source}: internal error (see the log)")
+            finally:
+                with self._in_flight_lock:
+                    self._in_flight.pop(index, None)
+
+    def _handle(self, job: journal.Job, attempt: int) -> None:
+        item = self.watched.get(job.profile)
+        if item is None or item.paused is not None:
+            self.journal.release(job.id, uncount=True)
+            return
+        profile = item.profile
+        source = job.source
+        faults.point("after-claim", source)
+        try:
+            st = os.lstat(source)
+        except FileNotFoundError:
+            self.journal.finish(job.id, journal.VANISHED, reason="vanished",
+                                message=f"{source}: deleted before it was processed")
+            log.info("%s vanished before processing", source)
+            return
+        if journal.Identity.of(st) != job.identity:
+            # written again since it settled: the intake will queue the new version
+            self.journal.release(job.id, uncount=True, delay=profile.settle)
+            assert self._intake is not None
+            self._intake.notice(profile.name, source)
+            return
+        assert profile.watch is not None and profile.output is not None
+        relative = source.parent.relative_to(profile.watch)
+        wanted = encode.output_path(profile.output, relative, source, profile.encoding,
+                                    profile.name)
+        fallback = wanted.with_name(
+            f"{source.stem}-{source.suffix.lstrip('.').lower()}.{profile.encoding.ext}")
+        dest = self.journal.reserve_output(job.id, profile.name, wanted, fallback)
+        outcome = pipeline.process(source, item.model, profile, output_root=profile.output,
+                                   dest=dest)
+        self.last_results.append(outcome)
+        if outcome.ok:
+            faults.point("after-replace", source)
+            archive.after_done(profile, source, relative)
+            self.journal.finish(job.id, journal.DONE, output=outcome.output,
+                                seconds=outcome.seconds)
+            item.done_recent.append(time.monotonic())
+            faults.point("after-done", source)
+        elif outcome.reason == "vanished":
+            self.journal.finish(job.id, journal.VANISHED, reason="vanished",
+                                message=outcome.message)
+        elif outcome.environment:
+            self.journal.release(job.id, uncount=True, reason=outcome.reason,
+                                 message=outcome.message)
+            self._pause(item, outcome.message or str(outcome.reason))
+        elif outcome.retryable and attempt <= profile.retries:
+            delay = max(profile.settle, 0.5) * 2 ** (attempt - 1)
+            log.info("%s not ready (%s); retry %d of %d in %.1f s", source, outcome.reason,
+                     attempt, profile.retries, delay)
+            self.journal.release(job.id, uncount=False, reason=outcome.reason,
+                                 message=outcome.message, delay=delay)
+            self.wake.set()
+        else:
+            log.error("failed: %s [%s]", outcome.message, outcome.reason)
+            self.journal.finish(job.id, journal.FAILED, reason=outcome.reason,
+                                message=outcome.message, seconds=outcome.seconds)
+            archive.after_failed(profile, source, relative, outcome.message or "")
+
+    # ------------------------------------------------------------------ status
+
+    def write_status(self, *, stopping: bool = False) -> None:
+        """Publish what only the running daemon knows (pauses, throughput) for ``status``."""
+        now = time.monotonic()
+        data = {
+            "pid": os.getpid(),
+            "started": self.started,
+            "updated": time.time(),
+            "state": "stopping" if stopping else "running",
+            "profiles": {
+                name: {
+                    "state": "paused" if w.paused else "active",
+                    "reason": w.paused,
+                    "watch": os.fsdecode(w.profile.watch or ""),
+                    "output": os.fsdecode(w.profile.output or ""),
+                    "model": w.profile.model,
+                    "per_minute": sum(1 for t in w.done_recent if now - t < 60),
+                } for name, w in self.watched.items()
+            },
+        }
+        path = self.options.state_dir / STATUS_FILE
+        try:
+            encode.write_atomic(path, json.dumps(data, indent=1).encode())
+        except StudiocutError as e:
+            log.debug("cannot write %s: %s", path, e)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def profile_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+
+
+def snapshot(files: list[Path]) -> dict[Path, tuple[int, int]]:
+    result = {}
+    for path in files:
+        try:
+            st = path.stat()
+            result[path] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            continue
+    return result
+
+
+def version_of(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return secrets.token_hex(8)
+
+
+def check_runnable(profile: Profile) -> None:
+    """A profile the daemon runs needs folders, which ``process`` does not."""
+    missing = [key for key in ("watch", "output") if getattr(profile, key) is None]
+    if missing:
+        source = profile.path or profile.name
+        raise ConfigError([f"{source}: At '{key}': required to run as a hot folder "
+                           "(got nothing; expected a folder path)" for key in missing])
+
+
+def prepare_folders(profile: Profile) -> None:
+    """Create a profile's watch and output folders at load (not at run time: a folder that
+    disappears later pauses the profile instead)."""
+    for folder in (profile.watch, profile.output):
+        if folder is None:
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            log.warning("cannot create %s: %s", folder, e.strerror)
+
+
+def environment_problem(profile: Profile, *, probe: bool) -> str | None:
+    """Why the profile cannot work right now (watched or output folder missing, output not
+    writable, disk full), or None. With ``probe`` the output folder is tested by writing,
+    syncing and deleting a small file, which is how a paused profile knows it can resume."""
+    assert profile.watch is not None and profile.output is not None
+    if not profile.watch.is_dir():
+        return f"watched folder {profile.watch} is missing"
+    if not profile.output.is_dir():
+        return f"output folder {profile.output} is missing"
+    if not probe:
+        return None
+    probe = profile.output / f".probe-{secrets.token_hex(4)}{encode.TEMP_SUFFIX}"
+    try:
+        encode.write_atomic(probe, b"\0" * 65536)
+    except StudiocutError as e:
+        return str(e)
+    finally:
+        try:
+            probe.unlink()
+        except OSError:
+            pass
+    return None
+
+
+def take_lock(path: Path) -> Any:
+    """Hold an exclusive lock on ``path`` for the life of the process; raise AlreadyRunning.
+    The OS drops the lock when the process dies, so a kill -9 never leaves a stale lock."""
+    handle = open(path, "a+")  # noqa: SIM115 - held open until release_lock
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        handle.close()
+        raise AlreadyRunning(f"studiocut is already running on the state folder {path.parent} "
+                             "(another daemon holds its lock)") from e
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def release_lock(handle: Any) -> None:
+    if handle is not None:
+        handle.close()
+
+
+def is_running(state_dir: Path) -> bool:
+    """True when a daemon holds the state folder's lock."""
+    path = state_dir / LOCK_FILE
+    if not path.exists():
+        return False
+    try:
+        handle = take_lock(path)
+    except AlreadyRunning:
+        return True
+    release_lock(handle)
+    return False
+
+
+def run(options: Options) -> int:
+    """Run the daemon until SIGTERM or SIGINT; return the exit code. A second Ctrl+C quits
+    at once."""
+    daemon = Daemon(options)
+    previous: dict[int, Any] = {}
+    interrupts = 0
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            os._exit(130)
+        log.warning("stopping (signal %d): finishing photos in progress; again to force",
+                    signum)
+        daemon.stop.set()
+
+    def on_reload(signum: int, frame: FrameType | None) -> None:
+        daemon.reload_requested.set()
+
+    handlers = {signal.SIGTERM: on_stop, signal.SIGINT: on_stop}
+    if hasattr(signal, "SIGHUP"):
+        handlers[signal.SIGHUP] = on_reload
+    for signum, handler in handlers.items():
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        try:
+            daemon.startup()
+        except BaseException:
+            daemon.shutdown()
+            raise
+        try:
+            daemon.serve()
+        finally:
+            daemon.shutdown()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0

@@ -1,0 +1,44 @@
+"""faults: named points where tests can make the daemon crash, to prove crash safety.
+
+Set ``STUDIOCUT_FAULTS`` to comma-separated ``point:action[:match]`` entries, for example
+``after-inference:kill:IMG_7`` (SIGKILL the daemon when a file whose name contains ``IMG_7``
+reaches that point) or ``observer-event:raise`` (raise inside the observer thread). Actions:
+``kill`` (the process dies at once, as with kill -9), ``raise`` (RuntimeError), ``exit``.
+Unset (always, in production), every point is a dictionary lookup that finds nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+POINTS = ("after-claim", "after-inference", "after-temp-write", "after-replace", "after-done",
+          "observer-event")
+
+
+def _parse(spec: str) -> dict[str, list[tuple[str, str]]]:
+    table: dict[str, list[tuple[str, str]]] = {}
+    for entry in filter(None, (e.strip() for e in spec.split(","))):
+        point, _, rest = entry.partition(":")
+        action, _, match = rest.partition(":")
+        table.setdefault(point, []).append((action or "kill", match))
+    return table
+
+
+_TABLE = _parse(os.environ.get("STUDIOCUT_FAULTS", ""))
+
+
+def point(name: str, path: Path | None = None) -> None:
+    """Trigger the fault configured for ``name`` (and a file name containing its match)."""
+    if not _TABLE:
+        return
+    for action, match in _TABLE.get(name, ()):
+        if match and (path is None or match not in path.name):
+            continue
+        if action == "kill":
+            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+        elif action == "exit":
+            os._exit(3)
+        else:
+            raise RuntimeError(f"fault injected at {name}")
