@@ -28,7 +28,7 @@ from watchdog.observers.api import BaseObserver
 from studiocut import archive, encode, faults, intake, journal, pipeline, predict, watcher
 from studiocut import profile as profiles
 from studiocut.errors import ConfigError, ModelError, StudiocutError
-from studiocut.journal import Journal
+from studiocut.journal import Job, Journal
 from studiocut.profile import Profile
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 STATUS_FILE = "daemon.json"
 JOURNAL_FILE = "journal.db"
 LOCK_FILE = "daemon.lock"
+# A file that reads as truncated may still be arriving (a writer that paused longer than the
+# settle time): retry it with backoff before calling it truncated.
+MAYBE_INCOMPLETE = ("truncated",)
 
 
 class AlreadyRunning(StudiocutError):
@@ -342,7 +345,7 @@ class Daemon:
                 with self._in_flight_lock:
                     self._in_flight.pop(index, None)
 
-    def _handle(self, job: journal.Job, attempt: int) -> None:
+    def _handle(self, job: Job, attempt: int) -> None:
         item = self.watched.get(job.profile)
         if item is None or item.paused is not None:
             self.journal.release(job.id, uncount=True)
@@ -387,7 +390,8 @@ class Daemon:
             self.journal.release(job.id, uncount=True, reason=outcome.reason,
                                  message=outcome.message)
             self._pause(item, outcome.message or str(outcome.reason))
-        elif outcome.retryable and attempt <= profile.retries:
+        elif (outcome.retryable or outcome.reason in MAYBE_INCOMPLETE) and (
+                attempt <= profile.retries):
             delay = max(profile.settle, 0.5) * 2 ** (attempt - 1)
             log.info("%s not ready (%s); retry %d of %d in %.1f s", source, outcome.reason,
                      attempt, profile.retries, delay)
@@ -488,14 +492,14 @@ def environment_problem(profile: Profile, *, probe: bool) -> str | None:
         return f"output folder {profile.output} is missing"
     if not probe:
         return None
-    probe = profile.output / f".probe-{secrets.token_hex(4)}{encode.TEMP_SUFFIX}"
+    probe_file = profile.output / f".probe-{secrets.token_hex(4)}{encode.TEMP_SUFFIX}"
     try:
-        encode.write_atomic(probe, b"\0" * 65536)
+        encode.write_atomic(probe_file, b"\0" * 65536)
     except StudiocutError as e:
         return str(e)
     finally:
         try:
-            probe.unlink()
+            probe_file.unlink()
         except OSError:
             pass
     return None
@@ -509,7 +513,7 @@ def take_lock(path: Path) -> Any:
         if os.name == "nt":
             import msvcrt
 
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
         else:
             import fcntl
 
@@ -562,7 +566,7 @@ def run(options: Options) -> int:
     def on_reload(signum: int, frame: FrameType | None) -> None:
         daemon.reload_requested.set()
 
-    handlers = {signal.SIGTERM: on_stop, signal.SIGINT: on_stop}
+    handlers: dict[int, Any] = {signal.SIGTERM: on_stop, signal.SIGINT: on_stop}
     if hasattr(signal, "SIGHUP"):
         handlers[signal.SIGHUP] = on_reload
     for signum, handler in handlers.items():

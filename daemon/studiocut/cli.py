@@ -102,8 +102,8 @@ def setup_logging(verbose: int) -> None:
     """Rich on a terminal, plain lines otherwise (what journald and launchd capture)."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     handler: logging.Handler
     if sys.stderr.isatty():
         from rich.logging import RichHandler
@@ -113,8 +113,20 @@ def setup_logging(verbose: int) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_escape_control_characters)
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def _escape_control_characters(record: logging.LogRecord) -> bool:
+    """Log lines never carry raw control characters (a file name could hold an escape
+    sequence that rewrites the operator's terminal)."""
+    message = record.getMessage()
+    if not message.isprintable():
+        record.msg = "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1]
+                             for c in message)
+        record.args = None
+    return True
 
 
 def _error_lines(lines: Sequence[str]) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from studiocut import faults
 from studiocut.errors import InputError, OutputError
 from studiocut.profile import Encoding
 
@@ -59,7 +60,7 @@ def encode(image: np.ndarray, enc: Encoding, *, icc: bytes | None, exif: bytes |
     if icc:
         options["icc_profile"] = icc
     if exif:
-        options["exif"] = exif
+        options["exif"] = _upright_exif(exif, enc.dpi, sub_ifds=enc.format != "tiff")
     if enc.format == "jpeg":
         options.update(quality=enc.quality, optimize=False)
         fmt = "JPEG"
@@ -77,6 +78,23 @@ def encode(image: np.ndarray, enc: Encoding, *, icc: bytes | None, exif: bytes |
     buffer = io.BytesIO()
     picture.save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+def _upright_exif(exif: bytes, dpi: int, *, sub_ifds: bool) -> bytes:
+    """The source's EXIF for pixels that are already upright, at the profile's resolution:
+    orientation 1 (else viewers turn the photo again) and XResolution/YResolution set to
+    ``dpi`` (cameras write 72, which would contradict the dpi written beside it). Without
+    ``sub_ifds``, the Exif, GPS and Interop directories are left out: libtiff cannot write
+    them into a TIFF ("Error setting from dictionary")."""
+    tags = Image.Exif()
+    tags.load(exif)
+    tags[0x0112] = 1
+    tags[0x011A] = tags[0x011B] = float(dpi)
+    tags[0x0128] = 2  # inches
+    if not sub_ifds:
+        for pointer in (0x8769, 0x8825, 0xA005):
+            tags.pop(pointer, None)
+    return tags.tobytes()
 
 
 def write_atomic(dest: Path, data: bytes, *, root: Path | None = None) -> None:
@@ -99,6 +117,7 @@ def write_atomic(dest: Path, data: bytes, *, root: Path | None = None) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        faults.point("after-temp-write", dest)
         os.replace(temp, dest)
         fsync_dir(folder)
     except OSError as e:

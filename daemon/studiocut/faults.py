@@ -3,7 +3,8 @@
 Set ``STUDIOCUT_FAULTS`` to comma-separated ``point:action[:match]`` entries, for example
 ``after-inference:kill:IMG_7`` (SIGKILL the daemon when a file whose name contains ``IMG_7``
 reaches that point) or ``observer-event:raise`` (raise inside the observer thread). Actions:
-``kill`` (the process dies at once, as with kill -9), ``raise`` (RuntimeError), ``exit``.
+``kill`` (the process dies at once, as with kill -9), ``raise`` (RuntimeError), ``exit``,
+``sleep=SECONDS`` (hold the job there, so a test can act meanwhile).
 Unset (always, in production), every point is a dictionary lookup that finds nothing.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 POINTS = ("after-claim", "after-inference", "after-temp-write", "after-replace", "after-done",
@@ -40,5 +42,7 @@ def point(name: str, path: Path | None = None) -> None:
             os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
         elif action == "exit":
             os._exit(3)
+        elif action.startswith("sleep="):
+            time.sleep(float(action.partition("=")[2]))
         else:
             raise RuntimeError(f"fault injected at {name}")
