@@ -212,5 +212,5 @@ def valid_image(path: Path) -> bool:
         with Image.open(path) as image:
             image.load()
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not a complete image"
+    except Exception:
         return False

@@ -87,8 +87,9 @@ def locate(mask: np.ndarray, full: Size, square: Square | None) -> Region:
     return Region(region_box, min(1.0, scale * 1.1))
 
 
-def layout(alpha: np.ndarray, square: Square | None) -> Layout:
-    """Given the final alpha of the working region, return where the subject goes; raise
+def layout(alpha: np.ndarray, square: Square | None, *, decoded: float = 1.0) -> Layout:
+    """Given the final alpha of the working region, decoded at ``decoded`` of the source's
+    size, return where the subject goes (``max_upscale`` counts source pixels); raise
     InputError when framing needs a subject and there is none."""
     h, w = alpha.shape
     if square is None:
@@ -100,8 +101,9 @@ def layout(alpha: np.ndarray, square: Square | None) -> Layout:
     fit_w, fit_h = _fit_area(square, square.size)
     scale = min(fit_w / bw, fit_h / bh)
     side = square.size
-    if scale > square.max_upscale:
-        scale = square.max_upscale
+    max_upscale = square.max_upscale / decoded
+    if scale > max_upscale:
+        scale = max_upscale
         if square.min_size is not None:
             # the subject is small: shrink the canvas around it rather than add margin
             needed = max(
