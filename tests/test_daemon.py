@@ -12,8 +12,9 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hotfolder import Daemon, photo_bytes, shoot, valid_image
 from PIL import Image
+
+from hotfolder import Daemon, photo_bytes, shoot, valid_image
 
 
 @pytest.fixture
@@ -562,3 +563,30 @@ def test_raw_and_jpeg_of_one_stem_do_not_collide(daemon: Daemon) -> None:
     daemon.wait_states({"IMG_0001.JPG": "done", "IMG_0001.tif": "done"})
     outputs = names_of(daemon.outputs())
     assert len(outputs) == 2 and "IMG_0001.png" in outputs
+
+
+@pytest.mark.slow
+def test_restart_with_2000_pending_jobs_is_ready_quickly_and_drains_in_order(
+        tmp_path: Path) -> None:
+    from studiocut.journal import Identity, Journal
+
+    daemon = Daemon(tmp_path)
+    data = photo_bytes((48, 36), "PNG")
+    journal = Journal(daemon.state / "journal.db")
+    for i in range(2000):
+        path = daemon.inbox / f"p{i:04d}.png"
+        path.write_bytes(data)
+        journal.enqueue("studio", path, Identity.of(os.lstat(path)), "v1")
+    journal.close()
+    started = time.monotonic()
+    daemon.start()
+    try:
+        assert time.monotonic() - started < 10
+        daemon.wait_done(2000, timeout=300)
+        jobs = daemon.jobs()
+        by_start = sorted(jobs, key=lambda j: j["started"])
+        first_ids = [j["id"] for j in by_start[:100]]
+        assert max(first_ids) <= 110  # oldest first (two workers interleave a little)
+        assert all(j["attempts"] == 1 for j in jobs)
+    finally:
+        daemon.stop()

@@ -30,13 +30,23 @@ def test_unknown_model_is_a_model_error_listing_the_known_names() -> None:
         assert name in message
 
 
+UNPINNED = {"bria-rmbg-2.0"}  # no public checksum is published for these weights
+
+
 def test_every_registered_model_has_a_file_and_a_checksum_unless_it_needs_no_weights() -> None:
     for name, spec in MODELS.items():
         assert spec.name == name
         if spec.family == "key":
             continue
-        assert spec.file.endswith(".onnx")
-        assert len(spec.md5) == 32
+        for artifact in spec.artifacts:
+            assert artifact.file.endswith(".onnx")
+            assert len(artifact.md5) == 32 or name in UNPINNED
+
+
+def test_non_commercial_weights_say_so_in_the_registry() -> None:
+    assert not MODELS["bria-rmbg-2.0"].commercial
+    assert "non-commercial" in MODELS["bria-rmbg-2.0"].licence
+    assert all(spec.commercial for name, spec in MODELS.items() if name != "bria-rmbg-2.0")
 
 
 def damaged_copy(folder: Path, name: str) -> Path:

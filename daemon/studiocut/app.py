@@ -8,6 +8,7 @@ Signal handlers only set flags.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,7 +26,7 @@ from typing import Any
 
 from watchdog.observers.api import BaseObserver
 
-from studiocut import archive, encode, faults, intake, journal, pipeline, predict, watcher
+from studiocut import archive, encode, faults, intake, journal, notify, pipeline, predict, watcher
 from studiocut import profile as profiles
 from studiocut.errors import ConfigError, ModelError, StudiocutError
 from studiocut.journal import Job, Journal
@@ -56,6 +57,7 @@ class Options:
     shutdown_timeout: float = 20.0
     max_crashes: int = 3
     live: bool = False
+    stuck_after: float = 600.0  # seconds one photo may hold a worker before it is unhealthy
 
 
 @dataclass
@@ -88,6 +90,9 @@ class Daemon:
         self.last_results: deque[pipeline.Outcome] = deque(maxlen=20)
         self.started = time.time()
         self.ready = False
+        self.notifier = notify.Notifier.from_environment()
+        self._busy_since: dict[int, float] = {}  # worker index -> monotonic time of its claim
+        self._unhealthy: list[str] = []
 
     @property
     def journal(self) -> Journal:
@@ -122,12 +127,27 @@ class Daemon:
         self.write_status()
         log.info("studiocut ready: %d profile(s), %d worker(s), state in %s",
                  len(self.watched), workers, state)
+        self.notifier.ready(self.status_line())
 
     def serve(self) -> None:
         """The main loop: until asked to stop, keep observers healthy, rescan, resume paused
-        profiles, reload changed profiles and publish status."""
+        profiles, reload changed profiles and publish status (and the live view on a
+        terminal)."""
+        if not self.options.live:
+            self._loop()
+            return
+        from rich.live import Live
+
+        from studiocut import console
+
+        with Live(console.render(self), refresh_per_second=2, transient=False,
+                  get_renderable=lambda: console.render(self), redirect_stderr=False):
+            self._loop()
+
+    def _loop(self) -> None:
         next_rescan = time.monotonic() + self.options.rescan
         while not self.stop.wait(1.0):
+            problems = self.health_problems()  # before the repairs below: see _notify
             if self.reload_requested.is_set() or self._profiles_changed():
                 self.reload_requested.clear()
                 self.reload()
@@ -139,10 +159,12 @@ class Daemon:
                     if item.paused is None and self._intake is not None:
                         self._intake.scan(item.profile)
             self.write_status()
+            self._notify(problems)
 
     def shutdown(self) -> None:
         """Stop intake, let in-flight photos finish within ``shutdown_timeout``, put any that
         did not back to pending, and release the lock."""
+        self.notifier.stopping("stopping: finishing the photos in progress")
         self.stop.set()
         self.wake.set()
         for item in self.watched.values():
@@ -248,8 +270,9 @@ class Daemon:
     def _activate(self, profile: Profile, version: str) -> Watched:
         cores = os.cpu_count() or 1
         workers = self.options.workers or cores
-        model = predict.load(profile.model, threads=max(1, cores // workers))
-        return Watched(profile, version, model)
+        request = profile.model_request(threads=max(1, cores // workers),
+                                        cache_dir=self.options.state_dir / "engine-cache")
+        return Watched(profile, version, predict.open_model(request))
 
     def _sync_intake(self) -> None:
         if self._intake is not None:
@@ -335,6 +358,7 @@ class Daemon:
             job, attempt = claimed
             with self._in_flight_lock:
                 self._in_flight[index] = job.id
+                self._busy_since[index] = time.monotonic()
             try:
                 self._handle(job, attempt)
             except Exception:  # a bug must not kill the worker; the job fails with a reason
@@ -344,6 +368,7 @@ class Daemon:
             finally:
                 with self._in_flight_lock:
                     self._in_flight.pop(index, None)
+                    self._busy_since.pop(index, None)
 
     def _handle(self, job: Job, attempt: int) -> None:
         item = self.watched.get(job.profile)
@@ -421,6 +446,7 @@ class Daemon:
                     "watch": os.fsdecode(w.profile.watch or ""),
                     "output": os.fsdecode(w.profile.output or ""),
                     "model": w.profile.model,
+                    "provider": getattr(w.model, "provider", "unknown"),
                     "per_minute": sum(1 for t in w.done_recent if now - t < 60),
                 } for name, w in self.watched.items()
             },
@@ -430,6 +456,49 @@ class Daemon:
             encode.write_atomic(path, json.dumps(data, indent=1).encode())
         except StudiocutError as e:
             log.debug("cannot write %s: %s", path, e)
+
+    # ------------------------------------------------------------------ service manager
+
+    def health_problems(self) -> list[str]:
+        """What makes the daemon unhealthy right now; empty when healthy. A worker or intake
+        thread that died, a folder observer that died (the main loop rebuilds it, but the tick
+        that finds it is unhealthy), a worker held by one photo longer than ``stuck_after``."""
+        now = time.monotonic()
+        problems = [f"{t.name} thread died" for t in self._threads if not t.is_alive()]
+        problems += [f"profile {name}: folder observer died" for name, w in self.watched.items()
+                     if w.observer is not None and not watcher.healthy(w.observer)]
+        with self._in_flight_lock:
+            busy = sorted(self._busy_since.items())
+        problems += [f"worker-{index} held by one photo for over {self.options.stuck_after:g} s"
+                     for index, since in busy if now - since > self.options.stuck_after]
+        return problems
+
+    def status_line(self) -> str:
+        """One line for the service manager: queue depth, photos in progress, throughput."""
+        counts = self.journal.counts() if self._journal is not None else {}
+        queued = sum(c.get(journal.PENDING, 0) for c in counts.values())
+        with self._in_flight_lock:
+            busy = len(self._in_flight)
+        now = time.monotonic()
+        done = sum(1 for w in list(self.watched.values()) for t in list(w.done_recent)
+                   if now - t < 60)
+        line = f"{queued} queued, {busy} in progress, {done}/min"
+        paused = sum(1 for w in self.watched.values() if w.paused is not None)
+        return line + (f", {paused} profile(s) paused" if paused else "")
+
+    def _notify(self, problems: list[str]) -> None:
+        """Ping the watchdog only from a healthy tick: problems found at the start of the tick
+        withhold this tick's ping even when the loop repaired them, and a problem that lasts
+        (a dead worker, a stuck photo, an observer that dies again) stops the pings until the
+        service manager restarts the daemon."""
+        if problems != self._unhealthy:
+            for problem in problems:
+                log.error("unhealthy (no watchdog ping): %s", problem)
+            self._unhealthy = problems
+        if problems:
+            self.notifier.status("unhealthy: " + "; ".join(problems))
+        else:
+            self.notifier.watchdog(self.status_line())
 
 
 # --------------------------------------------------------------------------- helpers
@@ -498,16 +567,27 @@ def environment_problem(profile: Profile, *, probe: bool) -> str | None:
     except StudiocutError as e:
         return str(e)
     finally:
-        try:
+        with contextlib.suppress(OSError):
             probe_file.unlink()
-        except OSError:
-            pass
     return None
 
 
 def take_lock(path: Path) -> Any:
     """Hold an exclusive lock on ``path`` for the life of the process; raise AlreadyRunning.
     The OS drops the lock when the process dies, so a kill -9 never leaves a stale lock."""
+    handle = _try_lock(path)
+    if handle is None:
+        raise AlreadyRunning(f"studiocut is already running on the state folder {path.parent} "
+                             "(another daemon holds its lock)")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _try_lock(path: Path) -> Any:
+    """The locked file handle, or None when another process holds the lock."""
     handle = open(path, "a+")  # noqa: SIM115 - held open until release_lock
     try:
         if os.name == "nt":
@@ -518,14 +598,9 @@ def take_lock(path: Path) -> Any:
             import fcntl
 
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
+    except OSError:
         handle.close()
-        raise AlreadyRunning(f"studiocut is already running on the state folder {path.parent} "
-                             "(another daemon holds its lock)") from e
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
+        return None
     return handle
 
 
@@ -535,16 +610,13 @@ def release_lock(handle: Any) -> None:
 
 
 def is_running(state_dir: Path) -> bool:
-    """True when a daemon holds the state folder's lock."""
+    """True when a daemon holds the state folder's lock (the lock file is left as it is)."""
     path = state_dir / LOCK_FILE
     if not path.exists():
         return False
-    try:
-        handle = take_lock(path)
-    except AlreadyRunning:
-        return True
+    handle = _try_lock(path)
     release_lock(handle)
-    return False
+    return handle is None
 
 
 def run(options: Options) -> int:

@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="how long SIGTERM waits for photos in progress (default: 20)")
     r.add_argument("--max-crashes", type=int, default=3, metavar="N",
                    help="set a photo aside after it stopped the daemon N times (default: 3)")
+    r.add_argument("--plain", action="store_true",
+                   help="plain log lines even on a terminal (no live view)")
     r.set_defaults(handler=cmd_run)
 
     s = sub.add_parser("status", parents=[common], help="what the daemon is doing",
@@ -163,7 +165,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     workers = args.jobs if args.jobs > 0 else max(1, min(len(jobs), os.cpu_count() or 1))
     cores = os.cpu_count() or 1
-    model = predict.load(profile.model, threads=max(1, cores // workers))
+    model = predict.open_model(profile.model_request(threads=max(1, cores // workers)))
 
     def run(job: tuple[Path, Path]) -> Outcome:
         source, relative = job
@@ -184,7 +186,9 @@ def cmd_process(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _expand_inputs(inputs: Sequence[Path], profile: profiles.Profile) -> Iterator[tuple[Path, Path]]:
+def _expand_inputs(
+    inputs: Sequence[Path], profile: profiles.Profile
+) -> Iterator[tuple[Path, Path]]:
     """Yield (file, output subfolder) for files given directly and images inside folders."""
     for item in inputs:
         item = item.expanduser()
@@ -270,7 +274,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = app.Options(
         profiles_dir=profiles_dir(args), state_dir=state_dir(args), workers=args.workers,
         rescan=args.rescan, shutdown_timeout=args.shutdown_timeout,
-        max_crashes=args.max_crashes,
+        max_crashes=args.max_crashes, live=sys.stderr.isatty() and not args.plain,
     )
     try:
         return app.run(options)

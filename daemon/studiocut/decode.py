@@ -72,7 +72,7 @@ def srgb_profile() -> ImageCms.ImageCmsProfile:
 
 @lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
-    return srgb_profile().tobytes()  # type: ignore[no-any-return]
+    return srgb_profile().tobytes()
 
 
 class Source:
@@ -136,8 +136,14 @@ def open_source(path: Path, limits: Limits) -> Source:
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError("not-an-image", f"{path}: cannot read the image header: {e}") from e
     w, h = image.size
+    if image.format == "TIFF":  # recent Pillow reports a TIFF's size already turned upright
+        tags = getattr(image, "tag_v2", {})
+        w, h = tags.get(256, w), tags.get(257, h)  # ImageWidth, ImageLength as stored
     _check_pixels(path, w, h, limits)
-    orientation = image.getexif().get(0x0112, 1)
+    try:  # PNG's getexif decodes the pixels (eXIf may follow IDAT): bad data surfaces here
+        orientation = image.getexif().get(0x0112, 1)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise _pixel_error(path, e) from e
     size = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
     return Source(path, data, image, size, _exif_without_orientation(image))
 
@@ -212,14 +218,22 @@ def _pixel_error(path: Path, e: Exception) -> InputError:
     return InputError("corrupt", f"{path}: cannot decode the image: {text}")
 
 
+# TIFF tags that describe the source file's own pixel layout (sizes, strips, tiles, sample
+# format, its ICC): copied into an output they are stale, and libtiff refuses to write them.
+_LAYOUT_TAGS = (254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 292, 293, 317, 320,
+                322, 323, 324, 325, 330, 338, 339, 513, 514, 530, 34675)
+
+
 def _exif_without_orientation(image: Image.Image) -> bytes | None:
     try:
         exif = image.getexif()
         if not exif:
             return None
         exif[0x0112] = 1
-        return exif.tobytes()  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001 - damaged EXIF must not fail the photo; we just drop it
+        for tag in _LAYOUT_TAGS:
+            exif.pop(tag, None)
+        return exif.tobytes()
+    except Exception:
         log.debug("dropping unreadable EXIF", exc_info=True)
         return None
 
@@ -313,7 +327,7 @@ def _rawpy_open(path: Path, data: bytes):  # type: ignore[no-untyped-def]
         raise InputError("unsupported", f"{path}: camera RAW needs rawpy installed") from e
     try:
         return rawpy.imread(io.BytesIO(data))
-    except Exception as e:  # noqa: BLE001 - libraw raises many unrelated types for bad files
+    except Exception as e:
         raise InputError("not-an-image", f"{path}: not a camera RAW file libraw can read "
                          f"({type(e).__name__}: {e})") from e
 
@@ -340,7 +354,7 @@ def _decode_raw(path: Path, data: bytes, at_least: Size | None) -> Image.Image:
         except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
             thumb = None
         if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
-            preview = Image.open(io.BytesIO(thumb.data), formats=("JPEG",))
+            preview: Image.Image = Image.open(io.BytesIO(thumb.data), formats=("JPEG",))
             if preview.getexif().get(0x0112, 1) != 1:
                 preview = ImageOps.exif_transpose(preview)
             elif flip in _RAW_FLIP:

@@ -8,6 +8,7 @@ on those); they never leave a partial file behind.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
@@ -147,10 +148,8 @@ def remove_orphans(folder: Path) -> int:
 
 
 def _remove_quietly(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.unlink()
-    except OSError:
-        pass
 
 
 def _output_error(dest: Path, e: OSError) -> OutputError:

@@ -30,7 +30,7 @@ TEMP_PATTERNS = (
     f"*{TEMP_SUFFIX}", "*.swp", "thumbs.db", "desktop.ini",
 )  # fmt: skip
 CLOSED_SETTLE = 0.25  # seconds a closed-after-write file must still stay unchanged
-MAX_CANDIDATES = 20_000  # discovery pauses beyond this; the next rescan finds the rest
+MAX_CANDIDATES = 20_000  # files watched at once; further notices wait their turn
 
 
 def accepts(profile: Profile, name: str) -> bool:
@@ -103,8 +103,8 @@ class Intake:
     def notice_folder(self, profile: str, folder: Path) -> None:
         """A folder appeared or was moved in: notice everything inside it."""
         entry = self._profiles.get(profile)
-        if entry is None:
-            return
+        if entry is None or (not entry[0].recursive and folder != entry[0].watch):
+            return  # a non-recursive profile takes nothing from subfolders
         for path in walk(folder, entry[0].recursive):
             self.notice(profile, path)
 
@@ -138,15 +138,20 @@ class Intake:
         with self._lock:
             noticed, self._noticed = self._noticed, {}
             profiles = self._profiles
+            deferred: dict[tuple[str, Path], bool] = {}
             for key, closed in noticed.items():
                 if key[0] not in profiles:
                     continue
                 candidate = self._candidates.get(key)
                 if candidate is None:
                     if len(self._candidates) >= MAX_CANDIDATES:
+                        # kept for a later tick, not dropped: a rescan notices known files
+                        # first each time, and dropping the rest would starve files past them
+                        deferred[key] = closed
                         continue
                     candidate = self._candidates[key] = _Candidate(None, now)
                 candidate.closed = candidate.closed or closed
+            self._noticed = deferred
             items = list(self._candidates.items())
         queued = 0
         for key, candidate in items:

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     started REAL,
     seconds REAL,
     not_before REAL NOT NULL DEFAULT 0,
+    crashes INTEGER NOT NULL DEFAULT 0,
     UNIQUE (profile, source)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
@@ -170,23 +171,34 @@ class Journal:
 
     def reserve_output(self, job_id: int, profile: str, wanted: Path, fallback: Path) -> Path:
         """Return ``wanted`` unless another source of this profile already owns it (a RAW and a
-        JPEG of one stem), else ``fallback``; record the choice atomically."""
+        JPEG of one stem), else ``fallback``, else ``fallback`` with the job id added; record
+        the choice atomically."""
         with self._write() as db:
-            owner = db.execute("SELECT id FROM jobs WHERE profile=? AND output=? AND id<>?",
-                               (profile, os.fsencode(wanted), job_id)).fetchone()
-            chosen = fallback if owner else wanted
+            chosen = wanted
+            for candidate in (wanted, fallback, None):
+                if candidate is None:
+                    chosen = fallback.with_name(f"{fallback.stem}-{job_id}{fallback.suffix}")
+                    break
+                owner = db.execute(
+                    "SELECT id FROM jobs WHERE profile=? AND output=? AND id<>?",
+                    (profile, os.fsencode(candidate), job_id)).fetchone()
+                if owner is None:
+                    chosen = candidate
+                    break
             db.execute("UPDATE jobs SET output=? WHERE id=?", (os.fsencode(chosen), job_id))
         return chosen
 
     def finish(self, job_id: int, state: str, *, reason: str | None = None,
                message: str | None = None, output: Path | None = None,
                seconds: float | None = None) -> None:
+        """End a claimed job. A job no longer processing (its file was re-shot and queued
+        again meanwhile) is left as it is, so the new version still runs."""
         with self._write() as db:
             db.execute(
                 "UPDATE jobs SET state=?, reason=?, message=?, output=COALESCE(?, output), "
-                "seconds=?, updated=? WHERE id=?",
+                "seconds=?, updated=? WHERE id=? AND state=?",
                 (state, reason, message, os.fsencode(output) if output else None, seconds,
-                 time.time(), job_id))
+                 time.time(), job_id, PROCESSING))
 
     def release(self, job_id: int, *, uncount: bool, reason: str | None = None,
                 message: str | None = None, delay: float = 0.0) -> None:
@@ -219,18 +231,21 @@ class Journal:
                        "WHERE id=?", (PROCESSING, now, now, job.id))
         return job, job.attempts + 1
 
-    def recover(self, max_attempts: int) -> tuple[int, int]:
+    def recover(self, max_crashes: int) -> tuple[int, int]:
         """After a crash: jobs left processing go back to pending, except those that have
-        now crashed the daemon ``max_attempts`` times, which are quarantined as failed.
-        Return (requeued, quarantined)."""
+        now been in progress during ``max_crashes`` crashes, which are quarantined as failed
+        (ordinary retries of a file that was not ready do not count). Return (requeued,
+        quarantined)."""
+        now = time.time()
         with self._write() as db:
+            db.execute("UPDATE jobs SET crashes=crashes+1 WHERE state=?", (PROCESSING,))
             quarantined = db.execute(
-                "UPDATE jobs SET state=?, reason='quarantined', message='this file stopped "
-                "the daemon ' || attempts || ' times while being processed; it is set aside', "
-                "updated=? WHERE state=? AND attempts>=?",
-                (FAILED, time.time(), PROCESSING, max_attempts)).rowcount
+                "UPDATE jobs SET state=?, reason='quarantined', message='this file was being "
+                "processed during ' || crashes || ' crashes of the daemon; it is set aside', "
+                "updated=? WHERE state=? AND crashes>=?",
+                (FAILED, now, PROCESSING, max_crashes)).rowcount
             requeued = db.execute("UPDATE jobs SET state=?, updated=? WHERE state=?",
-                                  (PENDING, time.time(), PROCESSING)).rowcount
+                                  (PENDING, now, PROCESSING)).rowcount
         return requeued, quarantined
 
     def pending(self, profile: str | None = None, limit: int = 1000) -> list[Job]:

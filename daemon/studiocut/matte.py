@@ -71,7 +71,7 @@ def refine(alpha: np.ndarray, rgb: np.ndarray, matting: Matting) -> np.ndarray:
     solved = _closed_form(small_rgb, tri)
     if scale < 1.0:
         solved = cv2.resize(solved, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(solved, 0.0, 1.0).astype(np.float32)
+    return np.asarray(np.clip(solved, 0.0, 1.0), dtype=np.float32)
 
 
 def _closed_form(rgb: np.ndarray, tri: np.ndarray) -> np.ndarray:

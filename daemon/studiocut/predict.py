@@ -2,27 +2,32 @@
 
 Every model answers one question, ``predict(rgb) -> mask``: given an H x W x 3 uint8 sRGB image,
 return a soft mask in [0, 1] (float32) covering the same frame at the model's own resolution.
-The pipeline never cares which network ran. Variants are rows in a table; families are code.
+The pipeline never cares which network ran. Variants are rows in a table; families are code:
+saliency networks (U^2-Net, IS-Net, BiRefNet, BRIA RMBG: one image in, one map out), Segment
+Anything (an encoder and a prompted decoder), and the network-free backdrop key.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from studiocut.download import Artifact, checksum_ok
 from studiocut.errors import ModelError
+from studiocut.providers import Placement, open_session
 
 log = logging.getLogger(__name__)
+
+RELEASES = "https://github.com/danielgatis/rembg/releases/download/v0.0.0/"
 
 
 class MaskModel(Protocol):
@@ -40,12 +45,15 @@ class MaskModel(Protocol):
         ...
 
 
+Family = Literal["u2net", "isnet", "birefnet", "bria", "sam", "key", "custom"]
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One row of the registry: a set of weights and how to feed them."""
 
     name: str
-    family: Literal["u2net", "isnet", "birefnet", "key"]
+    family: Family
     file: str = ""
     md5: str = ""
     sha256: str = ""
@@ -54,39 +62,82 @@ class ModelSpec:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     output: Literal["minmax", "sigmoid"] = "minmax"
     licence: str = "Apache-2.0"
+    commercial: bool = True
     embedded: bool = False
+    size_mb: float = 0.0
+    extra: tuple[Artifact, ...] = ()  # further files (SAM's decoder)
+    path: Path | None = None  # a studio's own export (family "custom")
+
+    @property
+    def artifacts(self) -> tuple[Artifact, ...]:
+        main = (Artifact(self.file, self.md5, self.sha256),) if self.file else ()
+        return main + self.extra
+
+    @property
+    def needs_files(self) -> bool:
+        return self.family not in ("key", "custom")
 
 
-_IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-_BIREFNET = dict(family="birefnet", input_size=(1024, 1024), output="sigmoid", licence="MIT")
+_BIREFNET: dict[str, Any] = dict(family="birefnet", input_size=(1024, 1024), output="sigmoid",
+                                 licence="MIT", size_mb=973)
+_SAM: dict[str, Any] = dict(family="sam", input_size=(1024, 684), licence="Apache-2.0")
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec("u2netp", "u2net", "u2netp.onnx", "8e83ca70e441ab06c318d82300c84806",
                   "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8",
-                  embedded=True),
-        ModelSpec("u2net", "u2net", "u2net.onnx", "60024c5c889badc19c04ad937298a77b"),
+                  embedded=True, size_mb=4.6),
+        ModelSpec("u2net", "u2net", "u2net.onnx", "60024c5c889badc19c04ad937298a77b",
+                  size_mb=176),
         ModelSpec("u2net_human_seg", "u2net", "u2net_human_seg.onnx",
-                  "c09ddc2e0104f800e3e1bb4652583d1f"),
-        ModelSpec("silueta", "u2net", "silueta.onnx", "55e59e0d8062d2f5d013f4725ee84782"),
+                  "c09ddc2e0104f800e3e1bb4652583d1f", size_mb=176),
+        ModelSpec("silueta", "u2net", "silueta.onnx", "55e59e0d8062d2f5d013f4725ee84782",
+                  size_mb=43),
         ModelSpec("isnet-general-use", "isnet", "isnet-general-use.onnx",
                   "fc16ebd8b0c10d971d3513d564d01e29", input_size=(1024, 1024),
-                  mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0)),
+                  mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0), size_mb=179),
         ModelSpec("birefnet-general", file="BiRefNet-general-epoch_244.onnx",
-                  md5="7a35a0141cbbc80de11d9c9a28f52697", **_BIREFNET),  # type: ignore[arg-type]
+                  md5="7a35a0141cbbc80de11d9c9a28f52697", **_BIREFNET),
         ModelSpec("birefnet-general-lite",
                   file="BiRefNet-general-bb_swin_v1_tiny-epoch_232.onnx",
-                  md5="4fab47adc4ff364be1713e97b7e66334", **_BIREFNET),  # type: ignore[arg-type]
+                  md5="4fab47adc4ff364be1713e97b7e66334", **{**_BIREFNET, "size_mb": 224}),
         ModelSpec("birefnet-portrait", file="BiRefNet-portrait-epoch_150.onnx",
-                  md5="c3a64a6abf20250d090cd055f12a3b67", **_BIREFNET),  # type: ignore[arg-type]
+                  md5="c3a64a6abf20250d090cd055f12a3b67", **_BIREFNET),
         ModelSpec("birefnet-hrsod", file="BiRefNet-HRSOD_DHU-epoch_115.onnx",
-                  md5="c017ade5de8a50ff0fd74d790d268dda", **_BIREFNET),  # type: ignore[arg-type]
+                  md5="c017ade5de8a50ff0fd74d790d268dda", **_BIREFNET),
         ModelSpec("birefnet-massive", file="BiRefNet-massive-TR_DIS5K_TR_TEs-epoch_420.onnx",
-                  md5="33e726a2136a3d59eb0fdf613e31e3e9", **_BIREFNET),  # type: ignore[arg-type]
+                  md5="33e726a2136a3d59eb0fdf613e31e3e9", **_BIREFNET),
+        ModelSpec("bria-rmbg-2.0", "bria", "bria-rmbg-2.0.onnx", input_size=(1024, 1024),
+                  output="sigmoid", licence="CC BY-NC 4.0 (non-commercial use only)",
+                  commercial=False, size_mb=1024),
+        ModelSpec("sam-vit-b", file="sam_vit_b_01ec64.encoder.onnx",
+                  md5="a780f8ba09bceceaa1435724ed354848", size_mb=343,
+                  extra=(Artifact("sam_vit_b_01ec64.decoder.onnx",
+                                  "c4218b16ec1cb09889fcd6eb7a42a7c9"),), **_SAM),
+        ModelSpec("sam-vit-b-quant", file="sam_vit_b_01ec64.encoder.quant.onnx",
+                  md5="26fc0e01d2fa34ed2d3f91259118482d", size_mb=104,
+                  extra=(Artifact("sam_vit_b_01ec64.decoder.quant.onnx",
+                                  "45391530307d1aee79b2a1507769e6c7"),), **_SAM),
+        ModelSpec("sam-vit-l", file="sam_vit_l_0b3195.encoder.onnx",
+                  md5="6e7c5e3e97b50a9e833e55062ae35182", size_mb=1200,
+                  extra=(Artifact("sam_vit_l_0b3195.decoder.onnx",
+                                  "dc760a2912862c05ec3ac2658162a1b5"),), **_SAM),
         ModelSpec("backdrop-key", "key", licence="n/a (no weights)"),
     )
 }
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What Segment Anything is asked to cut out, in fractions of the frame: a box
+    (x0, y0, x1, y1), points (x, y, label: 1 keep, 0 remove), or ``auto`` (the box of a
+    first-pass saliency model's mask)."""
+
+    box: tuple[float, float, float, float] | None = None
+    points: tuple[tuple[float, float, int], ...] = ()
+    auto: bool = False
+    first_pass: str = "u2netp"
 
 
 def models_dir() -> Path:
@@ -99,50 +150,62 @@ def models_dir() -> Path:
     return user_data_path("studiocut", appauthor=False) / "models"
 
 
-def weights_path(spec: ModelSpec) -> Path:
-    """Return the file holding ``spec``'s weights (inside the package when embedded)."""
+def weights_path(spec: ModelSpec, artifact: Artifact | None = None) -> Path:
+    """Return the file holding ``spec``'s (main, or the given) weights."""
+    if spec.path is not None:
+        return spec.path
+    name = (artifact or spec.artifacts[0]).file
     if spec.embedded:
-        return Path(str(resources.files("studiocut") / "models" / spec.file))
-    return models_dir() / spec.file
+        return Path(str(resources.files("studiocut") / "models" / name))
+    return models_dir() / name
 
 
-def verify(spec: ModelSpec, path: Path) -> None:
+def installed(spec: ModelSpec) -> bool:
+    return not spec.needs_files or all(weights_path(spec, a).is_file() for a in spec.artifacts)
+
+
+def pull_command(spec: ModelSpec) -> str:
+    return f"studiocut models pull {spec.name}"
+
+
+def verify(spec: ModelSpec, path: Path, artifact: Artifact | None = None) -> None:
     """Raise ModelError unless ``path`` holds exactly the registered weights."""
-    if spec.sha256:
-        algo, want = "sha256", spec.sha256
-    else:
-        algo, want = "md5", spec.md5
-    digest = hashlib.new(algo)
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    if want and digest.hexdigest() != want:
+    artifact = artifact or spec.artifacts[0]
+    ok, description = checksum_ok(path, artifact)
+    if not ok:
+        algo = description.split()[0]
         raise ModelError(f"{path}: {algo} checksum mismatch for model '{spec.name}' "
-                         f"(got {digest.hexdigest()}; expected {want}); the file is damaged "
-                         "or not these weights: delete it and install it again")
+                         f"({description}); the file is damaged or not these weights: "
+                         f"run `{pull_command(spec)}` to install it again")
+
+
+# --------------------------------------------------------------------------- families
 
 
 class OnnxSaliencyModel:
-    """U^2-Net, IS-Net and BiRefNet: one RGB image in, one saliency map out.
+    """U^2-Net, IS-Net, BiRefNet, BRIA and custom exports: one RGB image in, one map out.
 
     Preprocessing matches the published test code (and rembg): Lanczos resize to the input
     size, scale by the image's own maximum, normalise by mean/std; the first output's first
     channel, through a sigmoid where the graph ends in logits, then min-max normalised."""
 
-    def __init__(self, spec: ModelSpec, session: object) -> None:
+    def __init__(self, spec: ModelSpec, session: Any) -> None:
         self.name = spec.name
         self.spec = spec
         self._session = session
-        inputs = session.get_inputs()  # type: ignore[attr-defined]
-        self._input_name: str = inputs[0].name
+        self._input_name: str = session.get_inputs()[0].name
 
     @property
     def input_size(self) -> tuple[int, int]:
         return self.spec.input_size
 
+    @property
+    def provider(self) -> str:
+        return str(self._session.get_providers()[0])
+
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         tensor = self.preprocess(rgb)
-        outputs = self._session.run(None, {self._input_name: tensor})  # type: ignore[attr-defined]
+        outputs = self._session.run(None, {self._input_name: tensor})
         return self.postprocess(np.asarray(outputs[0]))
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
@@ -160,7 +223,87 @@ class OnnxSaliencyModel:
         if self.spec.output == "sigmoid":
             pred = 1.0 / (1.0 + np.exp(-pred))
         lo, hi = float(pred.min()), float(pred.max())
-        return (pred - lo) / (hi - lo) if hi > lo else np.zeros_like(pred)
+        result = (pred - lo) / (hi - lo) if hi > lo else np.zeros_like(pred)
+        return np.asarray(result, dtype=np.float32)
+
+
+class SamModel:
+    """Segment Anything: the encoder sees the photo letterboxed into its input frame; the
+    decoder cuts out what the prompt points at. The mask is the sigmoid of the decoder's
+    logits over the photo's part of the frame."""
+
+    def __init__(self, spec: ModelSpec, encoder: Any, decoder: Any, prompt: Prompt,
+                 first_pass: MaskModel | None) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self._encoder = encoder
+        self._decoder = decoder
+        self.prompt = prompt
+        self._first_pass = first_pass
+        shape = encoder.get_inputs()[0].shape  # (h, w, 3) in the published export
+        if len(shape) == 3 and all(isinstance(d, int) for d in shape[:2]):
+            self.frame = (int(shape[1]), int(shape[0]))
+        else:
+            self.frame = spec.input_size
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.frame
+
+    @property
+    def provider(self) -> str:
+        return str(self._encoder.get_providers()[0])
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        fw, fh = self.frame
+        scale = min(fw / w, fh / h)
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        letterbox = np.zeros((fh, fw, 3), dtype=np.float32)
+        letterbox[:sh, :sw] = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA)
+        name = self._encoder.get_inputs()[0].name
+        embedding = self._encoder.run(None, {name: letterbox})[0]
+        coords, labels = self.prompt_points(rgb)
+        coords = coords * np.array([w * scale, h * scale], dtype=np.float32)
+        coords = np.concatenate([coords, [[0.0, 0.0]]])[np.newaxis].astype(np.float32)
+        labels = np.concatenate([labels, [-1]])[np.newaxis].astype(np.float32)
+        masks, scores, _ = self._decoder.run(None, {
+            "image_embeddings": embedding,
+            "point_coords": coords,
+            "point_labels": labels,
+            "mask_input": np.zeros((1, 1, 256, 256), dtype=np.float32),
+            "has_mask_input": np.zeros(1, dtype=np.float32),
+            "orig_im_size": np.array([fh, fw], dtype=np.float32),
+        })
+        best = int(np.argmax(np.asarray(scores)[0])) if np.asarray(scores).size > 1 else 0
+        logits = np.asarray(masks)[0, best, :sh, :sw].astype(np.float32)
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float32)
+
+    def prompt_points(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The prompt as (N x 2 coordinates in fractions of the frame, N labels)."""
+        box = self.prompt.box
+        if self.prompt.auto:
+            box = self._auto_box(rgb)
+        points: list[tuple[float, float]] = []
+        labels: list[int] = []
+        for x, y, label in self.prompt.points:
+            points.append((x, y))
+            labels.append(label)
+        if box is not None:
+            points += [(box[0], box[1]), (box[2], box[3])]
+            labels += [2, 3]
+        if not points:
+            raise ModelError(f"model '{self.name}' needs a prompt (box, points or auto)")
+        return np.asarray(points, dtype=np.float32), np.asarray(labels, dtype=np.float32)
+
+    def _auto_box(self, rgb: np.ndarray) -> tuple[float, float, float, float]:
+        assert self._first_pass is not None
+        mask = self._first_pass.predict(rgb)
+        ys, xs = np.nonzero(mask > 0.5)
+        if xs.size == 0:
+            return (0.0, 0.0, 1.0, 1.0)
+        mh, mw = mask.shape
+        return (xs.min() / mw, ys.min() / mh, (xs.max() + 1) / mw, (ys.max() + 1) / mh)
 
 
 class BackdropKey:
@@ -169,6 +312,7 @@ class BackdropKey:
     backdrops, where it is exact and instant."""
 
     name = "backdrop-key"
+    provider = "none (no network)"
 
     def __init__(self, *, low: float = 12.0, high: float = 40.0, work: int = 640) -> None:
         self.low, self.high, self.work = low, high, work
@@ -187,46 +331,85 @@ class BackdropKey:
         border = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
         key = np.median(border, axis=0)
         distance = np.linalg.norm(lab - key, axis=2)
-        return np.clip((distance - self.low) / (self.high - self.low), 0.0, 1.0)
+        ramp = np.clip((distance - self.low) / (self.high - self.low), 0.0, 1.0)
+        return np.asarray(ramp, dtype=np.float32)
 
 
-_loaded: dict[tuple[str, int], MaskModel] = {}
-_lock = threading.Lock()
+# --------------------------------------------------------------------------- loading
 
 
-def load(name: str, *, threads: int = 0) -> MaskModel:
-    """Return the model registered as ``name``, loading it once per process and thread
-    setting; raise ModelError if it is unknown, missing or damaged. Never downloads."""
-    with _lock:
-        key = (name, threads)
-        if key not in _loaded:
-            _loaded[key] = _open(name, threads)
-        return _loaded[key]
+@dataclass(frozen=True)
+class Request:
+    """Everything that decides which loaded model a profile gets; equal requests share one
+    session."""
+
+    spec: ModelSpec
+    placement: Placement = field(default_factory=Placement)
+    prompt: Prompt | None = None
 
 
-def _open(name: str, threads: int) -> MaskModel:
+_loaded: dict[Any, MaskModel] = {}
+_lock = threading.RLock()
+
+
+def spec_for(name: str) -> ModelSpec:
+    """Return the registry row for ``name``; raise ModelError listing the known names."""
     spec = MODELS.get(name)
     if spec is None:
         raise ModelError(f"unknown model '{name}' (known: {', '.join(sorted(MODELS))})")
+    return spec
+
+
+def load(name: str, *, threads: int = 0) -> MaskModel:
+    """Return the registered model ``name`` on the CPU (or ``device: auto`` defaults)."""
+    return open_model(Request(spec_for(name), Placement(threads=threads)))
+
+
+def open_model(request: Request) -> MaskModel:
+    """Return the model for ``request``, loading it once per process; raise ModelError if it
+    is unknown, missing or damaged. Never downloads."""
+    key = (request.spec, _freeze(request.placement), request.prompt)
+    with _lock:
+        if key not in _loaded:
+            _loaded[key] = _open(request)
+        return _loaded[key]
+
+
+def _freeze(placement: Placement) -> tuple[Any, ...]:
+    options = tuple(sorted((k, tuple(sorted(v.items()))) for k, v in placement.options.items()))
+    return (placement.device, placement.require_gpu, placement.threads, options,
+            placement.cache_dir)
+
+
+def _open(request: Request) -> MaskModel:
+    spec = request.spec
     if spec.family == "key":
         return BackdropKey()
-    path = weights_path(spec)
-    if not path.is_file():
-        raise ModelError(f"model '{name}' is not installed: put {spec.file} in {path.parent} "
-                         f"(md5 {spec.md5})")
-    verify(spec, path)
-    session = _session(path, threads)
-    log.info("model %s loaded from %s on %s", name, path, session.get_providers()[0])
-    return OnnxSaliencyModel(spec, session)
-
-
-def _session(path: Path, threads: int) -> object:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    if spec.family == "custom":
+        assert spec.path is not None
+        if not spec.path.is_file():
+            raise ModelError(f"custom model file {spec.path} does not exist")
+        if spec.sha256:
+            verify(spec, spec.path)
+        return OnnxSaliencyModel(spec, open_session(spec.path, request.placement,
+                                                    what=f"model {spec.name}"))
+    paths = []
+    for artifact in spec.artifacts:
+        path = weights_path(spec, artifact)
+        if not path.is_file():
+            raise ModelError(f"model '{spec.name}' is not installed: run `{pull_command(spec)}`"
+                             f" (or put {artifact.file} in {path.parent})")
+        verify(spec, path, artifact)
+        paths.append(path)
+    if not spec.commercial:
+        log.warning("model %s: %s", spec.name, spec.licence)
+    what = f"model {spec.name}"
+    if spec.family == "sam":
+        prompt = request.prompt or Prompt(auto=True)
+        first = None
+        if prompt.auto:
+            first = open_model(Request(spec_for(prompt.first_pass), request.placement))
+        encoder = open_session(paths[0], request.placement, what=what + " encoder")
+        decoder = open_session(paths[1], request.placement, what=what + " decoder")
+        return SamModel(spec, encoder, decoder, prompt, first)
+    return OnnxSaliencyModel(spec, open_session(paths[0], request.placement, what=what))

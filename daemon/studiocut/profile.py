@@ -13,11 +13,14 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from studiocut.errors import ConfigError
+
+if TYPE_CHECKING:
+    from studiocut.predict import ModelSpec, Prompt, Request
 
 MAX_PROFILE_BYTES = 1_000_000
 MAX_YAML_NODES = 10_000
@@ -93,6 +96,11 @@ class Profile:
     watch: Path | None = None
     output: Path | None = None
     model: str = "u2netp"
+    custom_model: ModelSpec | None = None
+    device: str = "auto"
+    require_gpu: bool = False
+    provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    prompt: Prompt | None = None
     matting: Matting = field(default_factory=Matting)
     backdrop: Rgb | None = (255, 255, 255)
     square: Square | None = None
@@ -113,6 +121,17 @@ class Profile:
     @property
     def transparent(self) -> bool:
         return self.backdrop is None
+
+    def model_request(self, *, threads: int = 0, cache_dir: Path | None = None) -> Request:
+        """What to ask the model registry for: the model, where it runs, its prompt."""
+        from studiocut.predict import Request, spec_for
+        from studiocut.providers import Placement
+
+        spec = self.custom_model or spec_for(self.model)
+        placement = Placement(device=self.device, require_gpu=self.require_gpu,
+                              threads=threads, options=self.provider_options,
+                              cache_dir=cache_dir)
+        return Request(spec, placement, self.prompt)
 
 
 DEFAULT_INCLUDE = (
@@ -149,7 +168,9 @@ def _show(value: object) -> str:
 _MISSING = object()
 
 
-def _unknown_keys(data: Mapping[str, Any], known: tuple[str, ...], prefix: str, p: _Problems) -> None:
+def _unknown_keys(
+    data: Mapping[str, Any], known: tuple[str, ...], prefix: str, p: _Problems
+) -> None:
     for key in data:
         if key in known:
             continue
@@ -322,7 +343,7 @@ def _square(value: object, p: _Problems) -> Square | None:
         max_upscale=_number(value.get("max_upscale", _MISSING), "square.max_upscale", p,
                             d.max_upscale, lo=0.01, hi=16),
         min_size=None if min_size in (_MISSING, None) else _number(
-            min_size, "square.min_size", p, None, lo=16, hi=size, integer=True),
+            min_size, "square.min_size", p, 0, lo=16, hi=size, integer=True) or None,
     )
 
 
@@ -342,10 +363,105 @@ def _limits(value: object, p: _Problems) -> Limits:
     )
 
 
+def _registry() -> dict[str, ModelSpec]:
+    from studiocut.predict import MODELS
+
+    return MODELS
+
+
+def _model(value: object, p: _Problems, base: Path | None) -> tuple[str, ModelSpec | None]:
+    """A registry name, or a mapping describing a studio's own ONNX export."""
+    if isinstance(value, str) and value:
+        if value not in _registry():
+            p.add("model", "unknown model", value, " | ".join(sorted(_registry())))
+        return value, None
+    if not isinstance(value, dict):
+        p.add("model", "must be a model name or a mapping", value,
+              "u2netp | {path: my.onnx, input_size: [320, 320]}")
+        return "u2netp", None
+    from studiocut.predict import ModelSpec
+
+    known = ("path", "input_size", "mean", "std", "output", "sha256")
+    _unknown_keys(value, known, "model.", p)
+    path = _path(value.get("path", _MISSING), "model.path", p, base)
+    if path is None:
+        p.add("model.path", "a custom model needs the path of its .onnx file",
+              expected="path: models/my-export.onnx")
+    size = value.get("input_size", [320, 320])
+    if not (isinstance(size, list) and len(size) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 16 <= v <= 8192 for v in size)):
+        p.add("model.input_size", "must be [width, height] in pixels", size, "[320, 320]")
+        size = [320, 320]
+    triples = {}
+    for key, default in (("mean", (0.485, 0.456, 0.406)), ("std", (0.229, 0.224, 0.225))):
+        triple = value.get(key, list(default))
+        if not (isinstance(triple, list) and len(triple) == 3 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in triple)):
+            p.add(f"model.{key}", "must be three numbers (R, G, B)", triple, str(list(default)))
+            triple = list(default)
+        if key == "std" and any(v == 0 for v in triple):
+            p.add("model.std", "cannot contain 0", triple, "[0.229, 0.224, 0.225]")
+            triple = list(default)
+        triples[key] = (float(triple[0]), float(triple[1]), float(triple[2]))
+    output = _choice(value.get("output", _MISSING), "model.output", p, "minmax",
+                     ("minmax", "sigmoid"))
+    sha256 = value.get("sha256", "")
+    if not isinstance(sha256, str) or (sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256)):
+        p.add("model.sha256", "must be a 64-digit hex sha256", sha256, "the file's sha256")
+        sha256 = ""
+    name = f"custom:{path.stem}" if path is not None else "custom"
+    spec = ModelSpec(name, "custom", file=path.name if path else "", sha256=sha256.lower(),
+                     input_size=(size[0], size[1]), mean=triples["mean"], std=triples["std"],
+                     output=output, licence="the studio's own", path=path)
+    return name, spec
+
+
+def _prompt(value: object, p: _Problems) -> Prompt | None:
+    """``auto``, ``{box: [x0, y0, x1, y1]}`` or ``{points: [[x, y, label], ...]}`` in fractions
+    of the frame (label 1 keeps, 0 removes)."""
+    if value is _MISSING or value is None:
+        return None
+    from studiocut.predict import Prompt
+
+    if value == "auto":
+        return Prompt(auto=True)
+    if not isinstance(value, dict):
+        p.add("prompt", "must be auto or a mapping", value,
+              "auto | {box: [0.1, 0.1, 0.9, 0.9]} | {points: [[0.5, 0.5, 1]]}")
+        return None
+    _unknown_keys(value, ("box", "points", "first_pass"), "prompt.", p)
+    box = value.get("box")
+    points = value.get("points", [])
+    if box is not None and not (isinstance(box, list) and len(box) == 4 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in box)
+            and box[0] < box[2] and box[1] < box[3]):
+        p.add("prompt.box", "must be [x0, y0, x1, y1], fractions of the frame with x0 < x1 and "
+              "y0 < y1", box, "[0.1, 0.1, 0.9, 0.9]")
+        box = None
+    good_points: list[tuple[float, float, int]] = []
+    if not isinstance(points, list):
+        p.add("prompt.points", "must be a list of [x, y, label]", points, "[[0.5, 0.5, 1]]")
+        points = []
+    for i, point in enumerate(points):
+        if (isinstance(point, list) and len(point) == 3 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
+                and 0 <= point[0] <= 1 and 0 <= point[1] <= 1 and point[2] in (0, 1)):
+            good_points.append((float(point[0]), float(point[1]), int(point[2])))
+        else:
+            p.add(f"prompt.points.{i}", "must be [x, y, label] with x, y fractions of the frame "
+                  "and label 1 (keep) or 0 (remove)", point, "[0.5, 0.5, 1]")
+    if box is None and not good_points:
+        p.add("prompt", "needs a box or at least one point", value, "{box: [...]} | auto")
+    first_pass = value.get("first_pass", "u2netp")
+    return Prompt(box=tuple(box) if box else None, points=tuple(good_points),
+                  first_pass=first_pass if isinstance(first_pass, str) else "u2netp")
+
+
 TOP_KEYS = (
     "watch", "output", "model", "matting", "backdrop", "square", "format", "quality",
     "png_level", "tiff_compression", "icc", "dpi", "name", "limits", "recursive", "include",
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
+    "device", "require_gpu", "provider_options", "prompt",
 )  # fmt: skip
 
 
@@ -384,17 +500,23 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         encoding = replace(encoding, name="{stem}.{ext}")
     elif (problem := check_name_template(encoding.name)) is not None:
         p.add("name", problem, encoding.name,
-              "a file name using " + ", ".join("{%s}" % f for f in NAME_FIELDS))
+              "a file name using " + ", ".join(f"{{{f}}}" for f in NAME_FIELDS))
 
-    model = get("model", "u2netp")
-    if not isinstance(model, str) or not model:
-        p.add("model", "must be a model name", model, "e.g. u2netp")
-        model = "u2netp"
-    else:
-        from studiocut.predict import MODELS
+    model, custom_model = _model(get("model", "u2netp"), p, base)
+    prompt = _prompt(get("prompt", _MISSING), p)
+    if prompt is not None and custom_model is None and model in _registry() and (
+            _registry()[model].family != "sam"):
+        p.add("prompt", "only Segment Anything models take a prompt", model,
+              " | ".join(n for n, s in sorted(_registry().items()) if s.family == "sam"))
+    from studiocut.providers import DEVICE_CHOICES
 
-        if model not in MODELS:
-            p.add("model", "unknown model", model, " | ".join(sorted(MODELS)))
+    device = _choice(get("device", _MISSING), "device", p, "auto", DEVICE_CHOICES)
+    provider_options = get("provider_options", {})
+    if not isinstance(provider_options, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in provider_options.items()):
+        p.add("provider_options", "must map provider names to option mappings",
+              provider_options, "{CUDAExecutionProvider: {device_id: 1}}")
+        provider_options = {}
 
     after_value = get("after", "keep")
     after, move_to = "keep", None
@@ -411,6 +533,11 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         watch=_path(get("watch", _MISSING), "watch", p, base),
         output=_path(get("output", _MISSING), "output", p, base),
         model=model,
+        custom_model=custom_model,
+        device=device,
+        require_gpu=_bool(get("require_gpu", _MISSING), "require_gpu", p, False),
+        provider_options=provider_options,
+        prompt=prompt,
         matting=_matting(get("matting", _MISSING), p),
         backdrop=backdrop,
         square=_square(get("square", _MISSING), p),
@@ -450,7 +577,8 @@ def _cross_checks(profile: Profile, p: _Problems) -> None:
             p.add("output", "the output folder is the watched folder", str(output),
                   "a separate folder")
     for key, folder in (("after.move", profile.move_to), ("failed", profile.failed)):
-        if folder is not None and watch is not None and _inside(folder, watch) and profile.recursive:
+        inside = folder is not None and watch is not None and _inside(folder, watch)
+        if inside and profile.recursive:
             p.add(key, "this folder is inside the watched folder", str(folder),
                   "a folder outside " + str(watch))
 
@@ -529,6 +657,8 @@ def load_yaml_text(text: str, source: str) -> object:
                            "no tags such as !!python/object)"]) from e
     except yaml.YAMLError as e:
         raise ConfigError([f"{source}: not valid YAML: {_yaml_message(e)}"]) from e
+    except RecursionError as e:  # the composer recurses once per level of nesting
+        raise ConfigError([f"{source}: refused: values nested too deeply"]) from e
 
 
 def _yaml_message(e: yaml.YAMLError) -> str:

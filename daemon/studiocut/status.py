@@ -61,6 +61,7 @@ def _profile_row(name: str, counts: dict[str, int], age: float | None,
         "watch": info.get("watch"),
         "output": info.get("output"),
         "model": info.get("model"),
+        "provider": info.get("provider"),
         "per_minute": info.get("per_minute"),
         "pending": counts.get(journal.PENDING, 0) + counts.get(journal.PROCESSING, 0),
         "done": counts.get(journal.DONE, 0),
@@ -104,7 +105,7 @@ def render(report: dict[str, Any]) -> None:
     state = "running" if report["running"] else "not running"
     console.print(f"studiocut daemon: [bold]{state}[/bold] (state in {report['state_dir']})")
     table = Table("profile", "state", "pending", "done", "failed", "oldest pending",
-                  "per minute", "model")
+                  "per minute", "model", "runs on")
     for row in report["profiles"]:
         age = row["oldest_pending_seconds"]
         table.add_row(
@@ -112,7 +113,7 @@ def render(report: dict[str, Any]) -> None:
             str(row["pending"]), str(row["done"]), str(row["failed"]),
             "-" if age is None else f"{age:.0f} s",
             "-" if row["per_minute"] is None else str(row["per_minute"]),
-            row["model"] or "-",
+            row["model"] or "-", row["provider"] or "-",
         )
     console.print(table)
     for row in report["profiles"]:

@@ -65,9 +65,13 @@ def start(intake: Intake, profile: Profile) -> BaseObserver:
         observer = Observer()
     observer.name = f"observer-{profile.name}"
     observer.daemon = True
-    observer.schedule(NoticeHandler(intake, profile.name), str(profile.watch),
-                      recursive=profile.recursive)
-    observer.start()
+    try:
+        observer.schedule(NoticeHandler(intake, profile.name), str(profile.watch),
+                          recursive=profile.recursive)
+        observer.start()
+    except BaseException:
+        stop(observer)  # the inotify observer starts a reader thread when it is created
+        raise
     return observer
 
 

@@ -1,0 +1,157 @@
+"""Latency of the hot folder: from a photo's last written byte to its output being visible.
+
+Starts ``studiocut run`` on a temporary profile (u2netp, white 2000 px square JPEG, the
+default settle time unless --settle), writes --count 6000 x 4000 JPEGs one at a time at idle
+(or at --rate photos per second for a steady stream), and reports p50 and p95 latency beside
+the bare ONNX Runtime inference time of the same model measured in the same run.
+
+    python bench/latency.py [--count 50] [--settle 1.0] [--rate 0] [--size 6000x4000]
+
+Targets (issues 3 and 6): at idle p50 <= settle + 1.5 x bare inference (1.3 x for the speed
+issue); under 1 photo/s p95 <= settle + 3 x bare inference. Figures are ratios measured in
+one run: the machine is shared and noisy, so never compare across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from photos import make_photos
+
+
+def bare_inference_seconds(runs: int = 20) -> float:
+    """Median seconds of one u2netp inference, one session using every core."""
+    import onnxruntime as ort
+
+    from studiocut import predict
+
+    spec = predict.MODELS["u2netp"]
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    session = ort.InferenceSession(str(predict.weights_path(spec)), options,
+                                   providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    tensor = np.random.default_rng(0).random((1, 3, 320, 320), dtype=np.float32)
+    session.run(None, {name: tensor})
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, {name: tensor})
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def wait_for(path: Path, timeout: float) -> float:
+    """Poll until ``path`` exists; return the monotonic time it was first seen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return time.monotonic()
+        time.sleep(0.002)
+    raise TimeoutError(f"{path} did not appear in {timeout} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--settle", type=float, default=1.0)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="photos per second (0: one at a time, each after the last output)")
+    parser.add_argument("--size", default="6000x4000")
+    parser.add_argument("--workdir", type=Path,
+                        default=Path(tempfile.gettempdir()) / "studiocut-bench")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+    sources = make_photos(args.workdir / f"photos-{width}x{height}", min(args.count, 20),
+                          (width, height))
+
+    bare = bare_inference_seconds()
+    with tempfile.TemporaryDirectory(prefix="studiocut-latency-") as tmp:
+        root = Path(tmp)
+        inbox, outbox, profiles = root / "in", root / "out", root / "profiles"
+        for folder in (inbox, outbox, profiles):
+            folder.mkdir()
+        (profiles / "bench.yaml").write_text(
+            f"watch: {inbox}\noutput: {outbox}\nmodel: u2netp\nbackdrop: '#FFFFFF'\n"
+            f"square: {{size: 2000, margin: 0.05}}\nformat: jpeg\nsettle: {args.settle}\n")
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "studiocut", "run", "--profiles", str(profiles),
+             "--state", str(root / "state"), "--plain"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            status = root / "state" / "daemon.json"
+            while not status.exists():
+                if daemon.poll() is not None:
+                    raise SystemExit(daemon.stderr.read().decode() if daemon.stderr else "")
+                time.sleep(0.05)
+            latencies = run_stream(sources, inbox, outbox, args.count, args.rate)
+        finally:
+            daemon.terminate()
+            daemon.wait(30)
+    latencies.sort()
+    p50 = statistics.median(latencies)
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    result = {
+        "count": len(latencies), "settle": args.settle, "rate": args.rate,
+        "bare_inference_s": round(bare, 4), "p50_s": round(p50, 3), "p95_s": round(p95, 3),
+        "p50_over_bare_after_settle": round((p50 - args.settle) / bare, 2),
+        "p95_over_bare_after_settle": round((p95 - args.settle) / bare, 2),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"workload: {len(latencies)} x {args.size} JPEG -> 2000 px white square JPEG, "
+              f"settle {args.settle} s, " + (f"{args.rate}/s stream" if args.rate else "idle"))
+        print(f"bare inference (u2netp, 320x320): {bare * 1000:.0f} ms")
+        print(f"latency p50 {p50:.3f} s = settle + {result['p50_over_bare_after_settle']} x "
+              f"bare; p95 {p95:.3f} s = settle + {result['p95_over_bare_after_settle']} x bare")
+    return 0
+
+
+def run_stream(sources: list[Path], inbox: Path, outbox: Path, count: int,
+               rate: float) -> list[float]:
+    """Write ``count`` photos into ``inbox`` and return each one's latency in seconds."""
+    latencies: list[float] = []
+    watchers: list[threading.Thread] = []
+    lock = threading.Lock()
+
+    def measure(written_at: float, output: Path) -> None:
+        seen = wait_for(output, 120)
+        with lock:
+            latencies.append(seen - written_at)
+
+    for i in range(count):
+        data = sources[i % len(sources)].read_bytes()
+        target = inbox / f"shot{i:04d}.jpg"
+        output = outbox / f"shot{i:04d}.jpg"
+        with open(target, "wb") as f:
+            f.write(data)
+        written_at = time.monotonic()
+        if rate <= 0:
+            measure(written_at, output)
+            time.sleep(0.2)
+        else:
+            thread = threading.Thread(target=measure, args=(written_at, output))
+            thread.start()
+            watchers.append(thread)
+            time.sleep(max(0.0, written_at + 1.0 / rate - time.monotonic()))
+    for thread in watchers:
+        thread.join()
+    return latencies
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
