@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=50, metavar="N",
                    help="how many recent jobs to list with --json (default: 50; 0 for all)")
     s.set_defaults(handler=cmd_status)
+
+    from studiocut import catalog, service
+
+    catalog.register(sub, common)
+    service.register(sub, common)
     return parser
 
 
