@@ -212,7 +212,7 @@ def _onnxruntime_packages() -> list[str]:
 
     names = set()
     for dist in distributions():
-        name = (dist.metadata.get("Name") or "").lower()
+        name = (dist.metadata["Name"] or "").lower()
         if name.startswith("onnxruntime") and name != "onnxruntime-extensions":
             names.add(name)
     return sorted(names)

@@ -217,15 +217,16 @@ _PLIST = """\
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <!--
   studiocut: the hot-folder daemon as a launchd agent of the logged-in user.
-  Written by `studiocut service install` to ~/Library/LaunchAgents/{label}.plist with this
+  Written by `studiocut service install` into ~/Library/LaunchAgents with this
   installation's paths; the studiocut repository keeps it with example paths in service/.
-  Logs: tail -f {log}    Status: launchctl print gui/$(id -u)/{label}
+  Logs: tail -f on the StandardErrorPath below.
+  Status: launchctl print gui/$(id -u)/{label}
 -->
 <plist version="1.0">
 <dict>
   <key>Label</key>
   <string>{label}</string>
-  <!-- The daemon in the foreground, as launchd expects; drain time given explicitly. -->
+  <!-- The daemon in the foreground, as launchd expects, with its drain time given. -->
   <key>ProgramArguments</key>
   <array>
 {arguments}
@@ -240,17 +241,17 @@ _PLIST = """\
     <false/>
   </dict>
   <!-- At most one restart every 10 seconds (a profile error retries at this pace until
-       `studiocut check` passes). -->
+       it is fixed; `studiocut check` shows it). -->
   <key>ThrottleInterval</key>
   <integer>10</integer>
-  <!-- SIGTERM starts the drain (--shutdown-timeout); launchd waits longer than that before
-       it sends SIGKILL. -->
+  <!-- SIGTERM starts the drain (the shutdown timeout in the arguments above); launchd
+       waits longer than that before it sends SIGKILL. -->
   <key>ExitTimeOut</key>
   <integer>{stop_timeout}</integer>
-  <!-- Not "Background": macOS would throttle its CPU and disk and photos would queue up. -->
+  <!-- Not Background: macOS would throttle its CPU and disk and photos would queue up. -->
   <key>ProcessType</key>
   <string>Standard</string>
-  <!-- Plain log lines (no terminal here). launchd does not rotate them. -->
+  <!-- Plain log lines (there is no terminal). launchd does not rotate this file. -->
   <key>StandardOutPath</key>
   <string>{log}</string>
   <key>StandardErrorPath</key>
