@@ -25,7 +25,7 @@ def test_over_a_colour_equals_alpha_blend_within_rounding() -> None:
     a = alpha[..., np.newaxis].astype(np.float64)
     exact = a * rgb + (1.0 - a) * np.asarray(backdrop, dtype=np.float64)
     assert out.dtype == np.uint8 and out.shape == rgb.shape
-    assert np.abs(out - exact).max() <= 0.5 + 1e-3  # rounded, not truncated
+    assert np.abs(out - exact).max() <= 0.5 + 2e-3  # rounded (in float32), not truncated
     assert (out[0, :10] == backdrop).all()  # alpha 0: the backdrop alone
     assert (out[1, :10] == rgb[1, :10]).all()  # alpha 1: the subject alone
 

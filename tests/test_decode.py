@@ -967,3 +967,61 @@ def test_file_libraw_cannot_read_is_refused_as_not_an_image(tmp_path: Path) -> N
 
     assert caught.value.reason == "not-an-image"
     assert str(path) in str(caught.value)
+
+
+# --------------------------------------------------------------------------- fast JPEG path
+
+
+def _jpeg(pixels: np.ndarray, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def _noise(h: int = 96, w: int = 128) -> np.ndarray:
+    return np.random.default_rng(3).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("options", [{}, {"progressive": True}, {"quality": 50},
+                                     {"subsampling": 0}])
+def test_jpeg_complete_accepts_whole_files_and_refuses_every_cut(options: dict) -> None:
+    from studiocut.decode import jpeg_complete
+
+    data = _jpeg(_noise(), **options)
+    assert jpeg_complete(data)
+    assert jpeg_complete(data + b"PK\x03\x04" + bytes(range(256)) * 4)  # a ZIP appended
+    for cut in (len(data) - 2, len(data) * 3 // 4, len(data) // 2, 40):
+        assert not jpeg_complete(data[:cut]), cut
+
+
+def test_jpeg_complete_skips_an_embedded_exif_thumbnail_and_restart_markers() -> None:
+    from studiocut.decode import jpeg_complete
+
+    thumb = Image.fromarray(_noise(16, 16))
+    image = Image.fromarray(_noise())
+    exif = image.getexif()
+    buffer = io.BytesIO()
+    thumb.save(buffer, "JPEG")
+    exif[0x0112] = 1
+    data = _jpeg(_noise(), exif=exif.tobytes() + buffer.getvalue())
+    assert jpeg_complete(data)
+    assert not jpeg_complete(data[: len(data) - 100])
+
+
+def test_fast_jpeg_decode_matches_pillow_and_refuses_truncation(tmp_path: Path) -> None:
+    pixels = _noise(300, 400)
+    path = tmp_path / "shot.jpg"
+    path.write_bytes(_jpeg(pixels, quality=95))
+    fast = open_source(path, LIMITS).load()
+    careful = np.asarray(Image.open(path).convert("RGB"))
+    assert fast.rgb.shape == careful.shape
+    assert np.abs(fast.rgb.astype(int) - careful.astype(int)).mean() < 1.5
+
+    small = open_source(path, LIMITS).load((90, 60))
+    assert small.size == (100, 75)  # DCT scaling by 4: still >= what was asked
+
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(path.read_bytes()[:-500])
+    with pytest.raises(InputError) as caught:
+        open_source(cut, LIMITS).load()
+    assert caught.value.reason == "truncated"

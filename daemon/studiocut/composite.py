@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from studiocut.profile import Rgb
@@ -11,15 +12,11 @@ def over(rgb: np.ndarray, alpha: np.ndarray, backdrop: Rgb | None) -> np.ndarray
     """Given H x W x 3 uint8 colour and H x W float alpha in [0, 1], return H x W x 3 uint8
     composited onto ``backdrop``, or H x W x 4 RGBA when ``backdrop`` is None."""
     if backdrop is None:
-        a8 = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        a8 = cv2.convertScaleAbs(alpha, alpha=255.0)  # rounds and saturates to uint8
         return np.dstack([rgb, a8])
-    a = alpha[..., np.newaxis].astype(np.float32)
-    colour = np.asarray(backdrop, dtype=np.float32)
-    out = rgb.astype(np.float32)
-    out -= colour
-    out *= a
-    out += colour + 0.5
-    return np.clip(out, 0, 255).astype(np.uint8)
+    weight = np.ascontiguousarray(alpha, dtype=np.float32)
+    back = canvas((rgb.shape[1], rgb.shape[0]), backdrop)
+    return cv2.blendLinear(rgb, back, weight, 1.0 - weight)
 
 
 def canvas(size: tuple[int, int], backdrop: Rgb | None) -> np.ndarray:
@@ -27,6 +24,4 @@ def canvas(size: tuple[int, int], backdrop: Rgb | None) -> np.ndarray:
     w, h = size
     if backdrop is None:
         return np.zeros((h, w, 4), dtype=np.uint8)
-    out = np.empty((h, w, 3), dtype=np.uint8)
-    out[:] = backdrop
-    return out
+    return np.full((h, w, 3), backdrop, dtype=np.uint8)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import stat
 import warnings
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -75,6 +77,74 @@ def srgb_icc() -> bytes:
     return srgb_profile().tobytes()
 
 
+_ENTROPY_MARKER = re.compile(rb"\xff[^\x00\xff\xd0-\xd7]")
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """True when a JPEG's markers run from SOI to an EOI: False when the data is cut short.
+    Segments are skipped by their lengths; inside entropy-coded scans, stuffed 0xFF00 bytes and
+    restart markers are not markers. Bytes after the EOI (a ZIP appended) do not matter."""
+    n = len(data)
+    if data[:2] != b"\xff\xd8":
+        return False
+    pos = 2
+    while pos < n:
+        if data[pos] != 0xFF:
+            return False
+        while pos < n and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= n:
+            return False
+        marker = data[pos]
+        pos += 1
+        if marker == 0xD9:
+            return True
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            continue
+        if pos + 2 > n:
+            return False
+        end = pos + int.from_bytes(data[pos : pos + 2], "big")
+        if end > n:
+            return False
+        pos = end
+        if marker == 0xDA:  # a scan: its entropy-coded data runs to the next real marker
+            found = _ENTROPY_MARKER.search(data, pos)
+            if found is None:
+                return False
+            pos = found.start()
+    return False
+
+
+_PROBE = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [128, 128, 128],
+                    [40, 90, 200], [230, 180, 40], [10, 10, 10]]], dtype=np.uint8)
+
+
+@lru_cache(maxsize=64)
+def is_srgb(icc: bytes) -> bool:
+    """True when a colour profile maps colours to sRGB unchanged (within one level): then the
+    pixels need no conversion. Tested on colours, not trusted from the profile's name."""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        probe = Image.fromarray(_PROBE, mode="RGB")
+        converted = ImageCms.profileToProfile(probe, profile, srgb_profile(), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False
+    if converted is None:
+        return False
+    difference = np.abs(np.asarray(converted, dtype=np.int16) - _PROBE.astype(np.int16))
+    return int(difference.max()) <= 1
+
+
+def shrink(rgb: np.ndarray, at_least: Size) -> np.ndarray:
+    """A smaller copy of ``rgb`` that is still at least ``at_least`` (w, h), or ``rgb``."""
+    h, w = rgb.shape[:2]
+    scale = max(at_least[0] / w, at_least[1] / h)
+    if scale >= 0.5:  # too little to gain
+        return rgb
+    size = (max(1, round(w * scale * 2)), max(1, round(h * scale * 2)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
 class Source:
     """An input file whose header has been checked. ``size`` is the full size after EXIF
     orientation. ``load`` decodes it at (at least) a requested size."""
@@ -85,6 +155,7 @@ class Source:
         self._data = data
         self._opened = image
         self._full: Image.Image | None = None
+        self._full_fast: Picture | None = None
         self.size = size
         self.exif = exif  # original EXIF with orientation reset to 1, for the output
 
@@ -96,6 +167,9 @@ class Source:
         """Return the picture decoded so that it is at least ``at_least`` (w, h) in size, or at
         full size when None; raise InputError if the pixel data is bad."""
         try:
+            fast = self._decode_fast(at_least)
+            if fast is not None:
+                return fast
             image = self._decode(at_least)
             return _to_picture(image, colour)
         except InputError:
@@ -104,6 +178,37 @@ class Source:
             raise InputError("too-large", f"{self.path}: {e}") from e
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
             raise _pixel_error(self.path, e) from e
+
+    def _decode_fast(self, at_least: Size | None) -> Picture | None:
+        """Plain sRGB colour JPEGs (what cameras write) decode straight into an array with
+        libjpeg's DCT scaling, skipping Pillow's image and its copy to numpy; anything else
+        (CMYK, another colour profile, a damaged file) returns None for the careful path."""
+        image = self._opened
+        if image is None or image.format not in ("JPEG", "MPO") or image.mode != "RGB":
+            return None
+        icc = image.info.get("icc_profile")
+        if icc and not is_srgb(icc):
+            return None
+        if self._full_fast is not None:
+            return self._full_fast
+        if not jpeg_complete(self._data):
+            raise InputError("truncated", f"{self.path}: truncated JPEG (the data ends before "
+                             "the image does)")
+        factor = 1
+        if at_least is not None:
+            for candidate in (8, 4, 2):
+                w, h = self.size
+                if w // candidate >= at_least[0] and h // candidate >= at_least[1]:
+                    factor = candidate
+                    break
+        flags = cv2.IMREAD_COLOR_RGB | {1: 0, 2: 16, 4: 32, 8: 64}[factor]
+        rgb = cv2.imdecode(np.frombuffer(self._data, dtype=np.uint8), flags)
+        if rgb is None:
+            return None  # let Pillow say what is wrong
+        picture = Picture(rgb=rgb, alpha=None, icc=None)
+        if factor == 1:
+            self._full_fast = picture
+        return picture
 
     def _decode(self, at_least: Size | None) -> Image.Image:
         if self._opened is None:

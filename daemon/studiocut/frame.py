@@ -60,11 +60,22 @@ class Layout:
 
 def subject_box(alpha: np.ndarray, threshold: float = SUBJECT_THRESHOLD) -> Box | None:
     """Return the bounding box of alpha > threshold, or None when there is no subject."""
-    points = cv2.findNonZero((alpha > threshold).astype(np.uint8))
-    if points is None:
+    inside = alpha > threshold
+    rows = np.flatnonzero(inside.any(axis=1))
+    if rows.size == 0:
         return None
-    x, y, w, h = cv2.boundingRect(points)
-    return (x, y, x + w, y + h)
+    cols = np.flatnonzero(inside[rows[0] : rows[-1] + 1].any(axis=0))
+    return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+
+
+def needs_full_decode(full: Size, square: Square | None) -> bool:
+    """Whether the output will almost surely need every source pixel, so decoding a separate
+    small preview first would be wasted: always without framing, and when the canvas is large
+    next to the photo (a subject filling 80 % of the short side then needs over half the
+    source's pixels per side, beyond what DCT scaling by 2 gives)."""
+    if square is None:
+        return True
+    return square.size * square.max_upscale > 0.4 * min(full)
 
 
 def locate(mask: np.ndarray, full: Size, square: Square | None) -> Region:

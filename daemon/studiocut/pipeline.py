@@ -51,10 +51,17 @@ class Outcome:
 def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     """Return the finished image for ``source``; raise InputError for a bad input."""
     src = decode.open_source(source, profile.limits)
-    preview = src.load(model.input_size)
-    mask = model.predict(preview.rgb)
+    picture: decode.Picture | None = None
+    if frame.needs_full_decode(src.size, profile.square):  # the preview comes from it
+        picture = src.load(None, colour=profile.encoding.icc)
+    if picture is not None and picture.icc is None:
+        preview = decode.shrink(picture.rgb, model.input_size)
+    else:
+        preview = src.load(model.input_size).rgb
+    mask = model.predict(preview)
     region = frame.locate(mask, src.size, profile.square)
-    picture = src.load(region.decode_size(src.size), colour=profile.encoding.icc)
+    if picture is None:
+        picture = src.load(region.decode_size(src.size), colour=profile.encoding.icc)
     x0, y0, x1, y1 = box = region.box_at(src.size, picture.size)
     rgb = picture.rgb[y0:y1, x0:x1]
     alpha = matte.upsample(mask, picture.size, box)

@@ -95,7 +95,7 @@ def provider_options(provider: str, placement: Placement) -> dict[str, Any]:
 
 def session_options(providers: list[str], threads: int) -> Any:
     """ONNX Runtime session options for a provider list (DirectML needs sequential
-    execution and no memory pattern)."""
+    execution and no memory pattern; the CPU is better off without it too)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -104,7 +104,9 @@ def session_options(providers: list[str], threads: int) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    if "DmlExecutionProvider" in providers:
+    if "DmlExecutionProvider" in providers or providers[0] == CPU:
+        # DirectML requires it; on the CPU the pattern holds ~200 MB more for no speed
+        # (u2netp: 461 MB vs 294 MB of arena, 232 vs 229 ms a run, measured here)
         options.enable_mem_pattern = False
     return options
 
