@@ -59,6 +59,7 @@ class Daemon:
 
     def start(self, *, wait: bool = True, extra_env: dict[str, str] | None = None) -> Daemon:
         env = dict(os.environ, STUDIOCUT_FAULTS=self.faults, PYTHONUNBUFFERED="1")
+        env.pop("NOTIFY_SOCKET", None)  # never tell a real service manager about test daemons
         env.update(extra_env or {})
         command = [*self.wrapper, sys.executable, "-m", "studiocut", "run",
                    "--profiles", str(self.profiles), "--state", str(self.state),

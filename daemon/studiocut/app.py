@@ -447,7 +447,7 @@ class Daemon:
                     "output": os.fsdecode(w.profile.output or ""),
                     "model": w.profile.model,
                     "provider": getattr(w.model, "provider", "unknown"),
-                    "per_minute": sum(1 for t in w.done_recent if now - t < 60),
+                    "per_minute": sum(1 for t in list(w.done_recent) if now - t < 60),
                 } for name, w in self.watched.items()
             },
         }

@@ -459,6 +459,8 @@ def _kept(spec: Spec) -> tuple[str, ...]:
 
 
 def _launchd_domain() -> str:
+    if sys.platform == "win32":
+        return "gui/0"  # never used there; keeps the module importable and typed
     return f"gui/{os.getuid()}"
 
 
@@ -467,10 +469,10 @@ def _launchd_target() -> str:
 
 
 def _user_exists(name: str) -> bool:
-    try:
-        import pwd
-    except ImportError:
+    if sys.platform == "win32":
         return False
+    import pwd
+
     try:
         pwd.getpwnam(name)
     except KeyError:
@@ -627,9 +629,8 @@ def cmd_install(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     plan = install_plan(sys.platform, spec)
     if not args.dry_run and spec.system and _needs_root():
-        print("error: the system-wide service is installed as root: sudo "
-              + _command_line([sys.executable, "-m", "studiocut", *sys.argv[1:]]),
-              file=sys.stderr)
+        print("error: the system-wide service is installed as root: run this command with "
+              "sudo (or --dry-run to see what it does)", file=sys.stderr)
         return EXIT_FAILED
     return execute(plan, dry_run=args.dry_run)
 
