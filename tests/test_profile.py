@@ -547,3 +547,233 @@ def test_example_profiles_exist_and_all_load() -> None:
     assert len(examples) >= 3, f"expected at least 3 example profiles in {EXAMPLES}"
     for path in examples:
         load(path)
+
+
+# ===========================================================================================
+# Any GPU, any model: the keys model (custom mapping), device, require_gpu, provider_options
+# and prompt, and Profile.model_request. (Appended section; the tests above are unchanged.)
+# ===========================================================================================
+
+
+def _only_problem(tmp_path: Path, text: str) -> str:
+    problems = _problems(_write(tmp_path, "gpu.yaml", text))
+    assert len(problems) == 1, problems
+    match = LINE.match(problems[0])
+    assert match is not None and match["file"] == str(tmp_path / "gpu.yaml"), problems[0]
+    return problems[0]
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "tensorrt", "directml", "coreml",
+                                    "rocm", "openvino"])
+def test_every_device_choice_is_accepted(device: str) -> None:
+    assert make_profile(device=device).device == device
+
+
+def test_device_is_case_insensitive_and_defaults_to_auto() -> None:
+    assert make_profile(device="DirectML").device == "directml"
+    assert make_profile().device == "auto" and make_profile().require_gpu is False
+
+
+def test_unknown_device_lists_the_choices(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "device: gpu\n")
+
+    assert "At 'device': not a valid choice (got 'gpu'; expected auto | cpu | cuda | " in problem
+    assert "directml" in problem and "openvino" in problem
+
+
+def test_require_gpu_must_be_a_boolean(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "require_gpu: yes please\n")
+
+    assert "At 'require_gpu': must be true or false (got 'yes please'" in problem
+
+
+def test_require_gpu_with_device_cpu_can_never_be_met(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "device: cpu\nrequire_gpu: true\n")
+
+    assert "At 'require_gpu': cannot be met with device: cpu" in problem
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("provider_options: [CUDAExecutionProvider]\n", "provider_options"),
+    ("provider_options: {CUDAExecutionProvider: 1}\n", "provider_options"),
+    ("provider_options: {CUDAExecutionProvidr: {device_id: 1}}\n",
+     "provider_options.CUDAExecutionProvidr"),
+    ("provider_options: {CUDAExecutionProvider: {device_id: [1, 2]}}\n",
+     "provider_options.CUDAExecutionProvider.device_id"),
+])
+def test_provider_options_must_map_known_providers_to_plain_options(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    problem = _only_problem(tmp_path, text)
+
+    assert f"At '{key}': " in problem
+
+
+def test_a_misspelt_provider_name_suggests_the_right_one(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path,
+                            "provider_options: {CUDAExecutionProvidr: {device_id: 1}}\n")
+
+    assert "did you mean 'CUDAExecutionProvider'?" in problem
+
+
+def test_provider_options_reach_the_model_request(tmp_path: Path) -> None:
+    profile = make_profile(device="tensorrt", require_gpu=True, provider_options={
+        "TensorrtExecutionProvider": {"trt_fp16_enable": False, "trt_max_workspace_size": 1}})
+
+    request = profile.model_request(threads=3, cache_dir=tmp_path / "trt")
+
+    assert request.spec is predict.MODELS["u2netp"]
+    assert request.placement.device == "tensorrt" and request.placement.require_gpu is True
+    assert request.placement.threads == 3 and request.placement.cache_dir == tmp_path / "trt"
+    assert request.placement.options == {
+        "TensorrtExecutionProvider": {"trt_fp16_enable": False, "trt_max_workspace_size": 1}}
+    assert request.prompt is None
+
+
+# --------------------------------------------------------------------------- prompt
+
+
+def test_prompt_forms_on_a_segment_anything_model() -> None:
+    from studiocut.predict import Prompt
+
+    assert make_profile(model="sam-vit-b", prompt="auto").prompt == Prompt(auto=True)
+    assert make_profile(model="sam-vit-b", prompt={"box": [0.1, 0.2, 0.9, 1]}).prompt == (
+        Prompt(box=(0.1, 0.2, 0.9, 1)))
+    assert make_profile(model="sam-vit-l", prompt={"points": [[0.5, 0.5, 1], [0, 1, 0]]}
+                        ).prompt == Prompt(points=((0.5, 0.5, 1), (0.0, 1.0, 0)))
+    assert make_profile(model="sam-vit-b-quant",
+                        prompt={"auto": True, "first_pass": "isnet-general-use"}
+                        ).prompt == Prompt(auto=True, first_pass="isnet-general-use")
+    assert make_profile(model="sam-vit-b").prompt is None  # the model defaults to auto
+
+
+def test_prompt_reaches_the_model_request() -> None:
+    profile = make_profile(model="sam-vit-b", prompt={"box": [0.1, 0.2, 0.9, 0.8]})
+
+    request = profile.model_request()
+
+    assert request.spec is predict.MODELS["sam-vit-b"]
+    assert request.prompt is not None and request.prompt.box == (0.1, 0.2, 0.9, 0.8)
+
+
+@pytest.mark.parametrize("box", ["[0.1, 0.2, 0.9]", "[0.9, 0.2, 0.1, 0.8]", "[0.1, 0.8, 0.9, 0.2]",
+                                 "[0, 0, 1.5, 1]", "[-0.1, 0, 1, 1]", "[a, b, c, d]",
+                                 "0.5", "[true, 0, 1, 1]"])
+def test_a_bad_prompt_box_is_reported_once_at_its_key(tmp_path: Path, box: str) -> None:
+    problem = _only_problem(tmp_path, f"model: sam-vit-b\nprompt:\n  box: {box}\n")
+
+    assert f"{tmp_path / 'gpu.yaml'}: At 'prompt.box': must be [x0, y0, x1, y1], fractions " \
+           "of the frame with x0 < x1 and y0 < y1 (got " in problem
+
+
+def test_bad_prompt_points_are_reported_each_at_its_index(tmp_path: Path) -> None:
+    problems = _problems(_write(tmp_path, "p.yaml", """\
+model: sam-vit-b
+prompt:
+  points: [[0.5, 0.5, 1], [0.5, 0.5, 2], [1.2, 0.5, 1], [0.5, 0.5]]
+"""))
+
+    assert [LINE.match(p)["key"] for p in problems] == [  # type: ignore[index]
+        "prompt.points.1", "prompt.points.2", "prompt.points.3"]
+    assert "label 1 (keep) or 0 (remove)" in problems[0]
+
+
+@pytest.mark.parametrize(("text", "key", "words"), [
+    ("prompt: 7\n", "prompt", "must be auto or a mapping"),
+    ("prompt: {}\n", "prompt", "needs a box, at least one point, or auto: true"),
+    ("prompt: {points: []}\n", "prompt", "needs a box"),
+    ("prompt: {points: 5}\n", "prompt.points", "must be a list of [x, y, label]"),
+    ("prompt: {auto: sure}\n", "prompt.auto", "must be true or false"),
+    ("prompt: {auto: true, box: [0, 0, 1, 1]}\n", "prompt.box", "cannot be combined with auto"),
+    ("prompt: {auto: true, first_pass: u3net}\n", "prompt.first_pass",
+     "must be a model that is not Segment Anything"),
+    ("prompt: {auto: true, first_pass: sam-vit-l}\n", "prompt.first_pass",
+     "must be a model that is not Segment Anything"),
+    ("prompt: {box: [0, 0, 1, 1], first_pass: isnet-general-use}\n", "prompt.first_pass",
+     "only used with auto: true"),
+])
+def test_prompt_problems(tmp_path: Path, text: str, key: str, words: str) -> None:
+    problem = _only_problem(tmp_path, "model: sam-vit-b\n" + text)
+
+    assert f"At '{key}': " in problem and words in problem
+
+
+def test_a_misspelt_prompt_key_suggests_the_right_one(tmp_path: Path) -> None:
+    problems = _problems(_write(tmp_path, "p.yaml",
+                                "model: sam-vit-b\nprompt: {boxes: [0, 0, 1, 1]}\n"))
+
+    assert "did you mean 'box'?" in _problem_at(problems, "prompt.boxes")
+
+
+def test_a_prompt_on_a_model_that_takes_none_is_refused(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "model: birefnet-general\nprompt: auto\n")
+
+    assert "At 'prompt': only Segment Anything models take a prompt (got 'birefnet-general'; " \
+           "expected sam-vit-b | sam-vit-b-quant | sam-vit-l)" in problem
+
+
+def test_a_prompt_on_a_custom_model_is_refused(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "model: {path: mine.onnx}\nprompt: {box: [0, 0, 1, 1]}\n")
+
+    assert "At 'prompt': only Segment Anything models take a prompt (got 'custom:mine'" in problem
+
+
+# --------------------------------------------------------------------------- custom model
+
+
+def test_custom_model_mapping_becomes_a_spec_relative_to_the_profile(tmp_path: Path) -> None:
+    path = _write(tmp_path, "studio.yaml", """\
+model:
+  path: exports/v3.onnx
+  input_size: [64, 48]
+  mean: [0.5, 0.5, 0.5]
+  std: [1, 1, 1]
+  output: Sigmoid
+  sha256: %s
+""" % ("AB" * 32))
+
+    profile = load(path)
+
+    spec = profile.custom_model
+    assert spec is not None and profile.model == spec.name == "custom:v3"
+    assert spec.family == "custom" and spec.path == tmp_path / "exports" / "v3.onnx"
+    assert spec.input_size == (64, 48) and spec.output == "sigmoid"
+    assert spec.mean == (0.5, 0.5, 0.5) and spec.std == (1.0, 1.0, 1.0)
+    assert spec.sha256 == "ab" * 32
+    assert profile.model_request().spec is spec
+
+
+def test_custom_model_defaults_are_the_u2net_recipe(tmp_path: Path) -> None:
+    spec = make_profile(model={"path": str(tmp_path / "m.onnx")}).custom_model
+
+    assert spec is not None
+    assert spec.input_size == (320, 320) and spec.output == "minmax"
+    assert spec.mean == (0.485, 0.456, 0.406) and spec.std == (0.229, 0.224, 0.225)
+
+
+def test_every_problem_of_a_custom_model_mapping_is_reported(tmp_path: Path) -> None:
+    problems = _problems(_write(tmp_path, "p.yaml", """\
+model:
+  input_size: [8, 320]
+  mean: [0.5, 0.5]
+  std: [0.2, 0, 0.2]
+  output: softmax
+  sha256: abc
+  inputsize: [1, 2]
+"""))
+
+    keys = [LINE.match(p)["key"] for p in problems]  # type: ignore[index]
+    assert sorted(keys) == sorted(["model.inputsize", "model.path", "model.input_size",
+                                   "model.mean", "model.std", "model.output", "model.sha256"])
+    assert "did you mean 'input_size'?" in _problem_at(problems, "model.inputsize")
+    assert "must be [width, height] in pixels (got [8, 320]" in _problem_at(
+        problems, "model.input_size")
+    assert "cannot contain 0" in _problem_at(problems, "model.std")
+    assert "expected minmax | sigmoid" in _problem_at(problems, "model.output")
+
+
+@pytest.mark.parametrize("value", ["[]", "7", "''"])
+def test_model_must_be_a_name_or_a_mapping(tmp_path: Path, value: str) -> None:
+    problem = _only_problem(tmp_path, f"model: {value}\n")
+
+    assert "At 'model': must be a model name or a mapping" in problem

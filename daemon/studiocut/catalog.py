@@ -85,9 +85,10 @@ def cmd_pull(args: argparse.Namespace) -> int:
     if not spec.commercial:
         print(f"note: {spec.name} is licensed {spec.licence}", file=sys.stderr)
     artifacts = spec.artifacts
-    if args.source and len(artifacts) > 1 and not Path(args.source).is_dir():
+    base = args.source and (Path(args.source).expanduser().is_dir() or args.source.endswith("/"))
+    if args.source and len(artifacts) > 1 and not base:
         raise ConfigError([f"{spec.name} has {len(artifacts)} files; give --from a folder "
-                           "(local copies) or leave it out"])
+                           "(local copies) or an address ending in /, or leave it out"])
     for artifact in artifacts:
         source = args.source or predict.RELEASES + artifact.file
         if args.source and Path(args.source).expanduser().is_dir():

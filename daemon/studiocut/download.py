@@ -10,6 +10,7 @@ daemon never downloads anything.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import shutil
@@ -109,7 +110,8 @@ def _fetch(url: str, part: Path, *, progress: Progress | None, attempts: int,
             if e.code == 416 and have:  # range past the end: the part file is complete
                 return
             raise ModelError(f"{url}: HTTP {e.code} {e.reason}") from e
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError,
+                http.client.HTTPException) as e:  # a garbled reply, a cut chunked body
             if attempt == attempts:
                 raise ModelError(f"{url}: download failed after {attempts} attempts: {e}; "
                                  "run the same command again to resume") from e

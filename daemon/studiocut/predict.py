@@ -182,6 +182,13 @@ def verify(spec: ModelSpec, path: Path, artifact: Artifact | None = None) -> Non
 # --------------------------------------------------------------------------- families
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Given logits, return float32 probabilities; very negative logits give 0 quietly
+    (exp overflows to inf there, which is the right limit, not a fault to report)."""
+    with np.errstate(over="ignore"):
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float32)
+
+
 class OnnxSaliencyModel:
     """U^2-Net, IS-Net, BiRefNet, BRIA and custom exports: one RGB image in, one map out.
 
@@ -221,7 +228,7 @@ class OnnxSaliencyModel:
     def postprocess(self, output: np.ndarray) -> np.ndarray:
         pred = output[0, 0].astype(np.float32)
         if self.spec.output == "sigmoid":
-            pred = 1.0 / (1.0 + np.exp(-pred))
+            pred = sigmoid(pred)
         lo, hi = float(pred.min()), float(pred.max())
         result = (pred - lo) / (hi - lo) if hi > lo else np.zeros_like(pred)
         return np.asarray(result, dtype=np.float32)
@@ -277,7 +284,7 @@ class SamModel:
         })
         best = int(np.argmax(np.asarray(scores)[0])) if np.asarray(scores).size > 1 else 0
         logits = np.asarray(masks)[0, best, :sh, :sw].astype(np.float32)
-        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float32)
+        return sigmoid(logits)
 
     def prompt_points(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The prompt as (N x 2 coordinates in fractions of the frame, N labels)."""

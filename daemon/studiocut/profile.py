@@ -418,7 +418,8 @@ def _model(value: object, p: _Problems, base: Path | None) -> tuple[str, ModelSp
 
 def _prompt(value: object, p: _Problems) -> Prompt | None:
     """``auto``, ``{box: [x0, y0, x1, y1]}`` or ``{points: [[x, y, label], ...]}`` in fractions
-    of the frame (label 1 keeps, 0 removes)."""
+    of the frame (label 1 keeps, 0 removes), or ``{auto: true, first_pass: MODEL}``: the box
+    of that saliency model's mask (u2netp unless named)."""
     if value is _MISSING or value is None:
         return None
     from studiocut.predict import Prompt
@@ -429,7 +430,8 @@ def _prompt(value: object, p: _Problems) -> Prompt | None:
         p.add("prompt", "must be auto or a mapping", value,
               "auto | {box: [0.1, 0.1, 0.9, 0.9]} | {points: [[0.5, 0.5, 1]]}")
         return None
-    _unknown_keys(value, ("box", "points", "first_pass"), "prompt.", p)
+    _unknown_keys(value, ("box", "points", "auto", "first_pass"), "prompt.", p)
+    auto = _bool(value.get("auto", _MISSING), "prompt.auto", p, False)
     box = value.get("box")
     points = value.get("points", [])
     if box is not None and not (isinstance(box, list) and len(box) == 4 and all(
@@ -450,11 +452,23 @@ def _prompt(value: object, p: _Problems) -> Prompt | None:
         else:
             p.add(f"prompt.points.{i}", "must be [x, y, label] with x, y fractions of the frame "
                   "and label 1 (keep) or 0 (remove)", point, "[0.5, 0.5, 1]")
-    if box is None and not good_points:
-        p.add("prompt", "needs a box or at least one point", value, "{box: [...]} | auto")
+    if auto and box is not None:
+        p.add("prompt.box", "cannot be combined with auto: true, which makes the box", box,
+              "a box, or auto: true")
+        box = None
+    if all(value.get(key) in (None, False, []) for key in ("box", "points", "auto")):
+        p.add("prompt", "needs a box, at least one point, or auto: true", value,
+              "{box: [...]} | auto")
     first_pass = value.get("first_pass", "u2netp")
-    return Prompt(box=tuple(box) if box else None, points=tuple(good_points),
-                  first_pass=first_pass if isinstance(first_pass, str) else "u2netp")
+    saliency = sorted(n for n, s in _registry().items() if s.family != "sam")
+    if first_pass not in saliency:
+        p.add("prompt.first_pass", "must be a model that is not Segment Anything", first_pass,
+              " | ".join(saliency))
+        first_pass = "u2netp"
+    elif "first_pass" in value and not auto:
+        p.add("prompt.first_pass", "is only used with auto: true", first_pass, "auto: true")
+    return Prompt(box=tuple(box) if box else None, points=tuple(good_points), auto=auto,
+                  first_pass=first_pass)
 
 
 TOP_KEYS = (
@@ -504,11 +518,11 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
 
     model, custom_model = _model(get("model", "u2netp"), p, base)
     prompt = _prompt(get("prompt", _MISSING), p)
-    if prompt is not None and custom_model is None and model in _registry() and (
-            _registry()[model].family != "sam"):
+    if prompt is not None and (custom_model is not None or (
+            model in _registry() and _registry()[model].family != "sam")):
         p.add("prompt", "only Segment Anything models take a prompt", model,
               " | ".join(n for n, s in sorted(_registry().items()) if s.family == "sam"))
-    from studiocut.providers import DEVICE_CHOICES
+    from studiocut.providers import CPU, DEVICE_CHOICES, DEVICES
 
     device = _choice(get("device", _MISSING), "device", p, "auto", DEVICE_CHOICES)
     provider_options = get("provider_options", {})
@@ -517,6 +531,14 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         p.add("provider_options", "must map provider names to option mappings",
               provider_options, "{CUDAExecutionProvider: {device_id: 1}}")
         provider_options = {}
+    # only providers studiocut can choose; values onnxruntime takes (and a session key can hold)
+    known = tuple(dict.fromkeys([*(n for names in DEVICES.values() for n in names), CPU]))
+    _unknown_keys(provider_options, known, "provider_options.", p)
+    for provider, options in provider_options.items():
+        for key, option in options.items():
+            if not isinstance(key, str) or not isinstance(option, (str, int, float)):
+                p.add(f"provider_options.{provider}.{key}", "must be an option name with a "
+                      "single value", option, "a string, a number, true or false")
 
     after_value = get("after", "keep")
     after, move_to = "keep", None
@@ -564,6 +586,9 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
 
 
 def _cross_checks(profile: Profile, p: _Problems) -> None:
+    if profile.require_gpu and profile.device == "cpu":
+        p.add("require_gpu", "cannot be met with device: cpu", True,
+              "false, or a GPU device such as auto or cuda")
     enc = profile.encoding
     if profile.transparent and enc.format == "jpeg":
         p.add("format", "JPEG cannot hold transparency; with 'backdrop: transparent'",
