@@ -155,3 +155,65 @@ def test_refine_without_an_edge_returns_alpha_unchanged() -> None:
     rgb = np.full((50, 50, 3), 128, dtype=np.uint8)
     empty = np.zeros((50, 50), dtype=np.float32)
     assert matte.refine(empty, rgb, Matting(enabled=True)) is empty
+
+
+# --------------------------------------------------------------------------- edges (issue 5)
+
+
+def _soft_disc(h: int = 200, w: int = 300, edge: float = 20.0):
+    yy, xx = np.mgrid[0:h, 0:w]
+    radius = np.hypot(xx - w / 2, yy - h / 2)
+    alpha = np.clip((70 - radius) / edge, 0, 1).astype(np.float32)
+    fg = np.dstack([200 + 30 * np.sin(xx / 9), 120 + 20 * np.cos(yy / 7), 40 + 0 * xx])
+    bg = np.dstack([30 + 0 * xx, 160 + 40 * (yy / h), 60 + 0 * xx])
+    image = alpha[..., None] * fg + (1 - alpha[..., None]) * bg
+    return np.clip(image, 0, 255).astype(np.uint8), alpha, fg.astype(np.float32)
+
+
+def test_foreground_removes_the_old_backdrop_from_soft_edges() -> None:
+    image, alpha, truth = _soft_disc()
+    band = (alpha > 0.05) & (alpha < 0.95)
+
+    recovered = matte.foreground(image, alpha)
+
+    raw_error = np.abs(image[band].astype(np.float32) - truth[band]).mean()
+    error = np.abs(recovered[band].astype(np.float32) - truth[band]).mean()
+    assert raw_error > 30  # the green backdrop bleeds into the edge
+    assert error < raw_error / 5  # stated margin: five times closer to the true colour
+    assert np.array_equal(recovered[alpha >= 0.996], image[alpha >= 0.996])
+    assert np.array_equal(recovered[alpha <= 0.004], image[alpha <= 0.004])
+
+
+def test_foreground_on_white_leaves_no_green_fringe() -> None:
+    from studiocut import composite
+
+    image, alpha, _ = _soft_disc()
+    plain = composite.over(image, alpha, (255, 255, 255)).astype(np.int16)
+    clean = composite.over(matte.foreground(image, alpha), alpha, (255, 255, 255)).astype(
+        np.int16)
+    band = (alpha > 0.1) & (alpha < 0.9)
+    green_excess = lambda out: (out[..., 1] - (out[..., 0] + out[..., 2]) / 2)[band].mean()  # noqa: E731
+    assert green_excess(plain) > green_excess(clean) + 15
+
+
+def test_foreground_without_an_edge_returns_the_image_itself() -> None:
+    image = np.zeros((10, 10, 3), np.uint8)
+    assert matte.foreground(image, np.ones((10, 10), np.float32)) is image
+
+
+def test_trimap_marks_where_the_mask_is_unsure_as_unknown() -> None:
+    alpha = np.zeros((60, 60), np.float32)
+    alpha[:, 30:] = 1.0
+    alpha[5:15, 5:15] = 0.45  # an unsure patch far from the 0.5 contour
+    plain = matte.trimap(alpha, 2)
+    aware = matte.trimap(alpha, 2, uncertain=(0.3, 0.7), grow=2)
+    assert plain[10, 10] == 0.0
+    assert aware[10, 10] == 0.5 and aware[3, 10] == 0.5  # grown by 2 px
+    assert aware[30, 45] == 1.0 and aware[30, 20] == 0.0
+
+
+def test_matting_defaults_are_the_measured_ones() -> None:
+    from studiocut.profile import Matting
+
+    defaults = Matting()
+    assert (defaults.band, defaults.uncertain, defaults.grow) == (0.00625, (0.3, 0.7), 0.0125)

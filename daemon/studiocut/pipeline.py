@@ -70,6 +70,8 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     alpha = matte.refine(alpha, rgb, profile.matting)
     layout = frame.layout(alpha, profile.square, decoded=picture.size[0] / src.size[0])
     rgb, alpha = frame.fit(rgb, alpha, layout)
+    if profile.backdrop is not None and profile.matting.decontaminate:
+        rgb = matte.foreground(rgb, alpha)  # no fringe of the old backdrop on the new one
     image = composite.over(rgb, alpha, profile.backdrop)
     image = frame.place(image, layout, composite.canvas(layout.canvas, profile.backdrop))
     icc = picture.icc if profile.encoding.icc == "original" and picture.icc else decode.srgb_icc()

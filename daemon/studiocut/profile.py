@@ -43,12 +43,18 @@ class Limits:
 
 @dataclass(frozen=True)
 class Matting:
-    """Soft alpha matting around the subject's edge. ``band`` is the half-width of the unknown
-    zone around the mask's 0.5 contour, as a fraction of the working image's long side."""
+    """Soft alpha matting around the subject's edge. The unknown zone of the trimap is the
+    mask's 0.5 contour widened by ``band``, plus wherever the mask itself is unsure (between
+    the two ``uncertain`` thresholds) widened by ``grow``; both are fractions of the working
+    image's long side. Alpha is solved on at most ``max_pixels`` pixels and upsampled along
+    the image's edges. The defaults won on shared/eval/alphamatting (see bench/quality.py)."""
 
     enabled: bool = False
-    band: float = 0.0125
-    max_pixels: int = 1_500_000
+    band: float = 0.00625
+    uncertain: tuple[float, float] = (0.3, 0.7)
+    grow: float = 0.0125
+    max_pixels: int = 500_000
+    decontaminate: bool = True
 
 
 @dataclass(frozen=True)
@@ -304,15 +310,27 @@ def _matting(value: object, p: _Problems) -> Matting:
     if not isinstance(value, dict):
         p.add("matting", "must be true, false or a mapping", value, "true | false | {band: 0.01}")
         return Matting()
-    _unknown_keys(value, ("enabled", "band", "max_pixels"), "matting.", p)
+    known = ("enabled", "band", "uncertain", "grow", "max_pixels", "decontaminate")
+    _unknown_keys(value, known, "matting.", p)
     d = Matting()
+    uncertain = value.get("uncertain", list(d.uncertain))
+    if not (isinstance(uncertain, list) and len(uncertain) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in uncertain)
+            and 0 < uncertain[0] < uncertain[1] < 1):
+        p.add("matting.uncertain", "must be two thresholds between 0 and 1, low first",
+              uncertain, "[0.3, 0.7]")
+        uncertain = list(d.uncertain)
     return Matting(
         enabled=_bool(value.get("enabled", True), "matting.enabled", p, True),
         band=_number(value.get("band", _MISSING), "matting.band", p, d.band, lo=0.001, hi=0.2),
+        uncertain=(float(uncertain[0]), float(uncertain[1])),
+        grow=_number(value.get("grow", _MISSING), "matting.grow", p, d.grow, lo=0, hi=0.2),
         max_pixels=_number(
             value.get("max_pixels", _MISSING), "matting.max_pixels", p, d.max_pixels,
             lo=10_000, hi=50_000_000, integer=True,
         ),
+        decontaminate=_bool(value.get("decontaminate", _MISSING), "matting.decontaminate", p,
+                            d.decontaminate),
     )
 
 
