@@ -50,7 +50,7 @@ class Daemon:
         data = {
             "watch": str(self.inbox), "output": str(self.outbox), "model": "backdrop-key",
             "square": False, "format": "png", "backdrop": "transparent", "settle": 0.3,
-            "retries": 2,
+            "retries": 2, "key": {"assist": "none"},
         }
         data.update(keys)
         (self.profiles / f"{name}.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")

@@ -127,7 +127,7 @@ def test_collect_lists_recent_jobs_with_their_outcome(
     assert rows["/in/IMG_0003.jpg"]["reason"] == "truncated"
     assert rows["/in/IMG_0004.jpg"] | {"attempts": 0} == {
         "profile": "studio", "source": "/in/IMG_0004.jpg", "state": journal.PENDING,
-        "reason": None, "output": None, "attempts": 0}
+        "reason": None, "output": None, "attempts": 0, "flags": []}
     assert len(status.collect(state, tmp_path, jobs=2)["jobs"]) == 2
 
 

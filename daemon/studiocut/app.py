@@ -405,7 +405,7 @@ class Daemon:
             faults.point("after-replace", source)
             archive.after_done(profile, source, relative)
             self.journal.finish(job.id, journal.DONE, output=outcome.output,
-                                seconds=outcome.seconds)
+                                seconds=outcome.seconds, flags=outcome.flags)
             item.done_recent.append(time.monotonic())
             faults.point("after-done", source)
         elif outcome.reason == "vanished":

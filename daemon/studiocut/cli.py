@@ -185,6 +185,8 @@ def cmd_process(args: argparse.Namespace) -> int:
                 print(json.dumps(_outcome_json(outcome)), flush=True)
             elif not outcome.ok:
                 print(f"failed: {outcome.message} [{outcome.reason}]", file=sys.stderr)
+            elif outcome.flags:
+                print(f"review: {outcome.source}: {'; '.join(outcome.flags)}", file=sys.stderr)
     if not args.json:
         done = len(jobs) - failed
         print(f"{done} done, {failed} failed -> {out}", file=sys.stderr)
@@ -236,6 +238,7 @@ def _outcome_json(outcome: Outcome) -> dict[str, object]:
         "reason": outcome.reason,
         "message": outcome.message,
         "seconds": round(outcome.seconds, 3),
+        "flags": list(outcome.flags),
     }
 
 

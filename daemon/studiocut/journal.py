@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     seconds REAL,
     not_before REAL NOT NULL DEFAULT 0,
     crashes INTEGER NOT NULL DEFAULT 0,
+    flags TEXT,
     UNIQUE (profile, source)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
@@ -76,6 +77,7 @@ class Job:
     output: Path | None
     updated: float
     created: float
+    flags: tuple[str, ...] = ()
 
 
 class Journal:
@@ -190,15 +192,16 @@ class Journal:
 
     def finish(self, job_id: int, state: str, *, reason: str | None = None,
                message: str | None = None, output: Path | None = None,
-               seconds: float | None = None) -> None:
+               seconds: float | None = None, flags: tuple[str, ...] = ()) -> None:
         """End a claimed job. A job no longer processing (its file was re-shot and queued
-        again meanwhile) is left as it is, so the new version still runs."""
+        again meanwhile) is left as it is, so the new version still runs. ``flags`` are the
+        reasons a finished result should be reviewed."""
         with self._write() as db:
             db.execute(
                 "UPDATE jobs SET state=?, reason=?, message=?, output=COALESCE(?, output), "
-                "seconds=?, updated=? WHERE id=? AND state=?",
+                "seconds=?, updated=?, flags=? WHERE id=? AND state=?",
                 (state, reason, message, os.fsencode(output) if output else None, seconds,
-                 time.time(), job_id, PROCESSING))
+                 time.time(), "\n".join(flags) or None, job_id, PROCESSING))
 
     def release(self, job_id: int, *, uncount: bool, reason: str | None = None,
                 message: str | None = None, delay: float = 0.0) -> None:
@@ -289,6 +292,14 @@ class Journal:
             result.setdefault(profile, {})[state] = count
         return result
 
+    def flagged(self) -> dict[str, int]:
+        """{profile: finished results flagged for review}."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT profile, COUNT(*) FROM jobs WHERE state=? AND flags IS NOT NULL "
+                "GROUP BY profile", (DONE,)).fetchall()
+        return {profile: int(count) for profile, count in rows}
+
     def oldest_pending(self) -> dict[str, float]:
         """{profile: creation time of its oldest pending or processing job}."""
         with self._lock:
@@ -299,12 +310,12 @@ class Journal:
 
 
 _COLUMNS = ("id, profile, source, size, mtime_ns, inode, state, attempts, reason, message, "
-            "output, updated, created")
+            "output, updated, created, flags")
 
 
 def _job(row: tuple[object, ...]) -> Job:
     (job_id, profile, source, size, mtime_ns, inode, state, attempts, reason, message,
-     output, updated, created) = row
+     output, updated, created, flags) = row
     assert isinstance(source, bytes)
     return Job(
         id=int(job_id),  # type: ignore[call-overload]
@@ -318,4 +329,5 @@ def _job(row: tuple[object, ...]) -> Job:
         output=Path(os.fsdecode(output)) if isinstance(output, bytes) else None,
         updated=float(updated),  # type: ignore[arg-type]
         created=float(created),  # type: ignore[arg-type]
+        flags=tuple(flags.split("\n")) if isinstance(flags, str) and flags else (),
     )

@@ -13,7 +13,7 @@ import math
 import cv2
 import numpy as np
 
-from studiocut.profile import Matting
+from studiocut.profile import Cleanup, Matting
 
 log = logging.getLogger(__name__)
 
@@ -151,3 +151,38 @@ def _spread(image: np.ndarray, weight: np.ndarray, radius: int) -> np.ndarray:
     fallback = (total.sum(axis=(0, 1)) / max(float(weight.sum()), 1.0)).astype(np.float32)
     return np.asarray(np.where(den > 1e-6, num / np.maximum(den, 1e-6), fallback),
                       dtype=np.float32)
+
+
+def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
+    """Drop specks and fill pinholes of ``alpha`` as ``rules`` say (sizes are fractions of
+    the subject's area); keep only the largest subject, or subjects big enough."""
+    if rules.min_island <= 0 and rules.max_hole <= 0 and rules.keep == "all" and (
+            rules.min_subject <= 0):
+        return alpha
+    inside = (alpha > 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=8)
+    if count <= 1:
+        return alpha
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    total, largest = float(areas.sum()), float(areas.max())
+    drop = np.zeros(count, dtype=bool)
+    drop[1:] |= areas < rules.min_island * total
+    drop[1:] |= areas < rules.min_subject * largest
+    if rules.keep == "largest":
+        drop[1:] |= np.arange(1, count) != 1 + int(np.argmax(areas))
+    result = alpha
+    if drop.any():
+        gone = cv2.dilate(drop[labels].astype(np.uint8), _disc(2))  # with their soft fringe
+        result = np.where(gone == 1, 0.0, alpha).astype(np.float32)
+    if rules.max_hole > 0:
+        holes = ((result <= 0.5) & True).astype(np.uint8)
+        n, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+        h, w = alpha.shape
+        fill = np.zeros(n, dtype=bool)
+        for i in range(1, n):
+            x, y, bw, bh, area = hole_stats[i]
+            enclosed = x > 0 and y > 0 and x + bw < w and y + bh < h
+            fill[i] = enclosed and area < rules.max_hole * total
+        if fill.any():
+            result = np.where(fill[hole_labels], 1.0, result).astype(np.float32)
+    return result

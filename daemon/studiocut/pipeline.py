@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studiocut import composite, decode, encode, faults, frame, matte
+from studiocut import composite, decode, encode, faults, frame, matte, review
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.predict import MaskModel
 from studiocut.profile import Profile
@@ -28,6 +28,7 @@ class Cutout:
     image: np.ndarray
     icc: bytes | None
     exif: bytes | None
+    signals: review.Signals | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Outcome:
     message: str | None = None
     retryable: bool = False
     environment: bool = False
+    flags: tuple[str, ...] = ()  # why a finished result should be looked at by a person
 
     @property
     def ok(self) -> bool:
@@ -68,14 +70,19 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     if picture.alpha is not None:
         alpha *= picture.alpha[y0:y1, x0:x1]
     alpha = matte.refine(alpha, rgb, profile.matting)
+    alpha = matte.cleanup(alpha, profile.cleanup)
+    signals = review.measure(mask, alpha)
     layout = frame.layout(alpha, profile.square, decoded=picture.size[0] / src.size[0])
     rgb, alpha = frame.fit(rgb, alpha, layout)
+    despill = getattr(model, "despill", None)  # keying models take the screen's cast off
+    if despill is not None:
+        rgb = despill(rgb, alpha)
     if profile.backdrop is not None and profile.matting.decontaminate:
         rgb = matte.foreground(rgb, alpha)  # no fringe of the old backdrop on the new one
     image = composite.over(rgb, alpha, profile.backdrop)
     image = frame.place(image, layout, composite.canvas(layout.canvas, profile.backdrop))
     icc = picture.icc if profile.encoding.icc == "original" and picture.icc else decode.srgb_icc()
-    return Cutout(image, icc, src.exif)
+    return Cutout(image, icc, src.exif, signals)
 
 
 def process(
@@ -94,6 +101,10 @@ def process(
         faults.point("after-inference", source)
         data = encode.encode(result.image, profile.encoding, icc=result.icc, exif=result.exif)
         encode.write_atomic(dest, data, root=output_root)
+        flags = review.reasons(result.signals, profile.review) if result.signals else ()
+        if flags and profile.review is not None and result.signals is not None:
+            review.file_copy(dest, data, output_root=output_root, rules=profile.review,
+                             source=source, signals=result.signals, found=flags)
     except InputError as e:
         message = str(e) if str(source) in str(e) else f"{source}: {e}"
         return Outcome(source, None, time.perf_counter() - started, e.reason, message,
@@ -112,8 +123,9 @@ def process(
         return Outcome(source, None, time.perf_counter() - started, "internal-error",
                        f"{source}: internal error: {type(e).__name__}: {e}")
     seconds = time.perf_counter() - started
-    log.info("%s -> %s (%.2f s)", _printable(source), _printable(dest), seconds)
-    return Outcome(source, dest, seconds)
+    log.info("%s -> %s (%.2f s)%s", _printable(source), _printable(dest), seconds,
+             f"; flagged for review: {'; '.join(flags)}" if flags else "")
+    return Outcome(source, dest, seconds, flags=flags)
 
 
 def _printable(path: Path) -> str:

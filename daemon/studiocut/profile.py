@@ -20,7 +20,7 @@ import yaml
 from studiocut.errors import ConfigError
 
 if TYPE_CHECKING:
-    from studiocut.predict import ModelSpec, Prompt, Request
+    from studiocut.predict import KeySettings, ModelSpec, Prompt, Request
 
 MAX_PROFILE_BYTES = 1_000_000
 MAX_YAML_NODES = 10_000
@@ -55,6 +55,35 @@ class Matting:
     grow: float = 0.0125
     max_pixels: int = 500_000
     decontaminate: bool = True
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    """Mask clean-up, in fractions of the subject's area: drop specks (islands) smaller than
+    ``min_island``, fill holes smaller than ``max_hole``; keep ``all`` subjects at least
+    ``min_subject`` of the largest, or only the ``largest``."""
+
+    min_island: float = 0.001
+    max_hole: float = 0.0
+    keep: Literal["all", "largest"] = "all"
+    min_subject: float = 0.0
+
+
+@dataclass(frozen=True)
+class Review:
+    """Which results get a human look: each signal's limit (None turns it off). Flagged
+    results are copied to ``folder`` (default: beside the output folder, named
+    ``<output>-review``) with the reasons in a sidecar; ``hold`` keeps them from the output
+    until approved (the review page)."""
+
+    max_uncertain: float | None = 0.25
+    touches_border: bool = True
+    min_area: float | None = 0.02
+    max_area: float | None = 0.9
+    several_subjects: bool = True
+    min_confidence: float | None = 0.75
+    folder: Path | None = None
+    hold: Literal["none", "flagged", "all"] = "none"
 
 
 @dataclass(frozen=True)
@@ -107,6 +136,9 @@ class Profile:
     require_gpu: bool = False
     provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     prompt: Prompt | None = None
+    key: KeySettings | None = None
+    cleanup: Cleanup = field(default_factory=Cleanup)
+    review: Review | None = field(default_factory=Review)
     matting: Matting = field(default_factory=Matting)
     backdrop: Rgb | None = (255, 255, 255)
     square: Square | None = None
@@ -137,7 +169,7 @@ class Profile:
         placement = Placement(device=self.device, require_gpu=self.require_gpu,
                               threads=threads, options=self.provider_options,
                               cache_dir=cache_dir)
-        return Request(spec, placement, self.prompt)
+        return Request(spec, placement, self.prompt, self.key)
 
 
 DEFAULT_INCLUDE = (
@@ -489,11 +521,109 @@ def _prompt(value: object, p: _Problems) -> Prompt | None:
                   first_pass=first_pass)
 
 
+def _fraction_or_off(value: object, key: str, p: _Problems, default: float | None) -> Any:
+    if value is _MISSING:
+        return default
+    if value is None or value is False:
+        return None
+    return _number(value, key, p, default or 0.0, lo=0.0, hi=1.0)
+
+
+def _key(value: object, p: _Problems) -> KeySettings | None:
+    if value is _MISSING or value is None:
+        return None
+    from studiocut.predict import KeySettings
+
+    if not isinstance(value, dict):
+        p.add("key", "must be a mapping", value, "{colour: auto, tolerance: [12, 40]}")
+        return None
+    _unknown_keys(value, ("colour", "tolerance", "spill", "assist"), "key.", p)
+    colour = None
+    raw = value.get("colour", "auto")
+    if raw != "auto":
+        try:
+            colour = parse_colour(raw)
+        except ValueError:
+            colour = None
+        if colour is None:
+            p.add("key.colour", "not a colour", raw, 'auto | "#RRGGBB"')
+    tolerance = value.get("tolerance", [12, 40])
+    if not (isinstance(tolerance, list) and len(tolerance) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in tolerance)
+            and 0 <= tolerance[0] < tolerance[1] <= 200):
+        p.add("key.tolerance", "must be two Lab distances, low first", tolerance, "[12, 40]")
+        tolerance = [12, 40]
+    assist = value.get("assist", "auto")
+    registry = _registry()
+    if assist not in ("auto", "none") and not (
+            isinstance(assist, str) and assist in registry
+            and registry[assist].family in ("u2net", "isnet", "birefnet", "bria")):
+        p.add("key.assist", "not a saliency model", assist,
+              "auto | none | " + " | ".join(n for n, s in sorted(registry.items())
+                                             if s.family in ("u2net", "isnet", "birefnet")))
+        assist = "auto"
+    return KeySettings(colour=colour, tolerance=(float(tolerance[0]), float(tolerance[1])),
+                       spill=_bool(value.get("spill", _MISSING), "key.spill", p, True),
+                       assist=assist)
+
+
+def _cleanup(value: object, p: _Problems) -> Cleanup:
+    if value is _MISSING or value is None:
+        return Cleanup()
+    if value is False:
+        return Cleanup(min_island=0.0)
+    if not isinstance(value, dict):
+        p.add("cleanup", "must be a mapping or false", value, "{min_island: 0.01}")
+        return Cleanup()
+    _unknown_keys(value, ("min_island", "max_hole", "keep", "min_subject"), "cleanup.", p)
+    d = Cleanup()
+    return Cleanup(
+        min_island=_number(value.get("min_island", _MISSING), "cleanup.min_island", p,
+                           d.min_island, lo=0, hi=1),
+        max_hole=_number(value.get("max_hole", _MISSING), "cleanup.max_hole", p, d.max_hole,
+                         lo=0, hi=1),
+        keep=_choice(value.get("keep", _MISSING), "cleanup.keep", p, d.keep,
+                     ("all", "largest")),
+        min_subject=_number(value.get("min_subject", _MISSING), "cleanup.min_subject", p,
+                            d.min_subject, lo=0, hi=1),
+    )
+
+
+def _review(value: object, p: _Problems, base: Path | None) -> Review | None:
+    if value is _MISSING:
+        return Review()
+    if value is None or value is False:
+        return None
+    if not isinstance(value, dict):
+        p.add("review", "must be a mapping or false", value, "{max_uncertain: 0.2}")
+        return Review()
+    known = ("max_uncertain", "touches_border", "min_area", "max_area", "several_subjects",
+             "min_confidence", "folder", "hold")
+    _unknown_keys(value, known, "review.", p)
+    d = Review()
+    get = value.get
+    return Review(
+        max_uncertain=_fraction_or_off(get("max_uncertain", _MISSING), "review.max_uncertain",
+                                       p, d.max_uncertain),
+        touches_border=_bool(get("touches_border", _MISSING), "review.touches_border", p,
+                             d.touches_border),
+        min_area=_fraction_or_off(get("min_area", _MISSING), "review.min_area", p, d.min_area),
+        max_area=_fraction_or_off(get("max_area", _MISSING), "review.max_area", p, d.max_area),
+        several_subjects=_bool(get("several_subjects", _MISSING), "review.several_subjects",
+                               p, d.several_subjects),
+        min_confidence=_fraction_or_off(get("min_confidence", _MISSING),
+                                        "review.min_confidence", p, d.min_confidence),
+        folder=_path(get("folder", _MISSING), "review.folder", p, base),
+        hold=_choice(get("hold", _MISSING), "review.hold", p, d.hold,
+                     ("none", "flagged", "all")),
+    )
+
+
 TOP_KEYS = (
     "watch", "output", "model", "matting", "backdrop", "square", "format", "quality",
     "png_level", "tiff_compression", "icc", "dpi", "name", "limits", "recursive", "include",
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
-    "device", "require_gpu", "provider_options", "prompt",
+    "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
 )  # fmt: skip
 
 
@@ -578,6 +708,9 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         require_gpu=_bool(get("require_gpu", _MISSING), "require_gpu", p, False),
         provider_options=provider_options,
         prompt=prompt,
+        key=_key(get("key", _MISSING), p),
+        cleanup=_cleanup(get("cleanup", _MISSING), p),
+        review=_review(get("review", _MISSING), p, base),
         matting=_matting(get("matting", _MISSING), p),
         backdrop=backdrop,
         square=_square(get("square", _MISSING), p),
@@ -604,6 +737,12 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
 
 
 def _cross_checks(profile: Profile, p: _Problems) -> None:
+    if profile.key is not None and profile.model != "backdrop-key":
+        p.add("key", "only the backdrop-key model uses key settings", profile.model,
+              "model: backdrop-key, or remove 'key'")
+    if profile.review is not None and profile.review.hold != "none":
+        p.add("review.hold", "holding results for approval needs the review page, which this "
+              "version does not have", profile.review.hold, "none")
     if profile.require_gpu and profile.device == "cpu":
         p.add("require_gpu", "cannot be met with device: cpu", True,
               "false, or a GPU device such as auto or cuda")

@@ -34,6 +34,7 @@ def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str,
     db = journal.Journal(db_path, readonly=True)
     try:
         counts = db.counts()
+        flagged = db.flagged()
         oldest = db.oldest_pending()
         names = sorted(set(counts) | set(live_profiles))
         now = time.time()
@@ -43,7 +44,7 @@ def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str,
             age = now - oldest[name] if name in oldest else None
             report["profiles"].append(
                 _profile_row(name, counts.get(name, {}), age, failures,
-                             live_profiles.get(name)))
+                             live_profiles.get(name), flagged.get(name, 0)))
         recent = db.jobs(limit=jobs or None, newest_first=True)
         report["jobs"] = [_job_row(job) for job in recent]
     finally:
@@ -52,7 +53,8 @@ def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str,
 
 
 def _profile_row(name: str, counts: dict[str, int], age: float | None,
-                 failures: list[journal.Job], info: dict[str, Any] | None) -> dict[str, Any]:
+                 failures: list[journal.Job], info: dict[str, Any] | None,
+                 flagged: int = 0) -> dict[str, Any]:
     info = info or {}
     return {
         "name": name,
@@ -66,6 +68,7 @@ def _profile_row(name: str, counts: dict[str, int], age: float | None,
         "pending": counts.get(journal.PENDING, 0) + counts.get(journal.PROCESSING, 0),
         "done": counts.get(journal.DONE, 0),
         "failed": counts.get(journal.FAILED, 0),
+        "flagged": flagged,
         "vanished": counts.get(journal.VANISHED, 0),
         "ignored": counts.get(journal.IGNORED, 0),
         "oldest_pending_seconds": round(age, 1) if age is not None else None,
@@ -84,6 +87,7 @@ def _job_row(job: journal.Job) -> dict[str, Any]:
         "reason": job.reason,
         "output": os.fsdecode(job.output) if job.output else None,
         "attempts": job.attempts,
+        "flags": list(job.flags),
     }
 
 
@@ -104,13 +108,13 @@ def render(report: dict[str, Any]) -> None:
     console = Console()
     state = "running" if report["running"] else "not running"
     console.print(f"studiocut daemon: [bold]{state}[/bold] (state in {report['state_dir']})")
-    table = Table("profile", "state", "pending", "done", "failed", "oldest pending",
+    table = Table("profile", "state", "pending", "done", "flagged", "failed", "oldest pending",
                   "per minute", "model", "runs on")
     for row in report["profiles"]:
         age = row["oldest_pending_seconds"]
         table.add_row(
             row["name"], row["state"] + (f": {row['reason']}" if row["reason"] else ""),
-            str(row["pending"]), str(row["done"]), str(row["failed"]),
+            str(row["pending"]), str(row["done"]), str(row["flagged"]), str(row["failed"]),
             "-" if age is None else f"{age:.0f} s",
             "-" if row["per_minute"] is None else str(row["per_minute"]),
             row["model"] or "-", row["provider"] or "-",

@@ -1,0 +1,94 @@
+"""review: which cut-outs need a human look, and why.
+
+No model is right every time. Each result is measured (how much of its alpha is unsure,
+whether the subject runs off the frame, how much of the frame it fills, how many separate
+subjects there are, how decisive the model was); the profile's ``review`` rules turn those
+signals into reasons, and a flagged result is copied to the review folder with a sidecar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from studiocut import encode
+from studiocut.profile import Review
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Per-image measurements, each in [0, 1] except ``subjects``."""
+
+    uncertain: float  # share of the subject's pixels with alpha between 0.1 and 0.9
+    touches_border: bool  # the subject reaches an edge of the frame
+    area: float  # share of the frame the subject covers
+    subjects: int  # separate subjects at least 5 % the size of the largest
+    confidence: float  # how decisive the model's mask is around the subject (1: fully)
+
+
+def measure(mask: np.ndarray, alpha: np.ndarray) -> Signals:
+    """Given the model's mask of the whole frame and the final alpha of the working region,
+    return the signals."""
+    inside = mask > 0.5
+    touching = bool(inside[0].any() or inside[-1].any() or inside[:, 0].any()
+                    or inside[:, -1].any())
+    count, _, stats, _ = cv2.connectedComponentsWithStats(inside.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA] if count > 1 else np.zeros(0)
+    subjects = int((areas >= 0.05 * areas.max()).sum()) if areas.size else 0
+    near = mask > 0.02
+    confidence = float(np.abs(2.0 * mask[near] - 1.0).mean()) if near.any() else 0.0
+    present = alpha > 0.1
+    unsure = present & (alpha < 0.9)
+    uncertain = float(unsure.sum() / present.sum()) if present.any() else 0.0
+    return Signals(uncertain=round(uncertain, 4), touches_border=touching,
+                   area=round(float(inside.mean()), 4), subjects=subjects,
+                   confidence=round(confidence, 4))
+
+
+def reasons(signals: Signals, rules: Review | None) -> tuple[str, ...]:
+    """The reasons ``signals`` break ``rules``, in words an operator understands."""
+    if rules is None:
+        return ()
+    found = []
+    if rules.max_uncertain is not None and signals.uncertain > rules.max_uncertain:
+        found.append(f"unsure edges: {signals.uncertain:.0%} of the subject is partly "
+                     f"transparent (limit {rules.max_uncertain:.0%})")
+    if rules.touches_border and signals.touches_border:
+        found.append("the subject touches the edge of the frame (cropped product?)")
+    if rules.min_area is not None and signals.area < rules.min_area:
+        found.append(f"subject too small: {signals.area:.1%} of the frame "
+                     f"(limit {rules.min_area:.0%})")
+    if rules.max_area is not None and signals.area > rules.max_area:
+        found.append(f"subject too large: {signals.area:.0%} of the frame "
+                     f"(limit {rules.max_area:.0%}; is the backdrop cut out?)")
+    if rules.several_subjects and signals.subjects > 1:
+        found.append(f"{signals.subjects} separate subjects")
+    if rules.min_confidence is not None and signals.confidence < rules.min_confidence:
+        found.append(f"low model confidence: {signals.confidence:.2f} "
+                     f"(limit {rules.min_confidence:.2f})")
+    return tuple(found)
+
+
+def folder_for(rules: Review, output_root: Path) -> Path:
+    """Where flagged copies go: the profile's folder, or ``<output>-review`` beside it."""
+    return rules.folder or output_root.with_name(output_root.name + "-review")
+
+
+def file_copy(dest: Path, data: bytes, *, output_root: Path, rules: Review, source: Path,
+              signals: Signals, found: tuple[str, ...]) -> Path:
+    """Write a flagged result's copy and its ``.review.json`` sidecar; return the copy."""
+    relative = dest.relative_to(output_root)
+    folder = folder_for(rules, output_root)
+    copy = folder / relative
+    folder.mkdir(parents=True, exist_ok=True)
+    encode.write_atomic(copy, data, root=folder)
+    note = {"source": os.fsdecode(source), "output": os.fsdecode(dest), "reasons": list(found),
+            "signals": asdict(signals)}
+    sidecar = copy.with_name(copy.name + ".review.json")
+    encode.write_atomic(sidecar, json.dumps(note, indent=1).encode(), root=folder)
+    return copy
