@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from photos import make_photos
+from throughput import GENERATOR_VERSION, ensure_photos
 
 
 def bare_inference_seconds(runs: int = 20) -> float:
@@ -75,8 +75,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    sources = make_photos(args.workdir / f"photos-{width}x{height}", min(args.count, 20),
-                          (width, height))
+    sources = ensure_photos(args.workdir / f"photos-{width}x{height}-v{GENERATOR_VERSION}",
+                            min(args.count, 20), (width, height))
 
     bare = bare_inference_seconds()
     with tempfile.TemporaryDirectory(prefix="studiocut-latency-") as tmp:

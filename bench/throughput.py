@@ -140,11 +140,45 @@ def main(argv: list[str] | None = None) -> int:
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
     print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    if args.rembg is not None:
+        seconds, rss = run_rembg(args.rembg, photos, workdir / "out-rembg")
+        per_second = len(photos) / seconds
+        print(f"rembg p -m u2netp: {seconds:.1f} s for {len(photos)} photos = "
+              f"{per_second:.3f} images/s, peak RSS {rss:.0f} MB; studiocut is "
+              f"{rate / per_second:.1f} x faster")
     if args.stages:
         print()
         print(stage_table(photos[: min(len(photos), 4)], profile, workdir / "out-stages",
                           threads=max(1, cores // (args.jobs or min(cores, len(photos))))))
     return 1 if run.failed else 0
+
+
+def run_rembg(venv: Path, photos: list[Path], out: Path) -> tuple[float, float]:
+    """Time ``rembg p -m u2netp`` (installed in its own virtual environment ``venv``) on the
+    same photos, offline, with the same u2netp weights in its model folder; return (wall
+    seconds, peak RSS in MB of that process alone)."""
+    from studiocut import predict
+
+    home = out.with_name(out.name + "-u2net-home")
+    source = out.with_name(out.name + "-in")
+    for folder in (out, home, source):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    shutil.copyfile(predict.weights_path(predict.MODELS["u2netp"]), home / "u2netp.onnx")
+    for photo in photos:
+        os.symlink(photo, source / photo.name)
+    env = dict(os.environ, U2NET_HOME=str(home))
+    started = time.perf_counter()
+    child = subprocess.Popen([str(venv / "bin" / "rembg"), "p", "-m", "u2netp", str(source),
+                              str(out)], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if child.returncode != 0 or len(list(out.iterdir())) != len(photos):
+        raise SystemExit(f"error: rembg exited {child.returncode} with "
+                         f"{len(list(out.iterdir()))} of {len(photos)} outputs")
+    return wall, usage.ru_maxrss / 1024
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -164,6 +198,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="passed to studiocut process (default: its own, one per core)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/studiocut-bench"),
                         metavar="DIR", help="photos (cached) and outputs (default: %(default)s)")
+    parser.add_argument("--rembg", type=Path, default=None, metavar="VENV",
+                        help="also time `rembg p -m u2netp` from this virtual environment "
+                        "(python -m venv V && V/bin/pip install 'rembg[cpu,cli]')")
     parser.add_argument("--stages", action="store_true",
                         help="also time each pipeline stage on a few photos, in-process")
     return parser
