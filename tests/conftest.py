@@ -3,6 +3,7 @@ that fails any test which leaks a thread."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,19 @@ def photo(tmp_path: Path) -> Path:
 def make_profile(**keys: object) -> Profile:
     """A profile from keys as they would be written in YAML."""
     return parse(keys, name="test", source="<test>")
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """cli.main configures the root logger; put it back for the tests that follow."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

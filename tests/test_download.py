@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import logging
 import shutil
 import threading
 from collections.abc import Iterator
@@ -128,18 +127,6 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(predict, "_loaded", {})
     return folder
 
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """cli.main configures the root logger; put it back for the tests that follow."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 def weights() -> bytes:

@@ -4,14 +4,12 @@ the install with the platform's tool (a fake systemctl here: the real one is nev
 
 from __future__ import annotations
 
-import logging
 import os
 import plistlib
 import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,18 +31,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("STUDIOCUT_PROFILES", "STUDIOCUT_STATE"):
         monkeypatch.delenv(name, raising=False)
 
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """cli.main configures the root logger; put it back for the tests that follow."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in handlers:
-        root.addHandler(handler)
-    root.setLevel(level)
 
 
 def spec(tmp_path: Path, *, system: bool = False, timeout: float = 20.0) -> Spec:

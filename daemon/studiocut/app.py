@@ -129,6 +129,18 @@ class Daemon:
                  len(self.watched), workers, state)
         self.notifier.ready(self.status_line())
 
+    def run(self) -> None:
+        """The whole life: startup(), serve() until ``stop`` is set, shutdown() always."""
+        try:
+            self.startup()
+        except BaseException:
+            self.shutdown()
+            raise
+        try:
+            self.serve()
+        finally:
+            self.shutdown()
+
     def serve(self) -> None:
         """The main loop: until asked to stop, keep observers healthy, rescan, resume paused
         profiles, reload changed profiles and publish status (and the live view on a
@@ -644,15 +656,7 @@ def run(options: Options) -> int:
     for signum, handler in handlers.items():
         previous[signum] = signal.signal(signum, handler)
     try:
-        try:
-            daemon.startup()
-        except BaseException:
-            daemon.shutdown()
-            raise
-        try:
-            daemon.serve()
-        finally:
-            daemon.shutdown()
+        daemon.run()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

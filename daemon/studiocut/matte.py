@@ -172,10 +172,13 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
         drop[1:] |= np.arange(1, count) != 1 + int(np.argmax(areas))
     result = alpha
     if drop.any():
-        gone = cv2.dilate(drop[labels].astype(np.uint8), _disc(2))  # with their soft fringe
-        result = np.where(gone == 1, 0.0, alpha).astype(np.float32)
+        gone = cv2.dilate(drop[labels].astype(np.uint8), _disc(2)) == 1
+        # with their soft fringe: all of a speck's faint surround, however wide the
+        # upsampling made it, unless that surround also holds a subject that stays
+        gone |= _own_surround(alpha > 0.004, drop[labels], (labels > 0) & ~drop[labels])
+        result = np.where(gone, 0.0, alpha).astype(np.float32)
     if rules.max_hole > 0:
-        holes = ((result <= 0.5) & True).astype(np.uint8)
+        holes = (result <= 0.5).astype(np.uint8)
         n, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
         h, w = alpha.shape
         fill = np.zeros(n, dtype=bool)
@@ -184,5 +187,22 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
             enclosed = x > 0 and y > 0 and x + bw < w and y + bh < h
             fill[i] = enclosed and area < rules.max_hole * total
         if fill.any():
-            result = np.where(fill[hole_labels], 1.0, result).astype(np.float32)
+            filled = fill[hole_labels]
+            # with their soft rim, when the whole dip is small and enclosed by solid subject
+            filled |= _own_surround(result < 0.996, filled, (holes == 1) & ~filled,
+                                    max_area=rules.max_hole * total)
+            result = np.where(filled, 1.0, result).astype(np.float32)
     return result
+
+
+def _own_surround(region: np.ndarray, seeds: np.ndarray, others: np.ndarray, *,
+                  max_area: float = math.inf) -> np.ndarray:
+    """The connected parts of ``region`` smaller than ``max_area`` pixels that hold a
+    ``seeds`` pixel and no ``others`` one."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8),
+                                                           connectivity=8)
+    own = stats[:, cv2.CC_STAT_AREA] < max_area
+    own &= np.bincount(labels[seeds & region], minlength=n) > 0
+    own &= np.bincount(labels[others & region], minlength=n) == 0
+    own[0] = False
+    return np.asarray(own[labels] & region)

@@ -68,7 +68,7 @@ class StudiocutService(win32serviceutil.ServiceFramework):  # type: ignore[misc]
         service (restarting would not fix it)."""
         handler = attach_event_log()
         try:
-            run(self.daemon)
+            self.daemon.run()  # startup() -> serve() -> shutdown(), no signal handlers
         except StudiocutError as e:
             for line in e.problems if isinstance(e, ConfigError) else [str(e)]:
                 log.error("not started: %s", line)
@@ -86,20 +86,6 @@ class StudiocutService(win32serviceutil.ServiceFramework):  # type: ignore[misc]
     def SvcShutdown(self) -> None:
         """Windows is shutting down: the same drain as a stop."""
         self.SvcStop()
-
-
-def run(daemon: app.Daemon) -> None:
-    """``startup() -> serve() -> shutdown()``, as ``app.run`` does minus signal handlers
-    (the service control manager asks for stops through SvcStop instead)."""
-    try:
-        daemon.startup()
-    except BaseException:
-        daemon.shutdown()
-        raise
-    try:
-        daemon.serve()
-    finally:
-        daemon.shutdown()
 
 
 def attach_event_log() -> logging.Handler:
