@@ -339,3 +339,98 @@ def test_a_readonly_journal_reads_an_existing_database_and_refuses_writes(
         assert again.lookup("p", Path("/in/a.jpg")) is not None
     finally:
         again.close()
+
+
+# ===========================================================================================
+# Review flags: why a finished result should be looked at. (Appended section; the tests
+# above are unchanged.)
+# ===========================================================================================
+
+
+def test_finish_stores_the_review_flags_and_lookup_returns_them_in_order(db: Journal) -> None:
+    job_id = queue(db, "a.jpg")
+    assert db.claim_next(["p"]) is not None
+    reasons = ("the subject touches the edge of the frame (cropped product?)",
+               "2 separate subjects")
+
+    db.finish(job_id, journal.DONE, output=Path("/out/a.jpg"), flags=reasons)
+
+    job = db.lookup("p", Path("/in/a.jpg"))
+    assert job is not None and job.flags == reasons
+    assert db.jobs()[0].flags == reasons
+
+
+def test_a_result_finished_without_flags_has_none(db: Journal) -> None:
+    job_id = queue(db, "a.jpg")
+    assert db.claim_next(["p"]) is not None
+
+    db.finish(job_id, journal.DONE, output=Path("/out/a.jpg"))
+
+    job = db.lookup("p", Path("/in/a.jpg"))
+    assert job is not None and job.flags == ()
+    assert db.flagged() == {}
+
+
+def test_flagged_counts_flagged_finished_results_per_profile(db: Journal) -> None:
+    ids = {name: queue(db, name) for name in ("a.jpg", "b.jpg", "c.jpg")}
+    ids["w.png"] = queue(db, "w.png", profile="web")
+    queue(db, "d.jpg")  # still pending: not counted
+    for _ in range(3):
+        assert db.claim_next(["p"]) is not None
+    assert db.claim_next(["web"]) is not None
+
+    db.finish(ids["a.jpg"], journal.DONE, output=Path("/out/a.jpg"), flags=("too small",))
+    db.finish(ids["b.jpg"], journal.DONE, output=Path("/out/b.jpg"))
+    db.finish(ids["c.jpg"], journal.FAILED, reason="truncated", message="c.jpg: cut short",
+              flags=("too small",))  # a failed photo is not a result to review
+    db.finish(ids["w.png"], journal.DONE, output=Path("/out/w.png"), flags=("unsure edges",))
+
+    assert db.flagged() == {"p": 1, "web": 1}
+
+
+def test_flags_survive_reopening_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    writer = Journal(path)
+    job_id = queue(writer, "a.jpg")
+    assert writer.claim_next(["p"]) is not None
+    writer.finish(job_id, journal.DONE, output=Path("/out/a.jpg"), flags=("low confidence",))
+    writer.close()
+
+    reader = Journal(path, readonly=True)
+    try:
+        assert reader.jobs()[0].flags == ("low confidence",)
+        assert reader.flagged() == {"p": 1}
+    finally:
+        reader.close()
+
+
+def test_a_reshot_photo_waits_without_the_old_versions_flags(db: Journal) -> None:
+    job_id = queue(db, "a.jpg")
+    assert db.claim_next(["p"]) is not None
+    db.finish(job_id, journal.DONE, output=Path("/out/a.jpg"), flags=("too small",))
+
+    reshot = db.enqueue("p", Path("/in/a.jpg"), B, "v2")
+
+    assert reshot is not None and reshot.state == journal.PENDING
+    assert reshot.flags == ()
+
+
+def test_a_journal_from_before_the_flags_and_crash_columns_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, profile TEXT NOT NULL, source BLOB NOT NULL,"
+        " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,"
+        " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT, message TEXT,"
+        " output BLOB, profile_version TEXT, created REAL NOT NULL, updated REAL NOT NULL,"
+        " started REAL, seconds REAL, UNIQUE (profile, source));"
+        "INSERT INTO jobs (profile, source, size, mtime_ns, inode, state, created, updated)"
+        " VALUES ('p', X'2F696E2F612E6A7067', 1, 1, 1, 'pending', 0, 0);")
+    old.close()
+
+    db = Journal(path)
+    claimed = db.claim_next(["p"])
+    assert claimed is not None and claimed[0].source == Path("/in/a.jpg")
+    db.finish(claimed[0].id, journal.DONE, flags=("looks odd",))
+    assert db.jobs()[0].flags == ("looks odd",)
+    db.close()

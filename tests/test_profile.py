@@ -20,7 +20,9 @@ from studiocut.errors import ConfigError, ModelError
 from studiocut.profile import (
     DEFAULT_INCLUDE,
     MAX_PROFILE_BYTES,
+    Cleanup,
     Matting,
+    Review,
     Square,
     builtin_default,
     load,
@@ -777,3 +779,162 @@ def test_model_must_be_a_name_or_a_mapping(tmp_path: Path, value: str) -> None:
     problem = _only_problem(tmp_path, f"model: {value}\n")
 
     assert "At 'model': must be a model name or a mapping" in problem
+
+
+
+# ===========================================================================================
+# Edge quality: the keys key (backdrop-key settings), cleanup and review. (Appended section;
+# the tests above are unchanged.)
+# ===========================================================================================
+
+
+def test_key_mapping_becomes_the_backdrop_key_settings() -> None:
+    profile = make_profile(model="backdrop-key", key={
+        "colour": "#00B140", "tolerance": [8, 30.5], "spill": False, "assist": "none"})
+
+    assert profile.key == predict.KeySettings(colour=(0, 177, 64), tolerance=(8.0, 30.5),
+                                              spill=False, assist="none")
+    assert profile.model_request().key == profile.key
+
+
+def test_key_defaults_take_the_colour_from_the_frame_and_assist_on_neutral_backdrops() -> None:
+    assert make_profile(model="backdrop-key", key={}).key == predict.KeySettings()
+    assert make_profile(model="backdrop-key", key={"colour": "auto"}).key == (
+        predict.KeySettings())
+    assert make_profile(model="backdrop-key").key is None  # the model's own defaults
+
+
+def test_every_problem_of_a_key_mapping_is_reported_at_its_key(tmp_path: Path) -> None:
+    problems = _problems(_write(tmp_path, "key.yaml", """\
+model: backdrop-key
+key:
+  colour: greenish
+  tolerance: [40, 12]
+  spill: yes please
+  assist: sam-vit-b
+  tolerence: [1, 2]
+"""))
+
+    keys = sorted(LINE.match(p)["key"] for p in problems)  # type: ignore[index]
+    assert keys == ["key.assist", "key.colour", "key.spill", "key.tolerance", "key.tolerence"]
+    assert all(p.startswith(f"{tmp_path / 'key.yaml'}: At '") for p in problems)
+    assert "not a colour (got 'greenish'" in _problem_at(problems, "key.colour")
+    assert "two Lab distances, low first (got [40, 12]" in _problem_at(problems, "key.tolerance")
+    assert "did you mean 'tolerance'?" in _problem_at(problems, "key.tolerence")
+
+
+def test_a_bad_key_assist_lists_every_model_it_would_accept(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "model: backdrop-key\nkey: {assist: sam-vit-b}\n")
+
+    accepted = [name for name, spec in predict.MODELS.items()
+                if spec.family in ("u2net", "isnet", "birefnet", "bria")]
+    assert accepted and "not a saliency model" in problem
+    for name in accepted:
+        assert make_profile(model="backdrop-key", key={"assist": name}).key is not None
+        assert name in problem.split("expected", 1)[1], name
+
+
+def test_key_settings_on_a_model_that_is_not_the_key_are_refused(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "model: u2netp\nkey: {colour: '#00B140'}\n")
+
+    assert "At 'key': only the backdrop-key model uses key settings" in problem
+
+
+def test_cleanup_mapping_sets_every_rule() -> None:
+    profile = make_profile(cleanup={"min_island": 0.01, "max_hole": 0.002, "keep": "Largest",
+                                    "min_subject": 0.2})
+
+    assert profile.cleanup == Cleanup(min_island=0.01, max_hole=0.002, keep="largest",
+                                      min_subject=0.2)
+
+
+def test_cleanup_false_turns_every_rule_off_and_missing_keeps_the_defaults() -> None:
+    off = make_profile(cleanup=False).cleanup
+
+    assert (off.min_island, off.max_hole, off.keep, off.min_subject) == (0.0, 0.0, "all", 0.0)
+    assert make_profile().cleanup == Cleanup()
+    assert make_profile(cleanup={}).cleanup == Cleanup()
+
+
+def test_every_problem_of_a_cleanup_mapping_is_reported(tmp_path: Path) -> None:
+    problems = _problems(_write(tmp_path, "c.yaml", """\
+cleanup:
+  min_island: 2
+  max_hole: lots
+  keep: biggest
+  min_subjects: 0.1
+"""))
+
+    keys = sorted(LINE.match(p)["key"] for p in problems)  # type: ignore[index]
+    assert keys == ["cleanup.keep", "cleanup.max_hole", "cleanup.min_island",
+                    "cleanup.min_subjects"]
+    assert "out of range (got 2; expected 0 to 1)" in _problem_at(problems, "cleanup.min_island")
+    assert "expected all | largest" in _problem_at(problems, "cleanup.keep")
+    assert "did you mean 'min_subject'?" in _problem_at(problems, "cleanup.min_subjects")
+
+
+def test_review_mapping_sets_every_rule_and_null_or_false_turns_one_off(tmp_path: Path) -> None:
+    profile = load(_write(tmp_path, "r.yaml", """\
+review:
+  max_uncertain: 0.3
+  touches_border: false
+  min_area: null
+  max_area: false
+  several_subjects: false
+  min_confidence: 0.5
+  folder: to-check
+"""))
+
+    assert profile.review == Review(max_uncertain=0.3, touches_border=False, min_area=None,
+                                    max_area=None, several_subjects=False,
+                                    min_confidence=0.5, folder=tmp_path / "to-check")
+
+
+def test_review_false_turns_flagging_off_and_missing_keeps_the_defaults() -> None:
+    assert make_profile(review=False).review is None
+    assert make_profile().review == Review()
+    assert make_profile(review={}).review == Review()
+
+
+def test_every_problem_of_a_review_mapping_is_reported(tmp_path: Path) -> None:
+    problems = _problems(_write(tmp_path, "r.yaml", """\
+review:
+  max_uncertain: 1.5
+  touches_border: sometimes
+  min_area: true
+  folder: ''
+  min_confidance: 0.5
+"""))
+
+    keys = sorted(LINE.match(p)["key"] for p in problems)  # type: ignore[index]
+    assert keys == sorted(["review.max_uncertain", "review.touches_border", "review.min_area",
+                           "review.folder", "review.min_confidance"])
+    assert "did you mean 'min_confidence'?" in _problem_at(problems, "review.min_confidance")
+
+
+def test_holding_results_for_review_is_refused_until_there_is_a_review_page(
+    tmp_path: Path,
+) -> None:
+    problem = _only_problem(tmp_path, "review: {hold: flagged}\n")
+
+    match = LINE.match(problem)
+    assert match is not None and match["key"] == "review.hold"
+    assert "holding results for approval needs the review page" in problem
+    assert "(got 'flagged'; expected none)" in problem
+
+
+def test_an_unknown_review_hold_lists_the_choices(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "review: {hold: maybe}\n")
+
+    assert "At 'review.hold': not a valid choice (got 'maybe'; expected none | flagged | all)" in (
+        problem)
+
+
+def test_a_review_folder_inside_the_watched_folder_is_refused(tmp_path: Path) -> None:
+    text = "watch: inbox\noutput: outbox\nreview: {folder: inbox/check}\n"
+
+    problem = _only_problem(tmp_path, text)
+
+    assert "At 'review.folder': this folder is inside the watched folder" in problem
+    flat = load(_write(tmp_path, "flat.yaml", text + "recursive: false\n"))
+    assert flat.review is not None and flat.review.folder == tmp_path / "inbox" / "check"

@@ -186,3 +186,87 @@ def test_cli_status_names_each_profile_and_its_failure_reasons(
     assert "studio" in out and "web" in out
     assert "truncated" in out
     assert "IMG_0003.jpg: the file ends early" in out
+
+
+# ===========================================================================================
+# Review flags in the status report. (Appended section; the tests above are unchanged.)
+# ===========================================================================================
+
+
+def record_flagged(path: Path) -> None:
+    """Profile ``studio``: two done and flagged, one done and fine; profile ``web``: one
+    done and flagged, one failed (never counted as flagged)."""
+    db = Journal(path)
+    try:
+        jobs = [db.enqueue(profile, Path(f"/in/{name}"), ident(n), "v1") for n, (profile, name)
+                in enumerate([("studio", "edge.jpg"), ("studio", "two.jpg"),
+                              ("studio", "fine.jpg"), ("web", "small.png"),
+                              ("web", "broken.png")])]
+        assert all(jobs)
+        for _ in range(3):
+            db.claim_next(["studio"])
+        db.claim_next(["web"])
+        db.claim_next(["web"])
+        flags = [("the subject touches the edge of the frame (cropped product?)",),
+                 ("2 separate subjects", "low model confidence: 0.50 (limit 0.75)"), (),
+                 ("subject too small: 1.0% of the frame (limit 2%)",)]
+        for job, job_flags in zip(jobs[:4], flags, strict=True):
+            assert job is not None
+            db.finish(job.id, journal.DONE, output=Path("/out") / job.source.name,
+                      flags=job_flags)
+        assert jobs[4] is not None
+        db.finish(jobs[4].id, journal.FAILED, reason="truncated", message="broken.png: short",
+                  flags=("ignored",))
+    finally:
+        db.close()
+
+
+def test_collect_counts_flagged_results_per_profile(state: Path, tmp_path: Path) -> None:
+    record_flagged(state / app.JOURNAL_FILE)
+
+    rows = by_name(status.collect(state, tmp_path / "profiles"))
+
+    assert (rows["studio"]["done"], rows["studio"]["flagged"]) == (3, 2)
+    assert (rows["web"]["done"], rows["web"]["failed"], rows["web"]["flagged"]) == (1, 1, 1)
+
+
+def test_collect_lists_each_jobs_flags(state: Path, tmp_path: Path) -> None:
+    record_flagged(state / app.JOURNAL_FILE)
+
+    report = status.collect(state, tmp_path / "profiles")
+
+    flags = {Path(job["source"]).name: job["flags"] for job in report["jobs"]}
+    assert flags["two.jpg"] == ["2 separate subjects", "low model confidence: 0.50 (limit 0.75)"]
+    assert flags["edge.jpg"] == ["the subject touches the edge of the frame (cropped product?)"]
+    assert flags["fine.jpg"] == []
+
+
+def test_a_profile_known_only_to_the_running_daemon_has_nothing_flagged(
+    state: Path, tmp_path: Path,
+) -> None:
+    fill(state)  # no flags anywhere
+    write_daemon_json(state)
+
+    rows = by_name(status.collect(state, tmp_path / "profiles"))
+
+    assert rows["studio"]["flagged"] == 0 and rows["web"]["flagged"] == 0
+
+
+def test_cli_status_shows_the_flagged_column(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    record_flagged(state / app.JOURNAL_FILE)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    code = cli.main(["status", "--state", str(state), "--profiles", str(tmp_path)])
+
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    def cells(line: str) -> list[str]:
+        return [cell.strip() for cell in line.replace("┃", "│").split("│")]
+
+    column = cells(next(line for line in lines if "flagged" in line)).index("flagged")
+    assert cells(next(line for line in lines if "│ studio" in line))[column] == "2"
+    assert cells(next(line for line in lines if "│ web" in line))[column] == "1"

@@ -96,7 +96,17 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            self._add_missing_columns()
         self._lock = threading.Lock()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a journal written by an earlier version up to this schema."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, definition in (("not_before", "REAL NOT NULL DEFAULT 0"),
+                                   ("crashes", "INTEGER NOT NULL DEFAULT 0"),
+                                   ("flags", "TEXT")):
+            if column not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         with self._lock:
@@ -150,7 +160,7 @@ class Journal:
                 db.execute(
                     "UPDATE jobs SET size=?, mtime_ns=?, inode=?, state=?, attempts=0, "
                     "reason=NULL, message=NULL, profile_version=?, updated=?, created=?, "
-                    "not_before=0 "
+                    "not_before=0, flags=NULL "
                     "WHERE id=?", (*ident, PENDING, version, now, now, job_id))
             found = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id=?", (job_id,)).fetchone()
         return _job(found)

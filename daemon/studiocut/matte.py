@@ -124,14 +124,19 @@ def foreground(rgb: np.ndarray, alpha: np.ndarray, *, radius: int = 0) -> np.nda
     small = cv2.resize(rgb, small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
     small_a = cv2.resize(alpha.astype(np.float32), small_size, interpolation=cv2.INTER_AREA)
     radius = radius or max(2, round(0.01 * max(h, w) / step))
-    background = _spread(small, (small_a < 0.02).astype(np.float32), radius)
-    subject = _spread(small, (small_a > 0.98).astype(np.float32), radius)
+    backdrop, solid = small_a < 0.02, small_a > 0.98
+    if not backdrop.any():
+        return rgb  # no old backdrop in sight: nothing to take out
+    background = _spread(small, backdrop.astype(np.float32), radius)
+    subject = _spread(small, solid.astype(np.float32), radius)
     sy = np.minimum(ys // step, small_size[1] - 1)
     sx = np.minimum(xs // step, small_size[0] - 1)
     image = rgb[ys, xs].astype(np.float32)
     a = alpha[ys, xs].astype(np.float32)[:, np.newaxis]
     solved = (image - (1.0 - a) * background[sy, sx]) / np.maximum(a, 1e-3)
-    trust = np.clip(a * 2.0, 0.0, 1.0)  # below a = 0.5 lean on the nearby subject colour
+    # below a = 0.5 lean on the nearby subject colour, if any of the subject is solid (a
+    # thin chain or wire may have none: then the solved colour is all there is)
+    trust = np.clip(a * 2.0, 0.0, 1.0) if solid.any() else np.ones_like(a)
     estimate = np.clip(trust * solved + (1.0 - trust) * subject[sy, sx], 0, 255)
     out = rgb.copy()
     out[ys, xs] = (estimate + 0.5).astype(np.uint8)

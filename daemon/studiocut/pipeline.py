@@ -71,7 +71,7 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
         alpha *= picture.alpha[y0:y1, x0:x1]
     alpha = matte.refine(alpha, rgb, profile.matting)
     alpha = matte.cleanup(alpha, profile.cleanup)
-    signals = review.measure(mask, alpha)
+    signals = review.measure(matte.cleanup(mask, profile.cleanup), alpha)
     layout = frame.layout(alpha, profile.square, decoded=picture.size[0] / src.size[0])
     rgb, alpha = frame.fit(rgb, alpha, layout)
     despill = getattr(model, "despill", None)  # keying models take the screen's cast off

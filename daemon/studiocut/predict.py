@@ -392,9 +392,9 @@ class BackdropKey:
         return np.asarray(np.where(decisive, key, np.clip(model, 0, 1)), dtype=np.float32)
 
     def despill(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        """Take the screen's colour cast off the subject: the channel the backdrop is
-        strongest in is limited to the mean of the other two, in proportion to how saturated
-        the backdrop is (nothing changes on a neutral backdrop)."""
+        """Take the screen's colour cast off the subject: on a coloured backdrop (chroma of
+        NEUTRAL_CHROMA or more) the channel the backdrop is strongest in is limited to the
+        mean of the other two; on a neutral backdrop nothing changes."""
         if not self.settings.spill:
             return rgb
         key = self.settings.colour or _median_where(rgb, alpha < 0.02)

@@ -529,6 +529,9 @@ def _fraction_or_off(value: object, key: str, p: _Problems, default: float | Non
     return _number(value, key, p, default or 0.0, lo=0.0, hi=1.0)
 
 
+ASSIST_FAMILIES = ("u2net", "isnet", "birefnet", "bria")  # saliency: one image in, one map out
+
+
 def _key(value: object, p: _Problems) -> KeySettings | None:
     if value is _MISSING or value is None:
         return None
@@ -557,10 +560,10 @@ def _key(value: object, p: _Problems) -> KeySettings | None:
     registry = _registry()
     if assist not in ("auto", "none") and not (
             isinstance(assist, str) and assist in registry
-            and registry[assist].family in ("u2net", "isnet", "birefnet", "bria")):
+            and registry[assist].family in ASSIST_FAMILIES):
         p.add("key.assist", "not a saliency model", assist,
               "auto | none | " + " | ".join(n for n, s in sorted(registry.items())
-                                             if s.family in ("u2net", "isnet", "birefnet")))
+                                             if s.family in ASSIST_FAMILIES))
         assist = "auto"
     return KeySettings(colour=colour, tolerance=(float(tolerance[0]), float(tolerance[1])),
                        spill=_bool(value.get("spill", _MISSING), "key.spill", p, True),
@@ -758,7 +761,9 @@ def _cross_checks(profile: Profile, p: _Problems) -> None:
         if output == watch:
             p.add("output", "the output folder is the watched folder", str(output),
                   "a separate folder")
-    for key, folder in (("after.move", profile.move_to), ("failed", profile.failed)):
+    review_folder = profile.review.folder if profile.review is not None else None
+    for key, folder in (("after.move", profile.move_to), ("failed", profile.failed),
+                        ("review.folder", review_folder)):
         inside = folder is not None and watch is not None and _inside(folder, watch)
         if inside and profile.recursive:
             p.add(key, "this folder is inside the watched folder", str(folder),

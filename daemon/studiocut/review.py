@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from studiocut import encode
+from studiocut.errors import OutputError
 from studiocut.profile import Review
 
 
@@ -56,22 +57,27 @@ def reasons(signals: Signals, rules: Review | None) -> tuple[str, ...]:
         return ()
     found = []
     if rules.max_uncertain is not None and signals.uncertain > rules.max_uncertain:
-        found.append(f"unsure edges: {signals.uncertain:.0%} of the subject is partly "
-                     f"transparent (limit {rules.max_uncertain:.0%})")
+        found.append(f"unsure edges: {signals.uncertain:.1%} of the subject is partly "
+                     f"transparent (limit {_percent(rules.max_uncertain)})")
     if rules.touches_border and signals.touches_border:
         found.append("the subject touches the edge of the frame (cropped product?)")
     if rules.min_area is not None and signals.area < rules.min_area:
         found.append(f"subject too small: {signals.area:.1%} of the frame "
-                     f"(limit {rules.min_area:.0%})")
+                     f"(limit {_percent(rules.min_area)})")
     if rules.max_area is not None and signals.area > rules.max_area:
-        found.append(f"subject too large: {signals.area:.0%} of the frame "
-                     f"(limit {rules.max_area:.0%}; is the backdrop cut out?)")
+        found.append(f"subject too large: {signals.area:.1%} of the frame "
+                     f"(limit {_percent(rules.max_area)}; is the backdrop cut out?)")
     if rules.several_subjects and signals.subjects > 1:
         found.append(f"{signals.subjects} separate subjects")
     if rules.min_confidence is not None and signals.confidence < rules.min_confidence:
         found.append(f"low model confidence: {signals.confidence:.2f} "
-                     f"(limit {rules.min_confidence:.2f})")
+                     f"(limit {rules.min_confidence:g})")
     return tuple(found)
+
+
+def _percent(limit: float) -> str:
+    """A limit as the percentage the profile gave, not rounded away (0.005 is 0.5%)."""
+    return f"{limit * 100:g}%"
 
 
 def folder_for(rules: Review, output_root: Path) -> Path:
@@ -81,11 +87,16 @@ def folder_for(rules: Review, output_root: Path) -> Path:
 
 def file_copy(dest: Path, data: bytes, *, output_root: Path, rules: Review, source: Path,
               signals: Signals, found: tuple[str, ...]) -> Path:
-    """Write a flagged result's copy and its ``.review.json`` sidecar; return the copy."""
+    """Write a flagged result's copy and its ``.review.json`` sidecar; return the copy.
+    Raise OutputError when the review folder cannot be made or written."""
     relative = dest.relative_to(output_root)
     folder = folder_for(rules, output_root)
     copy = folder / relative
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError("review-folder", f"cannot create the review folder {folder} for "
+                          f"{dest.name}: {e.strerror or e}") from e
     encode.write_atomic(copy, data, root=folder)
     note = {"source": os.fsdecode(source), "output": os.fsdecode(dest), "reasons": list(found),
             "signals": asdict(signals)}
