@@ -116,8 +116,15 @@ def main() -> int:
         print(f"workload: {len(latencies)} x {args.size} JPEG -> 2000 px white square JPEG, "
               f"settle {args.settle} s, " + (f"{args.rate}/s stream" if args.rate else "idle"))
         print(f"bare inference (u2netp, 320x320): {bare * 1000:.0f} ms")
-        print(f"latency p50 {p50:.3f} s = settle + {result['p50_over_bare_after_settle']} x "
-              f"bare; p95 {p95:.3f} s = settle + {result['p95_over_bare_after_settle']} x bare")
+        print(f"latency p50 {p50:.3f} s, p95 {p95:.3f} s")
+        checks = ((("p95 under a stream (issue 6)", p95, 3.0),) if args.rate else
+                  (("p50 at idle (issue 3)", p50, 1.5), ("p50 at idle (issue 6)", p50, 1.3)))
+        for label, value, factor in checks:
+            limit = args.settle + factor * bare
+            verdict = "met" if value <= limit else "NOT met"
+            print(f"  {label}: target settle + {factor} x bare = {limit:.3f} s: {verdict}")
+        print("  (a Linux close-after-write event shortens the settle wait to "
+              "0.25 s, which is why latency can be below the settle time)")
     return 0
 
 
