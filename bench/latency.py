@@ -28,20 +28,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput import GENERATOR_VERSION, ensure_photos
+from throughput import GENERATOR_VERSION, _session, ensure_photos
 
 
 def bare_inference_seconds(runs: int = 20) -> float:
     """Median seconds of one u2netp inference, one session using every core."""
-    import onnxruntime as ort
-
     from studiocut import predict
 
-    spec = predict.MODELS["u2netp"]
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = os.cpu_count() or 1
-    session = ort.InferenceSession(str(predict.weights_path(spec)), options,
-                                   providers=["CPUExecutionProvider"])
+    session = _session(predict.weights_path(predict.MODELS["u2netp"]), os.cpu_count() or 1)
     name = session.get_inputs()[0].name
     tensor = np.random.default_rng(0).random((1, 3, 320, 320), dtype=np.float32)
     session.run(None, {name: tensor})

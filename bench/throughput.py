@@ -350,16 +350,12 @@ def _own_cpu() -> float:
 
 
 def _session(path: Path, threads: int) -> Any:
-    """An ONNX Runtime session with the options of ``studiocut.predict`` (CPU provider)."""
+    """An ONNX Runtime session with exactly studiocut's options for the CPU provider."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    from studiocut.providers import CPU, session_options
+
+    return ort.InferenceSession(str(path), session_options([CPU], threads), providers=[CPU])
 
 
 @dataclass(frozen=True)
