@@ -33,6 +33,7 @@ def names_of(paths: list[Path]) -> list[str]:
 
 
 def test_slow_chunked_writer_gives_one_job_started_after_the_last_byte(daemon: Daemon) -> None:
+    daemon.write_profile("studio", {"settle": 1.0})  # far above the writer's 20 ms pauses
     daemon.start()
     data = photo_bytes((600, 400))
     target = daemon.inbox / "chunked.jpg"

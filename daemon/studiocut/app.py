@@ -361,7 +361,8 @@ class Daemon:
 
     def _work(self, index: int) -> None:
         while not self.stop.is_set():
-            active = [n for n, w in self.watched.items() if w.paused is None]
+            # a copy: the main thread replaces entries when profiles reload
+            active = [n for n, w in list(self.watched.items()) if w.paused is None]
             claimed = self.journal.claim_next(active)
             if claimed is None:
                 self.wake.wait(0.5)
@@ -404,6 +405,11 @@ class Daemon:
             self._intake.notice(profile.name, source)
             return
         assert profile.watch is not None and profile.output is not None
+        if profile.watch not in source.parents:  # the profile was edited to watch elsewhere
+            self.journal.finish(job.id, journal.IGNORED, reason="not-watched",
+                                message=f"{source}: no longer in {profile.name}'s watched "
+                                f"folder {profile.watch}")
+            return
         relative = source.parent.relative_to(profile.watch)
         wanted = encode.output_path(profile.output, relative, source, profile.encoding,
                                     profile.name)
