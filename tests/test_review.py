@@ -278,3 +278,24 @@ def test_a_speck_that_cleanup_removes_at_the_frame_edge_does_not_flag_the_result
     with Image.open(outcome.output) as written:
         assert np.asarray(written)[5, 395].tolist() == [255, 255, 255]  # cleaned away
     assert outcome.flags == ()
+
+
+def test_a_reshot_photo_that_needs_no_look_withdraws_its_old_review_copy(tmp_path: Path) -> None:
+    from studiocut import review as review_module
+    from studiocut.profile import Review
+
+    out = tmp_path / "out"
+    dest = out / "sub" / "shot.jpg"
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b"new")
+    rules = Review()
+    copy = tmp_path / "out-review" / "sub" / "shot.jpg"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"old")
+    sidecar = copy.with_name("shot.jpg.review.json")
+    sidecar.write_text("{}")
+
+    review_module.withdraw(dest, output_root=out, rules=rules)
+
+    assert not copy.exists() and not sidecar.exists()
+    review_module.withdraw(dest, output_root=out, rules=rules)  # nothing left: no error

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ClassVar
 
 from studiocut import __version__, places
 from studiocut import profile as profiles
@@ -117,12 +118,29 @@ def setup_logging(verbose: int) -> None:
 
         handler = RichHandler(show_path=False, markup=False, rich_tracebacks=False)
         handler.setFormatter(logging.Formatter("%(message)s"))
+    elif os.environ.get("JOURNAL_STREAM"):  # under systemd: journald adds the time itself
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_JournalFormatter("%(levelname)s %(name)s: %(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_escape_control_characters)
     root.addHandler(handler)
     root.setLevel(level)
+
+
+class _JournalFormatter(logging.Formatter):
+    """Prefix each line with its syslog priority (``<3>`` for errors...), which journald reads,
+    so ``journalctl -p err`` filters studiocut's lines."""
+
+    PRIORITIES: ClassVar[dict[int, int]] = {
+        logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6,
+        logging.DEBUG: 7,
+    }
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = self.PRIORITIES.get(record.levelno, 6)
+        return f"<{priority}>{super().format(record)}"
 
 
 def _escape_control_characters(record: logging.LogRecord) -> bool:

@@ -105,6 +105,8 @@ def process(
         if flags and profile.review is not None and result.signals is not None:
             review.file_copy(dest, data, output_root=output_root, rules=profile.review,
                              source=source, signals=result.signals, found=flags)
+        elif profile.review is not None:
+            review.withdraw(dest, output_root=output_root, rules=profile.review)
     except InputError as e:
         message = str(e) if str(source) in str(e) else f"{source}: {e}"
         return Outcome(source, None, time.perf_counter() - started, e.reason, message,

@@ -8,6 +8,7 @@ signals into reasons, and a flagged result is copied to the review folder with a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -103,3 +104,12 @@ def file_copy(dest: Path, data: bytes, *, output_root: Path, rules: Review, sour
     sidecar = copy.with_name(copy.name + ".review.json")
     encode.write_atomic(sidecar, json.dumps(note, indent=1).encode(), root=folder)
     return copy
+
+
+def withdraw(dest: Path, *, output_root: Path, rules: Review) -> None:
+    """Remove an earlier flagged copy of ``dest`` (and its sidecar): the photo was re-shot and
+    its new result needs no look."""
+    copy = folder_for(rules, output_root) / dest.relative_to(output_root)
+    for path in (copy, copy.with_name(copy.name + ".review.json")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
