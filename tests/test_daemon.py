@@ -591,3 +591,26 @@ def test_restart_with_2000_pending_jobs_is_ready_quickly_and_drains_in_order(
         assert all(j["attempts"] == 1 for j in jobs)
     finally:
         daemon.stop()
+
+
+@pytest.mark.realmodel
+def test_daemon_with_the_embedded_u2netp_cuts_out_a_product_end_to_end(tmp_path: Path) -> None:
+    import numpy as np
+
+    daemon = Daemon(tmp_path, {"studio": {
+        "model": "u2netp", "key": None, "backdrop": "#FFFFFF", "format": "jpeg",
+        "square": {"size": 400, "margin": 0.1}}})
+    shoot(daemon.inbox / "bottle.jpg", size=(640, 480))
+    daemon.start()
+    try:
+        daemon.wait_states({"bottle.jpg": "done"}, timeout=60)
+        with Image.open(daemon.outbox / "bottle.jpg") as image:
+            pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+        assert pixels.shape == (400, 400, 3)
+        assert (pixels[5, 5] >= 250).all()  # white margin
+        centre = pixels[200, 200]
+        assert centre[0] > 150 and centre[1] < 90  # the red product, not the grey backdrop
+        status = daemon.status()["profiles"][0]
+        assert status["model"] == "u2netp" and status["provider"] == "CPUExecutionProvider"
+    finally:
+        daemon.stop()
