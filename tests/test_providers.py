@@ -190,6 +190,18 @@ def test_a_gpu_that_fails_to_load_falls_back_to_the_cpu_with_a_warning(
                for r in caplog.records)
 
 
+def test_tensorrt_asked_for_on_a_build_without_it_warns_that_cuda_runs_instead(
+    fake_ort: FakeOnnxruntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_ort.offered = ["CUDAExecutionProvider", CPU]
+
+    open_on(Placement(device="tensorrt"))
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["model test: TensorrtExecutionProvider could not be used; running on "
+                        "CUDAExecutionProvider"]
+
+
 def test_a_cpu_only_build_runs_auto_on_the_cpu_without_a_warning(
     fake_ort: FakeOnnxruntime, caplog: pytest.LogCaptureFixture
 ) -> None:

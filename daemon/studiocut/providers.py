@@ -130,7 +130,8 @@ def open_session(path: Path, placement: Placement, *, what: str) -> Any:
             f"{what}: require_gpu is set but the model runs on the CPU (asked for device "
             f"'{placement.device}'; this onnxruntime offers {', '.join(offered)}); "
             f"{install_hint(placement.device if placement.device != 'auto' else 'cuda')}")
-    wanted = providers[0]
+    # what the profile asked for, even when this build lacks it (tensorrt -> CUDA only)
+    wanted = DEVICES[placement.device][0] if placement.device != "auto" else providers[0]
     if actual != wanted:
         log.warning("%s: %s could not be used; running on %s", what, wanted, actual)
     log.info("%s runs on %s (%s)", what, actual, describe(actual))
