@@ -219,7 +219,7 @@ class Source:
         if self._opened.format in ("JPEG", "MPO") and at_least is not None:
             return _decode_jpeg_draft(self._data, at_least, self.size)
         if self._full is None:
-            image = Image.open(io.BytesIO(self._data), formats=PILLOW_FORMATS)
+            image = self._opened  # already holds the pixels when reading EXIF needed them (PNG)
             image.load()
             self._full = ImageOps.exif_transpose(image)
         return self._full
@@ -334,9 +334,10 @@ _LAYOUT_TAGS = (254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 292,
 
 def _exif_without_orientation(image: Image.Image) -> bytes | None:
     try:
-        exif = image.getexif()
-        if not exif:
+        if not image.getexif():
             return None
+        exif = Image.Exif()  # a copy: the image's own EXIF still orients its pixels later
+        exif.load(image.getexif().tobytes())
         exif[0x0112] = 1
         for tag in _LAYOUT_TAGS:
             exif.pop(tag, None)
