@@ -614,3 +614,23 @@ def test_daemon_with_the_embedded_u2netp_cuts_out_a_product_end_to_end(tmp_path:
         assert status["model"] == "u2netp" and status["provider"] == "CPUExecutionProvider"
     finally:
         daemon.stop()
+
+
+def test_a_pending_photo_outside_an_edited_watch_folder_is_ignored_with_a_reason(
+        tmp_path: Path) -> None:
+    from studiocut.journal import Identity, Journal
+
+    daemon = Daemon(tmp_path)
+    old_inbox = tmp_path / "old-inbox"
+    stray = shoot(old_inbox / "left-behind.jpg")
+    journal = Journal(daemon.state / "journal.db")  # queued while the profile watched old-inbox
+    journal.enqueue("studio", stray, Identity.of(os.lstat(stray)), "v0")
+    journal.close()
+    daemon.start()
+    try:
+        daemon.wait_states({"left-behind.jpg": "ignored"})
+        (job,) = daemon.jobs()
+        assert job["reason"] == "not-watched" and str(daemon.inbox) in job["message"]
+        assert daemon.outputs() == []
+    finally:
+        daemon.stop()
