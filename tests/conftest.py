@@ -67,6 +67,14 @@ def photo(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """An existing, empty output folder."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
+
+
 def make_profile(**keys: object) -> Profile:
     """A profile from keys as they would be written in YAML."""
     return parse(keys, name="test", source="<test>")

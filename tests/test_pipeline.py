@@ -33,13 +33,6 @@ def near(pixels: np.ndarray, colour: tuple[int, ...], tolerance: int) -> bool:
     return bool((np.abs(pixels.astype(int) - colour) <= tolerance).all())
 
 
-@pytest.fixture
-def out(tmp_path: Path) -> Path:
-    folder = tmp_path / "out"
-    folder.mkdir()
-    return folder
-
-
 def test_process_writes_one_output_into_the_relative_dir_with_the_template_name(
     photo: Path, out: Path, fake_model: FakeModel
 ) -> None:

@@ -166,13 +166,6 @@ def files_under(root: Path) -> list[Path]:
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
-@pytest.fixture
-def out(tmp_path: Path) -> Path:
-    folder = tmp_path / "out"
-    folder.mkdir()
-    return folder
-
-
 def test_a_flagged_result_is_written_and_copied_to_the_review_folder_with_a_sidecar(
     tmp_path: Path, out: Path, fake_model: FakeModel,
 ) -> None:

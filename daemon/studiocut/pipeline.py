@@ -121,17 +121,10 @@ def process(
         return Outcome(source, None, time.perf_counter() - started, "too-large",
                        f"{source}: ran out of memory processing this image")
     except Exception as e:  # a bug must fail this photo only, with the traceback in the log
-        log.exception("internal error processing %s", _printable(source))
+        log.exception("internal error processing %s", source)
         return Outcome(source, None, time.perf_counter() - started, "internal-error",
                        f"{source}: internal error: {type(e).__name__}: {e}")
     seconds = time.perf_counter() - started
-    log.info("%s -> %s (%.2f s)%s", _printable(source), _printable(dest), seconds,
+    log.info("%s -> %s (%.2f s)%s", source, dest, seconds,
              f"; flagged for review: {'; '.join(flags)}" if flags else "")
     return Outcome(source, dest, seconds, flags=flags)
-
-
-def _printable(path: Path) -> str:
-    """A path safe to log: control characters and undecodable bytes escaped."""
-    text = str(path)
-    return text.encode("unicode_escape", "backslashreplace").decode("ascii") if not (
-        text.isprintable()) else text
