@@ -71,6 +71,11 @@ class Watched:
     paused: str | None = None
     done_recent: deque[float] = field(default_factory=lambda: deque(maxlen=200))
 
+    def per_minute(self, now: float | None = None) -> int:
+        """Photos finished in the last minute (a copy: workers append meanwhile)."""
+        now = time.monotonic() if now is None else now
+        return sum(1 for t in list(self.done_recent) if now - t < 60)
+
 
 class Daemon:
     def __init__(self, options: Options) -> None:
@@ -465,7 +470,7 @@ class Daemon:
                     "output": os.fsdecode(w.profile.output or ""),
                     "model": w.profile.model,
                     "provider": getattr(w.model, "provider", "unknown"),
-                    "per_minute": sum(1 for t in list(w.done_recent) if now - t < 60),
+                    "per_minute": w.per_minute(now),
                 } for name, w in self.watched.items()
             },
         }
@@ -498,8 +503,7 @@ class Daemon:
         with self._in_flight_lock:
             busy = len(self._in_flight)
         now = time.monotonic()
-        done = sum(1 for w in list(self.watched.values()) for t in list(w.done_recent)
-                   if now - t < 60)
+        done = sum(w.per_minute(now) for w in list(self.watched.values()))
         line = f"{queued} queued, {busy} in progress, {done}/min"
         paused = sum(1 for w in self.watched.values() if w.paused is not None)
         return line + (f", {paused} profile(s) paused" if paused else "")

@@ -31,7 +31,7 @@ def render(daemon: Daemon) -> Group:
         profiles.add_row(
             name, state, str(c.get("pending", 0) + c.get("processing", 0)),
             str(c.get("done", 0)), str(c.get("failed", 0)),
-            str(sum(1 for t in list(item.done_recent) if now - t < 60)),
+            str(item.per_minute(now)),
             os.fsdecode(item.profile.watch or ""),
         )
     recent = Table("last results", "seconds", box=None, expand=True)
