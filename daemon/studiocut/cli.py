@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import logging
 import os
@@ -214,23 +213,18 @@ def cmd_process(args: argparse.Namespace) -> int:
 def _expand_inputs(
     inputs: Sequence[Path], profile: profiles.Profile
 ) -> Iterator[tuple[Path, Path]]:
-    """Yield (file, output subfolder) for files given directly and images inside folders."""
+    """Yield (file, output subfolder) for files given directly and, inside folders, the files
+    the daemon would take (the same walk and name rules: no links, no temp or hidden names)."""
+    from studiocut import intake
+
     for item in inputs:
         item = item.expanduser()
         if item.is_dir():
-            walk = item.rglob("*") if profile.recursive else item.glob("*")
-            for path in sorted(walk):
-                if path.is_file() and not path.is_symlink() and _included(path, profile):
+            for path in sorted(intake.walk(item, profile.recursive)):
+                if path.is_file() and not path.is_symlink() and intake.accepts(profile, path.name):
                     yield path, path.parent.relative_to(item)
         else:
             yield item, Path()
-
-
-def _included(path: Path, profile: profiles.Profile) -> bool:
-    name = path.name.lower()
-    if name.startswith(".") or any(fnmatch.fnmatch(name, p.lower()) for p in profile.ignore):
-        return False
-    return any(fnmatch.fnmatch(name, p.lower()) for p in profile.include)
 
 
 def _with_progress(outcomes: Iterator[Outcome], total: int, *, enabled: bool) -> Iterator[Outcome]:
