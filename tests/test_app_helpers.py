@@ -9,6 +9,7 @@ import pytest
 
 from conftest import make_profile
 from studiocut import app, encode
+from studiocut import profile as profiles
 from studiocut.errors import ConfigError, OutputError
 from studiocut.profile import Profile
 
@@ -118,8 +119,8 @@ def test_profile_files_lists_visible_yaml_files_in_order(tmp_path: Path) -> None
     for name in ("b.yml", "a.yaml", ".hidden.yaml", "notes.txt", "c.yaml~"):
         (tmp_path / name).write_text("{}\n")
 
-    assert app.profile_files(tmp_path) == [tmp_path / "a.yaml", tmp_path / "b.yml"]
-    assert app.profile_files(tmp_path / "missing") == []
+    assert profiles.files(tmp_path) == [tmp_path / "a.yaml", tmp_path / "b.yml"]
+    assert profiles.files(tmp_path / "missing") == []
 
 
 def test_snapshot_changes_when_a_profile_file_is_edited(tmp_path: Path) -> None:

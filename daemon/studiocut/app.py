@@ -210,7 +210,7 @@ class Daemon:
 
     def _load_profiles_or_default(self) -> dict[str, tuple[Profile, str]]:
         folder = self.options.profiles_dir
-        files = profile_files(folder)
+        files = profiles.files(folder)
         if not files:
             from studiocut import places
 
@@ -244,7 +244,7 @@ class Daemon:
         version stays active; new profiles start, removed ones stop."""
         if self._using_builtin:
             return
-        files = profile_files(self.options.profiles_dir)
+        files = profiles.files(self.options.profiles_dir)
         self._profiles_snapshot = snapshot(files)
         seen: set[str] = set()
         for path in files:
@@ -282,7 +282,7 @@ class Daemon:
     def _profiles_changed(self) -> bool:
         if self._using_builtin:
             return False
-        return snapshot(profile_files(self.options.profiles_dir)) != self._profiles_snapshot
+        return snapshot(profiles.files(self.options.profiles_dir)) != self._profiles_snapshot
 
     def _activate(self, profile: Profile, version: str) -> Watched:
         cores = os.cpu_count() or 1
@@ -524,13 +524,6 @@ class Daemon:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def profile_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
 
 
 def snapshot(files: list[Path]) -> dict[Path, tuple[int, int]]:

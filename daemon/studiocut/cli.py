@@ -266,7 +266,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             problems.append(f"{folder}: no such profiles folder")
         else:
-            targets = [str(p) for p in sorted(folder.glob("*.y*ml"))]
+            targets = [str(p) for p in profiles.files(folder)]
             if not targets:
                 problems.append(f"{folder}: no profiles (*.yaml) in this folder")
     for target in targets:

@@ -860,14 +860,21 @@ def load(path: Path, *, name: str | None = None) -> Profile:
     return parse(data, name=name or path.stem, source=str(path), base=path.parent)
 
 
+def files(folder: Path) -> list[Path]:
+    """The profile files of a folder (``*.yaml``, ``*.yml``, not hidden), in name order; none
+    when the folder does not exist."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+
+
 def load_dir(folder: Path) -> dict[str, Profile]:
     """Return every profile (``*.yaml``, ``*.yml``) in ``folder`` by name; raise ConfigError
     with the problems of all files together."""
     profiles: dict[str, Profile] = {}
     problems: list[str] = []
-    for path in sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml"))):
-        if path.name.startswith("."):
-            continue
+    for path in files(folder):
         try:
             profiles[path.stem] = load(path)
         except ConfigError as e:
