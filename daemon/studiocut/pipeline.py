@@ -22,19 +22,36 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Cutout:
-    """Finished pixels (RGB, or RGBA when transparent) and the metadata to write with them."""
+class Framed:
+    """The photo framed as the output will be, before its backdrop is replaced: ``before`` is
+    the original's pixels on the output canvas (RGB uint8), ``alpha`` the subject's alpha on
+    the same canvas (float32 in [0, 1]). The review page refines these and renders again."""
 
-    image: np.ndarray
+    before: np.ndarray
+    alpha: np.ndarray
     icc: bytes | None
     exif: bytes | None
     signals: review.Signals | None = None
 
 
 @dataclass(frozen=True)
+class Cutout:
+    """Finished pixels (RGB, or RGBA when transparent), the layers they were made of and the
+    metadata to write with them."""
+
+    image: np.ndarray
+    framed: Framed
+
+    @property
+    def signals(self) -> review.Signals | None:
+        return self.framed.signals
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How one photo ended: ``output`` when done, else ``reason`` (a short code) and
-    ``message`` (what happened, naming the file)."""
+    ``message`` (what happened, naming the file). A ``held`` result was not written to
+    ``output``: it waits for approval on the review page."""
 
     source: Path
     output: Path | None
@@ -44,14 +61,18 @@ class Outcome:
     retryable: bool = False
     environment: bool = False
     flags: tuple[str, ...] = ()  # why a finished result should be looked at by a person
+    held: bool = False
+    cutout: Cutout | None = None  # kept for the review page when asked
+    data: bytes | None = None  # the encoded result, with ``cutout``
 
     @property
     def ok(self) -> bool:
         return self.output is not None
 
 
-def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
-    """Return the finished image for ``source``; raise InputError for a bad input."""
+def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
+    """Decode ``source``, find its subject and frame it on the output canvas; raise
+    InputError for a bad input."""
     src = decode.open_source(source, profile.limits)
     picture: decode.Picture | None = None
     if frame.needs_full_decode(src.size, profile.square):  # the preview comes from it
@@ -74,37 +95,63 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     signals = review.measure(matte.cleanup(mask, profile.cleanup), alpha)
     layout = frame.layout(alpha, profile.square, decoded=picture.size[0] / src.size[0])
     rgb, alpha = frame.fit(rgb, alpha, layout)
+    width, height = layout.canvas
+    before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
+    alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
+    icc = picture.icc if profile.encoding.icc == "original" and picture.icc else decode.srgb_icc()
+    return Framed(before, alpha, icc, src.exif, signals)
+
+
+BLACK = (0, 0, 0)
+
+
+def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile, *,
+           decontaminate: bool | None = None) -> np.ndarray:
+    """Put the framed subject on the profile's backdrop (or keep alpha when transparent)."""
+    rgb = before
     despill = getattr(model, "despill", None)  # keying models take the screen's cast off
     if despill is not None:
         rgb = despill(rgb, alpha)
-    if profile.backdrop is not None and profile.matting.decontaminate:
+    if decontaminate is None:
+        decontaminate = profile.matting.decontaminate
+    if profile.backdrop is not None and decontaminate:
         rgb = matte.foreground(rgb, alpha)  # no fringe of the old backdrop on the new one
-    image = composite.over(rgb, alpha, profile.backdrop)
-    image = frame.place(image, layout, composite.canvas(layout.canvas, profile.backdrop))
-    icc = picture.icc if profile.encoding.icc == "original" and picture.icc else decode.srgb_icc()
-    return Cutout(image, icc, src.exif, signals)
+    return composite.over(rgb, alpha, profile.backdrop)
+
+
+def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
+    """Return the finished image for ``source``; raise InputError for a bad input."""
+    framed = frame_photo(source, model, profile)
+    return Cutout(render(framed.before, framed.alpha, model, profile), framed)
 
 
 def process(
     source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
-    relative_dir: Path = Path(), dest: Path | None = None,
+    relative_dir: Path = Path(), dest: Path | None = None, holding: bool = False,
+    keep: bool = False,
 ) -> Outcome:
     """Cut out ``source`` and write it under ``output_root``/``relative_dir`` (to ``dest``
     when given, a path inside ``output_root``); return the Outcome. Input faults fail only
-    this photo; output faults are marked ``environment``."""
+    this photo; output faults are marked ``environment``. With ``holding`` (the review page
+    runs) a result the profile's ``review.hold`` holds is not written; with ``keep`` the
+    Outcome carries the cut-out and its encoded bytes."""
     started = time.perf_counter()
+    held = False
     try:
         if dest is None:
             dest = encode.output_path(output_root, relative_dir, source, profile.encoding,
                                       profile.name)
         result = cut(source, model, profile)
         faults.point("after-inference", source)
-        data = encode.encode(result.image, profile.encoding, icc=result.icc, exif=result.exif)
-        encode.write_atomic(dest, data, root=output_root)
-        flags = review.reasons(result.signals, profile.review) if result.signals else ()
-        if flags and profile.review is not None and result.signals is not None:
+        framed = result.framed
+        data = encode.encode(result.image, profile.encoding, icc=framed.icc, exif=framed.exif)
+        flags = review.reasons(framed.signals, profile.review) if framed.signals else ()
+        held = holding and holds(profile, flags)
+        if not held:
+            encode.write_atomic(dest, data, root=output_root)
+        if flags and profile.review is not None and framed.signals is not None:
             review.file_copy(dest, data, output_root=output_root, rules=profile.review,
-                             source=source, signals=result.signals, found=flags)
+                             source=source, signals=framed.signals, found=flags)
         elif profile.review is not None:
             review.withdraw(dest, output_root=output_root, rules=profile.review)
     except InputError as e:
@@ -125,6 +172,14 @@ def process(
         return Outcome(source, None, time.perf_counter() - started, "internal-error",
                        f"{source}: internal error: {type(e).__name__}: {e}")
     seconds = time.perf_counter() - started
-    log.info("%s -> %s (%.2f s)%s", source, dest, seconds,
-             f"; flagged for review: {'; '.join(flags)}" if flags else "")
-    return Outcome(source, dest, seconds, flags=flags)
+    log.info("%s -> %s (%.2f s)%s%s", source, dest, seconds,
+             f"; flagged for review: {'; '.join(flags)}" if flags else "",
+             "; held for approval on the review page" if held else "")
+    return Outcome(source, dest, seconds, flags=flags, held=held,
+                   cutout=result if keep else None, data=data if keep else None)
+
+
+def holds(profile: Profile, flags: tuple[str, ...]) -> bool:
+    """Whether the profile keeps this result from the output folder until approved."""
+    hold = profile.review.hold if profile.review is not None else "none"
+    return hold == "all" or (hold == "flagged" and bool(flags))
