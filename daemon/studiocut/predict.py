@@ -164,6 +164,11 @@ def installed(spec: ModelSpec) -> bool:
     return not spec.needs_files or all(weights_path(spec, a).is_file() for a in spec.artifacts)
 
 
+def installed_models() -> list[str]:
+    """Names of the registered models that can run now (SAM needs a prompt: not listed)."""
+    return sorted(n for n, s in MODELS.items() if s.family != "sam" and installed(s))
+
+
 def pull_command(spec: ModelSpec) -> str:
     return f"studiocut models pull {spec.name}"
 
@@ -234,6 +239,16 @@ class OnnxSaliencyModel:
         return np.asarray(result, dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class SamEmbedding:
+    """SAM's encoding of one photo: ``features`` of the letterboxed photo, shrunk by
+    ``scale`` to ``size`` (w, h) pixels inside the encoder's frame."""
+
+    features: np.ndarray
+    scale: float
+    size: tuple[int, int]
+
+
 class SamModel:
     """Segment Anything: the encoder sees the photo letterboxed into its input frame; the
     decoder cuts out what the prompt points at. The mask is the sigmoid of the decoder's
@@ -262,6 +277,12 @@ class SamModel:
         return str(self._encoder.get_providers()[0])
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
+        coords, labels = self.prompt_points(rgb)
+        h, w = rgb.shape[:2]
+        return self.segment(self.embed(rgb), coords * np.array([w, h], dtype=np.float32), labels)
+
+    def embed(self, rgb: np.ndarray) -> SamEmbedding:
+        """Run the (slow) image encoder once; ``segment`` answers prompts from its result."""
         h, w = rgb.shape[:2]
         fw, fh = self.frame
         scale = min(fw / w, fh / h)
@@ -269,13 +290,20 @@ class SamModel:
         letterbox = np.zeros((fh, fw, 3), dtype=np.float32)
         letterbox[:sh, :sw] = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA)
         name = self._encoder.get_inputs()[0].name
-        embedding = self._encoder.run(None, {name: letterbox})[0]
-        coords, labels = self.prompt_points(rgb)
-        coords = coords * np.array([w * scale, h * scale], dtype=np.float32)
+        return SamEmbedding(self._encoder.run(None, {name: letterbox})[0], scale, (sw, sh))
+
+    def segment(self, embedding: SamEmbedding, points: np.ndarray,
+                labels: np.ndarray) -> np.ndarray:
+        """The soft mask (at the encoder's scale of the photo) for ``points`` (N x 2 pixel
+        coordinates of the photo) with SAM's ``labels`` (1 keep, 0 remove, 2 and 3 a box's
+        corners)."""
+        fw, fh = self.frame
+        sw, sh = embedding.size
+        coords = points.astype(np.float32) * embedding.scale
         coords = np.concatenate([coords, [[0.0, 0.0]]])[np.newaxis].astype(np.float32)
         labels = np.concatenate([labels, [-1]])[np.newaxis].astype(np.float32)
         masks, scores, _ = self._decoder.run(None, {
-            "image_embeddings": embedding,
+            "image_embeddings": embedding.features,
             "point_coords": coords,
             "point_labels": labels,
             "mask_input": np.zeros((1, 1, 256, 256), dtype=np.float32),
