@@ -10,6 +10,7 @@ new job; touching a finished file without changing it is not.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PENDING, PROCESSING, DONE, FAILED, VANISHED, IGNORED = (
     "pending", "processing", "done", "failed", "vanished", "ignored")
@@ -44,11 +46,46 @@ CREATE TABLE IF NOT EXISTS jobs (
     not_before REAL NOT NULL DEFAULT 0,
     crashes INTEGER NOT NULL DEFAULT 0,
     flags TEXT,
+    review TEXT NOT NULL DEFAULT 'none',
+    undo TEXT,
+    published INTEGER,
+    publishing INTEGER,
+    original BLOB,
     UNIQUE (profile, source)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
 CREATE INDEX IF NOT EXISTS jobs_output ON jobs (profile, output);
+CREATE TABLE IF NOT EXISTS revisions (
+    id INTEGER PRIMARY KEY,
+    job INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    ext TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    UNIQUE (job, number)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    kind TEXT NOT NULL,
+    job INTEGER,
+    profile TEXT,
+    data TEXT
+);
 """
+
+# Review states of a finished job: none (not flagged), flagged (published, to be looked at),
+# held (not published until approved), approved, rejected (output withdrawn), dismissed (a
+# failure set aside).
+REVIEW_STATES = ("none", "flagged", "held", "approved", "rejected", "dismissed")
+# Revision statuses: ready (a candidate or an earlier version), published (in the output
+# folder now), discarded (its artefacts were purged, or its photo was re-shot).
+READY, PUBLISHED, DISCARDED = "ready", "published", "discarded"
 
 
 @dataclass(frozen=True)
@@ -78,6 +115,37 @@ class Job:
     updated: float
     created: float
     flags: tuple[str, ...] = ()
+    review: str = "none"
+    published: int | None = None  # the revision number live in the output folder
+    publishing: int | None = None  # a publish that was in progress (crash recovery)
+    original: Path | None = None  # where the original is now, when ``after`` moved it
+    undo: str | None = None  # JSON of the review state and revision before the last action
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One version of a job's result; its artefacts live in the state folder."""
+
+    id: int
+    job: int
+    number: int
+    kind: str  # auto | refine | rerun
+    params: dict[str, Any]
+    status: str
+    created: float
+    size: tuple[int, int]
+    ext: str  # the result's file extension
+    folder: str  # its artefacts' folder, relative to the artefact store
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    time: float
+    kind: str
+    job: int | None
+    profile: str | None
+    data: dict[str, Any]
 
 
 class Journal:
@@ -104,7 +172,10 @@ class Journal:
         have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         for column, definition in (("not_before", "REAL NOT NULL DEFAULT 0"),
                                    ("crashes", "INTEGER NOT NULL DEFAULT 0"),
-                                   ("flags", "TEXT")):
+                                   ("flags", "TEXT"),
+                                   ("review", "TEXT NOT NULL DEFAULT 'none'"),
+                                   ("undo", "TEXT"), ("published", "INTEGER"),
+                                   ("publishing", "INTEGER"), ("original", "BLOB")):
             if column not in have:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
 
@@ -153,6 +224,7 @@ class Journal:
                     "profile_version, created, updated) VALUES (?,?,?,?,?,?,?,?,?)",
                     (profile, key, *ident, PENDING, version, now, now))
                 job_id = cur.lastrowid
+                assert job_id is not None
             elif tuple(row[1:4]) == ident:
                 return None
             else:  # same name, new content: a re-shot photo
@@ -160,8 +232,11 @@ class Journal:
                 db.execute(
                     "UPDATE jobs SET size=?, mtime_ns=?, inode=?, state=?, attempts=0, "
                     "reason=NULL, message=NULL, profile_version=?, updated=?, created=?, "
-                    "not_before=0, flags=NULL "
+                    "not_before=0, flags=NULL, review='none', undo=NULL, published=NULL, "
+                    "publishing=NULL, original=NULL "
                     "WHERE id=?", (*ident, PENDING, version, now, now, job_id))
+                db.execute("UPDATE revisions SET status=? WHERE job=?", (DISCARDED, job_id))
+            _event(db, "queued", job_id, profile)
             found = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id=?", (job_id,)).fetchone()
         return _job(found)
 
@@ -202,16 +277,27 @@ class Journal:
 
     def finish(self, job_id: int, state: str, *, reason: str | None = None,
                message: str | None = None, output: Path | None = None,
-               seconds: float | None = None, flags: tuple[str, ...] = ()) -> None:
+               seconds: float | None = None, flags: tuple[str, ...] = (),
+               review: str = "none", published: int | None = None,
+               original: Path | None = None) -> None:
         """End a claimed job. A job no longer processing (its file was re-shot and queued
         again meanwhile) is left as it is, so the new version still runs. ``flags`` are the
-        reasons a finished result should be reviewed."""
+        reasons a finished result should be reviewed; ``review`` its review state,
+        ``published`` the revision in the output folder, ``original`` where ``after`` moved
+        the original."""
         with self._write() as db:
-            db.execute(
+            changed = db.execute(
                 "UPDATE jobs SET state=?, reason=?, message=?, output=COALESCE(?, output), "
-                "seconds=?, updated=?, flags=? WHERE id=? AND state=?",
+                "seconds=?, updated=?, flags=?, review=?, undo=NULL, published=?, original=? "
+                "WHERE id=? AND state=?",
                 (state, reason, message, os.fsencode(output) if output else None, seconds,
-                 time.time(), "\n".join(flags) or None, job_id, PROCESSING))
+                 time.time(), "\n".join(flags) or None, review, published,
+                 os.fsencode(original) if original else None, job_id, PROCESSING)).rowcount
+            if changed:
+                if published is not None:
+                    db.execute("UPDATE revisions SET status=? WHERE job=? AND number=?",
+                               (PUBLISHED, job_id, published))
+                _event(db, state, job_id, None, {"reason": reason} if reason else None)
 
     def release(self, job_id: int, *, uncount: bool, reason: str | None = None,
                 message: str | None = None, delay: float = 0.0) -> None:
@@ -224,6 +310,7 @@ class Journal:
                 "UPDATE jobs SET state=?, attempts=MAX(0, attempts-?), reason=?, message=?, "
                 "updated=?, not_before=? WHERE id=?",
                 (PENDING, 1 if uncount else 0, reason, message, now, now + delay, job_id))
+            _event(db, "queued", job_id, None, {"reason": reason} if reason else None)
 
     def claim_next(self, profiles: list[str]) -> tuple[Job, int] | None:
         """Atomically take the oldest pending job of ``profiles`` that is due, mark it
@@ -242,6 +329,7 @@ class Journal:
             job = _job(row)
             db.execute("UPDATE jobs SET state=?, attempts=attempts+1, started=?, updated=? "
                        "WHERE id=?", (PROCESSING, now, now, job.id))
+            _event(db, "processing", job.id, job.profile)
         return job, job.attempts + 1
 
     def recover(self, max_crashes: int) -> tuple[int, int]:
@@ -319,13 +407,216 @@ class Journal:
         return {profile: float(created) for profile, created in rows}
 
 
+    # ------------------------------------------------------------------ review side
+
+    def job(self, job_id: int) -> Job | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id=?",
+                                   (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def view(self, view: str, *, profile: str | None = None, after: int = 0,
+             limit: int = 200) -> list[Job]:
+        """Jobs of a review-page view, oldest first, with ids above ``after``."""
+        query, params = VIEWS[view]
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE ({query}) AND id>?"
+        args: list[object] = [*params, after]
+        if profile is not None:
+            sql += " AND profile=?"
+            args.append(profile)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*args, limit)).fetchall()
+        return [_job(r) for r in rows]
+
+    def add_revision(self, job_id: int, kind: str, params: dict[str, Any], size: tuple[int, int],
+                     ext: str, folder: str) -> Revision:
+        """Record a new revision of ``job_id`` (numbered after the last); return it. Its
+        artefacts are written before this is called, under a name of their own."""
+        now = time.time()
+        with self._write() as db:
+            (last,) = db.execute("SELECT COALESCE(MAX(number), 0) FROM revisions WHERE job=?",
+                                 (job_id,)).fetchone()
+            cur = db.execute(
+                "INSERT INTO revisions (job, number, kind, params, status, created, width, "
+                "height, ext, folder) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (job_id, last + 1, kind, json.dumps(params), READY, now, size[0], size[1], ext,
+                 folder))
+            _event(db, "revision", job_id, None, {"number": last + 1, "kind": kind})
+            row = db.execute(f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE id=?",
+                             (cur.lastrowid,)).fetchone()
+        return _revision(row)
+
+    def revisions(self, job_id: int) -> list[Revision]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE job=? "
+                                    "ORDER BY number", (job_id,)).fetchall()
+        return [_revision(r) for r in rows]
+
+    def revision(self, revision_id: int) -> Revision | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE id=?",
+                                   (revision_id,)).fetchone()
+        return _revision(row) if row else None
+
+    def latest_revisions(self, job_ids: list[int]) -> dict[int, Revision]:
+        """{job id: its newest revision that still has artefacts}."""
+        if not job_ids:
+            return {}
+        marks = ",".join("?" * len(job_ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_REVISION_COLUMNS} FROM revisions r WHERE job IN ({marks}) AND "
+                "status<>? AND number=(SELECT MAX(number) FROM revisions WHERE job=r.job AND "
+                "status<>?)", (*job_ids, DISCARDED, DISCARDED)).fetchall()
+        return {rev.job: rev for rev in map(_revision, rows)}
+
+    def set_review(self, job_id: int, review: str, *, published: int | bool | None = False,
+                   undo: str | bool | None = False) -> None:
+        """Set a job's review state (and, unless False, its published revision and undo
+        record) in one transaction, with an event."""
+        assert review in REVIEW_STATES
+        with self._write() as db:
+            sets, args = ["review=?", "updated=?"], [review, time.time()]
+            if published is not False:
+                sets.append("published=?")
+                args.append(published)
+            if undo is not False:
+                sets.append("undo=?")
+                args.append(undo)
+            db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id=?", (*args, job_id))
+            _event(db, "review", job_id, None, {"review": review})
+
+    def begin_publish(self, job_id: int, number: int) -> None:
+        """Note that revision ``number`` is being published: a crash before end_publish is
+        finished by recover_publishing at the next start."""
+        with self._write() as db:
+            db.execute("UPDATE jobs SET publishing=? WHERE id=?", (number, job_id))
+
+    def end_publish(self, job_id: int, number: int | None) -> None:
+        """Record revision ``number`` (None: nothing) as the one in the output folder."""
+        with self._write() as db:
+            db.execute("UPDATE revisions SET status=? WHERE job=? AND status=?",
+                       (READY, job_id, PUBLISHED))
+            if number is not None:
+                db.execute("UPDATE revisions SET status=? WHERE job=? AND number=?",
+                           (PUBLISHED, job_id, number))
+            db.execute("UPDATE jobs SET published=?, publishing=NULL, updated=? WHERE id=?",
+                       (number, time.time(), job_id))
+            _event(db, "published", job_id, None, {"number": number})
+
+    def interrupted_publishes(self) -> list[Job]:
+        """Jobs whose publish was cut short by a crash."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE publishing IS NOT NULL"
+                                    ).fetchall()
+        return [_job(r) for r in rows]
+
+    def retry(self, job_id: int) -> bool:
+        """Put a failed job back in the queue with fresh attempts; False if it is not failed."""
+        now = time.time()
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE jobs SET state=?, attempts=0, crashes=0, not_before=0, reason=NULL, "
+                "message=NULL, review='none', updated=? WHERE id=? AND state=?",
+                (PENDING, now, job_id, FAILED)).rowcount
+            if changed:
+                _event(db, "queued", job_id, None, {"retry": True})
+        return bool(changed)
+
+    def folders(self) -> set[str]:
+        """The artefact folders of revisions not discarded."""
+        with self._lock:
+            rows = self._db.execute("SELECT folder FROM revisions WHERE status<>?",
+                                    (DISCARDED,)).fetchall()
+        return {str(folder) for (folder,) in rows}
+
+    def discard_revisions(self, older_than: float) -> list[Revision]:
+        """Mark revisions created before ``older_than`` discarded, except published ones;
+        return them (their artefacts are to be deleted)."""
+        with self._write() as db:
+            rows = db.execute(f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE created<? AND "
+                              "status=?", (older_than, READY)).fetchall()
+            db.execute("UPDATE revisions SET status=? WHERE created<? AND status=?",
+                       (DISCARDED, older_than, READY))
+        return [_revision(r) for r in rows]
+
+    # ------------------------------------------------------------------ events
+
+    def event(self, kind: str, *, job: int | None = None, profile: str | None = None,
+              data: dict[str, Any] | None = None) -> None:
+        with self._write() as db:
+            _event(db, kind, job, profile, data)
+
+    def events(self, after: int, limit: int = 500) -> list[Event]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.id, e.time, e.kind, e.job, COALESCE(e.profile, j.profile), e.data "
+                "FROM events e LEFT JOIN jobs j ON j.id=e.job WHERE e.id>? ORDER BY e.id "
+                "LIMIT ?", (after, limit)).fetchall()
+        return [Event(int(i), float(t), str(k), None if j is None else int(j),
+                      None if p is None else str(p), json.loads(d) if d else {})
+                for i, t, k, j, p, d in rows]
+
+    def last_event(self) -> int:
+        with self._lock:
+            (last,) = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
+        return int(last)
+
+    def prune_events(self, older_than: float) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM events WHERE time<? AND id<(SELECT MAX(id) FROM events)",
+                       (older_than,))
+
+    def counts_since(self, since: float) -> dict[str, dict[str, int]]:
+        """{profile: {"done", "failed", "flagged": jobs that ended so since ``since``}}."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT profile, state, review, COUNT(*) FROM jobs WHERE updated>=? AND state "
+                "IN (?, ?) GROUP BY profile, state, review", (since, DONE, FAILED)).fetchall()
+        result: dict[str, dict[str, int]] = {}
+        for profile, state, review, count in rows:
+            entry = result.setdefault(profile, {"done": 0, "failed": 0, "flagged": 0})
+            entry[state] += count
+            if review in ("flagged", "held"):
+                entry["flagged"] += count
+        return result
+
+    def last_error(self) -> dict[str, str]:
+        """{profile: the message of its most recent failure}."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT profile, message FROM jobs j WHERE state=? AND updated=(SELECT "
+                "MAX(updated) FROM jobs WHERE profile=j.profile AND state=?)",
+                (FAILED, FAILED)).fetchall()
+        return {str(p): str(m or "") for p, m in rows}
+
+
+VIEWS: dict[str, tuple[str, tuple[object, ...]]] = {
+    "flagged": ("state=? AND review IN ('flagged', 'held')", (DONE,)),
+    "all": ("state=?", (DONE,)),
+    "held": ("state=? AND review='held'", (DONE,)),
+    "approved": ("state=? AND review='approved'", (DONE,)),
+    "rejected": ("state=? AND review='rejected'", (DONE,)),
+    "failed": ("state=? AND review<>'dismissed'", (FAILED,)),
+    "queue": ("state IN (?, ?)", (PENDING, PROCESSING)),
+}
+
+
+def _event(db: sqlite3.Connection, kind: str, job: int | None, profile: str | None,
+           data: dict[str, Any] | None = None) -> None:
+    db.execute("INSERT INTO events (time, kind, job, profile, data) VALUES (?,?,?,?,?)",
+               (time.time(), kind, job, profile, json.dumps(data) if data else None))
+
+
 _COLUMNS = ("id, profile, source, size, mtime_ns, inode, state, attempts, reason, message, "
-            "output, updated, created, flags")
+            "output, updated, created, flags, review, published, publishing, original, undo")
+_REVISION_COLUMNS = ("id, job, number, kind, params, status, created, width, height, ext, "
+                     "folder")
 
 
 def _job(row: tuple[object, ...]) -> Job:
     (job_id, profile, source, size, mtime_ns, inode, state, attempts, reason, message,
-     output, updated, created, flags) = row
+     output, updated, created, flags, review, published, publishing, original, undo) = row
     assert isinstance(source, bytes)
     return Job(
         id=int(job_id),  # type: ignore[call-overload]
@@ -340,4 +631,25 @@ def _job(row: tuple[object, ...]) -> Job:
         updated=float(updated),  # type: ignore[arg-type]
         created=float(created),  # type: ignore[arg-type]
         flags=tuple(flags.split("\n")) if isinstance(flags, str) and flags else (),
+        review=str(review),
+        published=published if isinstance(published, int) else None,
+        publishing=publishing if isinstance(publishing, int) else None,
+        original=Path(os.fsdecode(original)) if isinstance(original, bytes) else None,
+        undo=undo if isinstance(undo, str) else None,
+    )
+
+
+def _revision(row: tuple[object, ...]) -> Revision:
+    rev_id, job, number, kind, params, status, created, width, height, ext, folder = row
+    return Revision(
+        id=int(rev_id),  # type: ignore[call-overload]
+        job=int(job),  # type: ignore[call-overload]
+        number=int(number),  # type: ignore[call-overload]
+        kind=str(kind),
+        params=json.loads(str(params)),
+        status=str(status),
+        created=float(created),  # type: ignore[arg-type]
+        size=(int(width), int(height)),  # type: ignore[call-overload]
+        ext=str(ext),
+        folder=str(folder),
     )
