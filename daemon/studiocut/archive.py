@@ -17,16 +17,19 @@ from studiocut.profile import Profile
 log = logging.getLogger(__name__)
 
 
-def after_done(profile: Profile, source: Path, relative_dir: Path) -> None:
-    """Apply the profile's ``after`` rule to a processed original. Problems are logged; the
-    photo's output already exists, so they never fail the job."""
+def after_done(profile: Profile, source: Path, relative_dir: Path) -> Path | None:
+    """Apply the profile's ``after`` rule to a processed original; return where it is now
+    (None when deleted). Problems are logged; the photo's output already exists, so they
+    never fail the job."""
     try:
         if profile.after == "delete":
             source.unlink(missing_ok=True)
-        elif profile.after == "move" and profile.move_to is not None:
-            move(source, profile.move_to / relative_dir)
+            return None
+        if profile.after == "move" and profile.move_to is not None:
+            return move(source, profile.move_to / relative_dir)
     except OSError as e:
         log.warning("processed %s but could not %s it: %s", source, profile.after, e.strerror)
+    return source
 
 
 def after_failed(profile: Profile, source: Path, relative_dir: Path, message: str) -> None:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 POINTS = ("after-claim", "after-inference", "after-temp-write", "after-replace", "after-done",
-          "observer-event")
+          "observer-event", "after-publish-write")
 
 
 def _parse(spec: str) -> dict[str, list[tuple[str, str]]]:

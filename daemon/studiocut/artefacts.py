@@ -1,0 +1,236 @@
+"""artefacts: the immutable files behind each revision of a result, in the state folder.
+
+The review page never shows the live output file (a reader holding it open would block the
+atomic replace on Windows). Each revision gets a folder of its own, written under a temporary
+name and renamed into place, holding:
+
+- ``result.<ext>``: the exact bytes that are (or would be) published;
+- ``before.jpg``: the original's pixels framed exactly like the result (same canvas);
+- ``alpha.png``: the alpha on that canvas (8-bit);
+- ``thumb.png``: a small RGBA cut-out for the review cards.
+
+The other views (cut-out, mask, red overlay, crops, smaller sizes) are made from these on
+request and cached beside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from studiocut import encode, matte
+from studiocut.journal import Revision
+
+THUMB_SIDE = 320
+KINDS = ("thumb", "cutout", "mask", "overlay", "before", "result")
+CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
+                 "webp": "image/webp", "tif": "image/tiff", "tiff": "image/tiff"}
+MAX_CROP_PIXELS = 16_000_000
+
+
+@dataclass(frozen=True)
+class View:
+    """How to cut a media request down: ``crop`` (x, y, w, h in canvas pixels), ``longest``
+    (the longest side at most this many pixels)."""
+
+    crop: tuple[int, int, int, int] | None = None
+    longest: int | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.crop is None and self.longest is None
+
+
+class Store:
+    """The artefact folders, under ``<state>/review``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, job_id: int, before: np.ndarray, alpha: np.ndarray, result: bytes,
+              ext: str) -> str:
+        """Write a revision's artefacts; return its folder name (relative to the store)."""
+        folder = f"{job_id}/{secrets.token_hex(6)}"
+        final = self.root / folder
+        temp = final.with_name(final.name + encode.TEMP_SUFFIX)
+        temp.mkdir(parents=True)
+        try:
+            (temp / f"result.{ext}").write_bytes(result)
+            _imwrite(temp / "before.jpg", before, [cv2.IMWRITE_JPEG_QUALITY, 92])
+            a8 = cv2.convertScaleAbs(alpha, alpha=255.0)
+            _imwrite(temp / "alpha.png", a8, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            _imwrite(temp / "thumb.png", _thumb(before, a8), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+            os.replace(temp, final)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        return folder
+
+    def folder(self, revision: Revision) -> Path:
+        return self.root / revision.folder
+
+    def result(self, revision: Revision) -> bytes:
+        return (self.folder(revision) / f"result.{revision.ext}").read_bytes()
+
+    def layers(self, revision: Revision) -> tuple[np.ndarray, np.ndarray]:
+        """The revision's framed original (RGB uint8) and alpha (float32 in [0, 1])."""
+        folder = self.folder(revision)
+        before = _read(folder / "before.jpg", cv2.IMREAD_COLOR)
+        alpha = _read(folder / "alpha.png", cv2.IMREAD_GRAYSCALE)
+        return before[..., ::-1].copy(), alpha.astype(np.float32) / 255.0
+
+    def media(self, revision: Revision, kind: str, view: View) -> tuple[bytes, str]:
+        """The bytes and content type of one view of a revision; raise FileNotFoundError when
+        its artefacts are gone, ValueError for a bad kind or crop."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown media kind {kind!r} (known: {', '.join(KINDS)})")
+        folder = self.folder(revision)
+        if kind == "result" and view.whole:
+            return self.result(revision), CONTENT_TYPES.get(revision.ext, "image/png")
+        if kind == "thumb" and view.whole:
+            return (folder / "thumb.png").read_bytes(), "image/png"
+        image, ext = self._full(revision, kind)
+        image = _apply(image, view)
+        params = [cv2.IMWRITE_JPEG_QUALITY, 90] if ext == "jpg" else [
+            cv2.IMWRITE_PNG_COMPRESSION, 1]
+        return _imencode(ext, image, params), CONTENT_TYPES[ext]
+
+    def _full(self, revision: Revision, kind: str) -> tuple[np.ndarray, str]:
+        """A full-size view as an OpenCV image (BGR, BGRA or grey) and the format to send."""
+        folder = self.folder(revision)
+        if kind == "result":
+            data = np.frombuffer(self.result(revision), np.uint8)
+            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+            if image is None:
+                raise ValueError(f"cannot crop a .{revision.ext} result")
+            return image, "png"
+        if kind == "thumb":
+            return _read(folder / "thumb.png", cv2.IMREAD_UNCHANGED), "png"
+        if kind == "mask":
+            return _read(folder / "alpha.png", cv2.IMREAD_GRAYSCALE), "png"
+        if kind == "before":
+            return _read(folder / "before.jpg", cv2.IMREAD_COLOR), "jpg"
+        cached = folder / ("cutout.png" if kind == "cutout" else "overlay.jpg")
+        if not cached.exists():
+            before, alpha = self.layers(revision)
+            if kind == "cutout":
+                rgb = matte.foreground(before, alpha)
+                made = np.dstack([rgb[..., ::-1], cv2.convertScaleAbs(alpha, alpha=255.0)])
+                params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+            else:
+                made = overlay(before, alpha)[..., ::-1]
+                params = [cv2.IMWRITE_JPEG_QUALITY, 90]
+            _write_cached(cached, made, params)
+        image = _read(cached, cv2.IMREAD_UNCHANGED)
+        return image, "png" if kind == "cutout" else "jpg"
+
+    def remove(self, folders: set[str]) -> None:
+        for folder in folders:
+            shutil.rmtree(self.root / folder, ignore_errors=True)
+
+    def remove_unknown(self, known: set[str]) -> int:
+        """Delete artefact folders no revision refers to (left by a crash or discarded);
+        return how many."""
+        count = 0
+        if not self.root.is_dir():
+            return 0
+        for job_folder in self.root.iterdir():
+            if not job_folder.is_dir():
+                continue
+            for folder in job_folder.iterdir():
+                if f"{job_folder.name}/{folder.name}" not in known:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    count += 1
+            with contextlib.suppress(OSError):
+                job_folder.rmdir()  # only when empty
+        return count
+
+
+def overlay(before: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The original with what was removed tinted red: what a person checks for lost parts."""
+    red = np.empty_like(before)
+    red[...] = (230, 30, 40)
+    weight = (0.55 * (1.0 - alpha)).astype(np.float32)
+    return cv2.blendLinear(red, before, weight, 1.0 - weight)
+
+
+def parse_view(crop: str | None, longest: str | None, size: tuple[int, int]) -> View:
+    """Read ``crop=x,y,w,h`` and ``max=N`` query values; raise ValueError naming the fault."""
+    box = None
+    if crop:
+        try:
+            x, y, w, h = (int(float(v)) for v in crop.split(","))
+        except ValueError:
+            raise ValueError("crop must be x,y,w,h in pixels") from None
+        width, height = size
+        x, y = max(0, min(x, width - 1)), max(0, min(y, height - 1))
+        w, h = min(w, width - x), min(h, height - y)
+        if w < 1 or h < 1 or w * h > MAX_CROP_PIXELS:
+            raise ValueError("crop is empty or too large")
+        box = (x, y, w, h)
+    side = None
+    if longest:
+        try:
+            side = int(longest)
+        except ValueError:
+            raise ValueError("max must be a whole number of pixels") from None
+        if not 16 <= side <= 20000:
+            raise ValueError("max must be between 16 and 20000")
+    return View(box, side)
+
+
+def _apply(image: np.ndarray, view: View) -> np.ndarray:
+    if view.crop is not None:
+        x, y, w, h = view.crop
+        image = image[y : y + h, x : x + w]
+    if view.longest is not None:
+        h, w = image.shape[:2]
+        k = view.longest / max(w, h)
+        if k < 1:
+            size = (max(1, round(w * k)), max(1, round(h * k)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image
+
+
+def _thumb(before: np.ndarray, a8: np.ndarray) -> np.ndarray:
+    h, w = a8.shape
+    k = min(1.0, THUMB_SIDE / max(w, h))
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    rgb = cv2.resize(before, size, interpolation=cv2.INTER_AREA)
+    alpha = cv2.resize(a8, size, interpolation=cv2.INTER_AREA)
+    return np.dstack([rgb[..., ::-1], alpha])
+
+
+def _read(path: Path, flags: int) -> np.ndarray:
+    image = cv2.imread(os.fspath(path), flags)
+    if image is None:
+        raise FileNotFoundError(f"artefact {path} is missing or unreadable")
+    return np.asarray(image)
+
+
+def _imwrite(path: Path, image: np.ndarray, params: list[int]) -> None:
+    ext = path.suffix.lstrip(".")
+    if image.ndim == 3 and image.shape[2] == 3 and path.name == "before.jpg":
+        image = image[..., ::-1]  # RGB to OpenCV's BGR
+    path.write_bytes(_imencode(ext, image, params))
+
+
+def _imencode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
+    ok, buffer = cv2.imencode("." + ext, image, params)
+    if not ok:
+        raise ValueError(f"cannot encode a {ext} view")
+    return buffer.tobytes()
+
+
+def _write_cached(path: Path, image: np.ndarray, params: list[int]) -> None:
+    """Cache a made view atomically: two requests at once must never read half a file."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{encode.TEMP_SUFFIX}")
+    temp.write_bytes(_imencode(path.suffix.lstrip("."), image, params))
+    os.replace(temp, path)

@@ -1,0 +1,369 @@
+"""desk: what a person does to results on the review page, carried out by the daemon.
+
+The page only sends commands; this is the one place that changes review states, makes
+revisions and publishes them. Publishing replaces the output atomically and is journalled
+first (``begin_publish``), so a crash half-way is finished at the next start.
+
+Review states: a result is ``none`` (nothing to look at), ``flagged`` (published, with reasons
+to look), ``held`` (not published until approved), ``approved`` or ``rejected`` (its output
+withdrawn). Undo returns a job to the state and revision it had before the last action.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from studiocut import decode, encode, faults, journal, pipeline, predict, refine, review
+from studiocut.artefacts import Store
+from studiocut.errors import ModelError, StudiocutError
+from studiocut.journal import Job, Journal, Revision
+from studiocut.predict import MaskModel
+from studiocut.profile import Profile
+from studiocut.refine import Segmenter
+
+log = logging.getLogger(__name__)
+
+RETRY_REPLACE = 5  # a reader holding the output open on Windows blocks os.replace briefly
+
+
+class Refused(StudiocutError):
+    """An action that cannot be done now, with the reason (the page shows it)."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Profiles(Protocol):
+    """What the desk needs from the daemon: its running profiles and their models."""
+
+    def running(self, name: str) -> tuple[Profile, MaskModel] | None: ...
+
+    def names(self) -> list[str]: ...
+
+
+class Desk:
+    def __init__(self, journal: Journal, store: Store, profiles: Profiles, *,
+                 refiner: str = "auto", threads: int = 1) -> None:
+        self.journal = journal
+        self.store = store
+        self.profiles = profiles
+        self._lock = threading.RLock()  # one action at a time changes a job
+        self._refiner_name = refiner
+        self._segmenter: Segmenter | None = None
+        self._threads = threads
+        self._framed: OrderedDict[tuple[int, int], pipeline.Framed] = OrderedDict()
+
+    # ------------------------------------------------------------------ from the workers
+
+    def keep(self, job: Job, outcome: pipeline.Outcome, ext: str) -> int:
+        """Store a finished photo's first revision; return its number."""
+        assert outcome.cutout is not None and outcome.data is not None
+        framed = outcome.cutout.framed
+        folder = self.store.write(job.id, framed.before, framed.alpha, outcome.data, ext)
+        h, w = framed.alpha.shape
+        revision = self.journal.add_revision(job.id, "auto", {}, (w, h), ext, folder)
+        return revision.number
+
+    # ------------------------------------------------------------------ review states
+
+    def approve(self, job_id: int) -> Job:
+        """Mark a result good; a held (or withdrawn) one is published."""
+        with self._lock:
+            job = self._finished(job_id)
+            if job.published is None:
+                self._publish(job, self._latest(job))
+            self._withdraw_review_copy(job)
+            self.journal.set_review(job_id, "approved", undo=_undo(job))
+            return self._job(job_id)
+
+    def reject(self, job_id: int) -> Job:
+        """Mark a result bad: its output is withdrawn from the output folder (its revisions
+        stay, so undo or a publish brings it back)."""
+        with self._lock:
+            job = self._finished(job_id)
+            if job.published is not None:
+                self._unpublish(job)
+            self._withdraw_review_copy(job)
+            self.journal.set_review(job_id, "rejected", published=None, undo=_undo(job))
+            return self._job(job_id)
+
+    def unreview(self, job_id: int) -> Job:
+        """Undo the last approve or reject: the earlier state and published revision."""
+        with self._lock:
+            job = self._finished(job_id)
+            if job.undo is None:
+                raise Refused(f"{job.source.name}: nothing to undo")
+            earlier = json.loads(job.undo)
+            wanted = earlier.get("published")
+            if wanted != job.published:
+                if wanted is None:
+                    self._unpublish(job)
+                else:
+                    self._publish(job, self._numbered(job, int(wanted)))
+            self.journal.set_review(job_id, earlier["review"], undo=None)
+            return self._job(job_id)
+
+    def retry(self, job_id: int) -> Job:
+        job = self._get(job_id)
+        if not self.journal.retry(job_id):
+            raise Refused(f"{job.source.name}: only a failed photo can be retried "
+                          f"(it is {job.state})")
+        return self._job(job_id)
+
+    def dismiss(self, job_id: int) -> Job:
+        job = self._get(job_id)
+        if job.state != journal.FAILED:
+            raise Refused(f"{job.source.name}: only a failed photo can be dismissed")
+        self.journal.set_review(job_id, "dismissed")
+        return self._job(job_id)
+
+    # ------------------------------------------------------------------ revisions
+
+    def publish(self, revision_id: int) -> Job:
+        """Put a revision in the output folder (a candidate, or an earlier one: revert)."""
+        with self._lock:
+            revision = self.journal.revision(revision_id)
+            if revision is None or revision.status == journal.DISCARDED:
+                raise Refused(f"no revision {revision_id}", 404)
+            job = self._finished(revision.job)
+            self._publish(job, revision)
+            if job.review != "approved":  # a person chose this version
+                self.journal.set_review(job.id, "approved", undo=_undo(job))
+            return self._job(job.id)
+
+    def refine(self, job_id: int, body: object, base_number: int | None = None) -> Revision:
+        """Apply a person's marks to a revision's alpha; return the new candidate."""
+        job = self._finished(job_id)
+        base = self._numbered(job, base_number) if base_number else self._current(job)
+        edit = refine.parse(body, base.size)
+        profile, model = self._running(job)
+        before, alpha = self._layers(job, base, profile, model)
+        segmenter = self.segmenter() if edit.prompts else refine.GrabCutSegmenter()
+        alpha = refine.apply((job.id, job.identity.mtime_ns), before, alpha, edit, segmenter)
+        image = pipeline.render(before, alpha, model, profile, decontaminate=edit.decontaminate)
+        params = {**edit.params, "base": base.number}
+        if edit.prompts:
+            params["segmenter"] = segmenter.name
+        return self._revision(job, "refine", params, before, alpha, image, profile)
+
+    def rerun(self, job_id: int, *, profile_name: str | None = None,
+              model_name: str | None = None) -> Revision:
+        """Cut the original again with another profile's settings or another model; return
+        the candidate (published to this job's output when applied)."""
+        job = self._finished(job_id)
+        original = self._original(job)
+        if original is None:
+            raise Refused(f"{job.source.name}: the original is gone, so it cannot be re-run")
+        profile, model = self._running(job)
+        if profile_name:
+            other = self.profiles.running(profile_name)
+            if other is None:
+                raise Refused(f"no running profile named {profile_name!r}", 400)
+            profile, model = other
+        if model_name:
+            try:
+                model = predict.open_model(dataclasses.replace(
+                    profile.model_request(threads=self._threads),
+                    spec=predict.spec_for(model_name)))
+            except ModelError as e:
+                raise Refused(str(e), 400) from e
+            profile = dataclasses.replace(profile, model=model_name, custom_model=None)
+        try:
+            cutout = pipeline.cut(original, model, profile)
+        except StudiocutError as e:
+            raise Refused(f"{job.source.name}: {e}") from e
+        framed = cutout.framed
+        params = {"profile": profile.name, "model": profile.model}
+        return self._revision(job, "rerun", params, framed.before, framed.alpha, cutout.image,
+                              profile, framed=framed)
+
+    # ------------------------------------------------------------------ upkeep
+
+    def recover(self) -> int:
+        """Finish publishes a crash interrupted; return how many."""
+        jobs = self.journal.interrupted_publishes()
+        for job in jobs:
+            assert job.publishing is not None
+            try:
+                revision = self._numbered(job, job.publishing)
+                self._publish(job, revision)
+                log.warning("%s: finished publishing revision %d after an unclean stop",
+                            job.source.name, revision.number)
+            except (Refused, OSError, StudiocutError) as e:
+                log.error("%s: could not finish publishing revision %d: %s", job.source.name,
+                          job.publishing, e)
+                self.journal.end_publish(job.id, job.published)
+        return len(jobs)
+
+    def purge(self, keep_days: float) -> int:
+        """Delete the artefacts of revisions older than ``keep_days`` (published ones stay),
+        and any folder no revision refers to; return how many folders went."""
+        old = self.journal.discard_revisions(time.time() - keep_days * 86400)
+        self.store.remove({r.folder for r in old})
+        return len(old) + self.store.remove_unknown(self.journal.folders())
+
+    def segmenter(self) -> Segmenter:
+        """Segment Anything when one is installed (or named), else GrabCut."""
+        if self._segmenter is None:
+            self._segmenter = self._open_segmenter()
+        return self._segmenter
+
+    def _open_segmenter(self) -> Segmenter:
+        names = ([self._refiner_name] if self._refiner_name not in ("auto", "grabcut") else
+                 [] if self._refiner_name == "grabcut" else
+                 [n for n, s in predict.MODELS.items() if s.family == "sam"])
+        for name in names:
+            try:
+                model = predict.load(name, threads=self._threads)
+            except ModelError as e:
+                if self._refiner_name != "auto":
+                    log.error("refine model %s cannot be used: %s; using GrabCut", name, e)
+                continue
+            if isinstance(model, predict.SamModel):
+                log.info("refine: points and boxes use %s", name)
+                return refine.SamSegmenter(model)
+        return refine.GrabCutSegmenter()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _revision(self, job: Job, kind: str, params: dict[str, Any], before: np.ndarray,
+                  alpha: np.ndarray, image: np.ndarray, profile: Profile, *,
+                  framed: pipeline.Framed | None = None) -> Revision:
+        icc, exif = (framed.icc, framed.exif) if framed else self._metadata(job)
+        data = encode.encode(image, profile.encoding, icc=icc, exif=exif)
+        folder = self.store.write(job.id, before, alpha, data, profile.encoding.ext)
+        h, w = alpha.shape
+        return self.journal.add_revision(job.id, kind, params, (w, h), profile.encoding.ext,
+                                         folder)
+
+    def _metadata(self, job: Job) -> tuple[bytes | None, bytes | None]:
+        framed = self._framed.get((job.id, job.identity.mtime_ns))
+        return (framed.icc, framed.exif) if framed else (decode.srgb_icc(), None)
+
+    def _layers(self, job: Job, base: Revision, profile: Profile,
+                model: MaskModel) -> tuple[np.ndarray, np.ndarray]:
+        """The base revision's alpha over the original's exact pixels (framed again from the
+        original, cached for the next refine), or over its review copy when the original is
+        gone or no longer frames the same."""
+        _, alpha = self.store.layers(base)
+        key = (job.id, job.identity.mtime_ns)
+        framed = self._framed.get(key)
+        original = self._original(job)
+        if framed is None and original is not None:
+            try:
+                framed = pipeline.frame_photo(original, model, profile)
+            except StudiocutError as e:
+                log.warning("%s: refining from the review copy: %s", job.source.name, e)
+            if framed is not None:
+                self._framed[key] = framed
+                while len(self._framed) > 2:  # each holds a full canvas: keep few
+                    self._framed.popitem(last=False)
+        if framed is not None and framed.alpha.shape == alpha.shape:
+            return framed.before, alpha
+        before, _ = self.store.layers(base)
+        return before, alpha
+
+    def _publish(self, job: Job, revision: Revision) -> Revision:
+        """Write ``revision`` to the job's output atomically, journalled before and after."""
+        profile = self._profile_of(job)
+        assert job.output is not None and profile.output is not None
+        dest = job.output.with_suffix("." + revision.ext)
+        data = self.store.result(revision)
+        self.journal.begin_publish(job.id, revision.number)
+        for attempt in range(RETRY_REPLACE):
+            try:
+                encode.write_atomic(dest, data, root=profile.output)
+                break
+            except StudiocutError:
+                if attempt == RETRY_REPLACE - 1:
+                    self.journal.end_publish(job.id, job.published)
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        faults.point("after-publish-write", dest)
+        if dest != job.output:
+            with contextlib.suppress(OSError):
+                job.output.unlink()  # the earlier version had another format
+        self.journal.end_publish(job.id, revision.number)
+        log.info("%s: revision %d published to %s", job.source.name, revision.number, dest)
+        return revision
+
+    def _unpublish(self, job: Job) -> None:
+        assert job.output is not None
+        for path in {job.output, *self._published_paths(job)}:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self.journal.end_publish(job.id, None)
+
+    def _published_paths(self, job: Job) -> list[Path]:
+        assert job.output is not None
+        return [job.output.with_suffix("." + r.ext) for r in self.journal.revisions(job.id)
+                if r.status == journal.PUBLISHED]
+
+    def _withdraw_review_copy(self, job: Job) -> None:
+        profile = self._profile_of(job)
+        if profile.review is None or job.output is None or profile.output is None:
+            return
+        with contextlib.suppress(ValueError, OSError):
+            review.withdraw(job.output, output_root=profile.output, rules=profile.review)
+
+    def _original(self, job: Job) -> Path | None:
+        for path in (job.original, job.source):
+            if path is not None and path.is_file():
+                return path
+        return None
+
+    def _running(self, job: Job) -> tuple[Profile, MaskModel]:
+        found = self.profiles.running(job.profile)
+        if found is None:
+            raise Refused(f"profile {job.profile} is not running (removed or paused)")
+        return found
+
+    def _profile_of(self, job: Job) -> Profile:
+        return self._running(job)[0]
+
+    def _get(self, job_id: int) -> Job:
+        job = self.journal.job(job_id)
+        if job is None:
+            raise Refused(f"no job {job_id}", 404)
+        return job
+
+    def _job(self, job_id: int) -> Job:
+        return self._get(job_id)
+
+    def _finished(self, job_id: int) -> Job:
+        job = self._get(job_id)
+        if job.state != journal.DONE or job.output is None:
+            raise Refused(f"{job.source.name} has no finished result (it is {job.state})")
+        return job
+
+    def _current(self, job: Job) -> Revision:
+        if job.published is not None:
+            return self._numbered(job, job.published)
+        return self._latest(job)
+
+    def _latest(self, job: Job) -> Revision:
+        live = [r for r in self.journal.revisions(job.id) if r.status != journal.DISCARDED]
+        if not live:
+            raise Refused(f"{job.source.name}: its revisions are gone (purged or re-shot)")
+        return live[-1]
+
+    def _numbered(self, job: Job, number: int) -> Revision:
+        for revision in self.journal.revisions(job.id):
+            if revision.number == number and revision.status != journal.DISCARDED:
+                return revision
+        raise Refused(f"{job.source.name} has no revision {number}", 404)
+
+
+def _undo(job: Job) -> str:
+    return json.dumps({"review": job.review, "published": job.published})
