@@ -63,7 +63,8 @@ class Daemon:
         env.update(extra_env or {})
         command = [*self.wrapper, sys.executable, "-m", "studiocut", "run",
                    "--profiles", str(self.profiles), "--state", str(self.state),
-                   "--rescan", "2", "--shutdown-timeout", "5", *self.args]
+                   "--rescan", "2", "--shutdown-timeout", "5", "--review-port", "0",
+                   *self.args]
         self._log_handle = open(self.log, "ab")  # noqa: SIM115 - closed in wait_exit
         self.proc = subprocess.Popen(command, stdout=self._log_handle,
                                      stderr=subprocess.STDOUT, env=env,
@@ -167,6 +168,15 @@ class Daemon:
     def wait_done(self, count: int, timeout: float = 60.0) -> None:
         self.wait_for(lambda: sum(s == "done" for s in self.states().values()) >= count,
                       timeout, f"{count} done jobs")
+
+    def review_url(self) -> str:
+        """The review page's address (from the status file; the daemon must be ready)."""
+        address = json.loads((self.state / "daemon.json").read_text()).get("review")
+        assert address, "the daemon serves no review page"
+        return str(address)
+
+    def token(self) -> str:
+        return (self.state / "review.token").read_text().strip()
 
     def status(self) -> dict[str, Any]:
         out = subprocess.run(

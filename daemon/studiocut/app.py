@@ -9,6 +9,7 @@ Signal handlers only set flags.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,8 +27,21 @@ from typing import Any
 
 from watchdog.observers.api import BaseObserver
 
-from studiocut import archive, encode, faults, intake, journal, notify, pipeline, predict, watcher
+from studiocut import (
+    archive,
+    encode,
+    faults,
+    intake,
+    journal,
+    notify,
+    pipeline,
+    predict,
+    server,
+    watcher,
+)
 from studiocut import profile as profiles
+from studiocut.artefacts import Store
+from studiocut.desk import Desk
 from studiocut.errors import ConfigError, ModelError, StudiocutError
 from studiocut.journal import Job, Journal
 from studiocut.profile import Profile
@@ -58,6 +72,9 @@ class Options:
     max_crashes: int = 3
     live: bool = False
     stuck_after: float = 600.0  # seconds one photo may hold a worker before it is unhealthy
+    review: server.Settings | None = None  # where the review page listens; None: no page
+    keep_revisions: float = 30.0  # days a revision's artefacts are kept (published: always)
+    refiner: str = "auto"  # what points and boxes run on the review page: a SAM, or grabcut
 
 
 @dataclass
@@ -98,6 +115,19 @@ class Daemon:
         self.notifier = notify.Notifier.from_environment()
         self._busy_since: dict[int, float] = {}  # worker index -> monotonic time of its claim
         self._unhealthy: list[str] = []
+        self._desk: Desk | None = None
+        self.page: server.Server | None = None
+        self._next_purge = 0.0
+
+    @property
+    def desk(self) -> Desk:
+        assert self._desk is not None
+        return self._desk
+
+    @property
+    def reviewing(self) -> bool:
+        """Whether results are kept for the review page (and may be held there)."""
+        return self.options.review is not None
 
     @property
     def journal(self) -> Journal:
@@ -119,6 +149,10 @@ class Daemon:
             log.warning("recovered after an unclean stop: %d jobs requeued, %d quarantined",
                         requeued, quarantined)
         self._intake = intake.Intake(self.journal, self.wake.set)
+        self._desk = Desk(self.journal, Store(state / "review"), self,
+                          refiner=self.options.refiner, threads=self._threads_per_model())
+        if self.reviewing:
+            self.desk.recover()
         for name, (profile, version) in loaded.items():
             self.watched[name] = self._activate(profile, version)
         self._sync_intake()
@@ -128,11 +162,34 @@ class Daemon:
         self._spawn("intake", self._intake.run)
         for item in self.watched.values():
             self._start_watching(item)
+        self._start_page()
         self.ready = True
         self.write_status()
         log.info("studiocut ready: %d profile(s), %d worker(s), state in %s",
                  len(self.watched), workers, state)
         self.notifier.ready(self.status_line())
+
+    def _start_page(self) -> None:
+        """Serve the review page. A page that cannot start (its port taken) is logged and
+        left out: tethering must not stop for it."""
+        settings = self.options.review
+        if settings is None:
+            return
+        secret = server.token(self.options.state_dir)
+        try:
+            self.page = server.Server(self, settings, secret, watch_of=self._watch_of)
+            self.page.start()
+        except OSError as e:
+            log.error("review page unavailable: cannot listen on %s:%d: %s", settings.bind,
+                      settings.port, e.strerror or e)
+            self.page = None
+            return
+        log.info("review page at %s (run `studiocut review url` for the address with its "
+                 "token)", self.page.url)
+
+    def _watch_of(self, name: str) -> Path | None:
+        item = self.watched.get(name)
+        return item.profile.watch if item is not None else None
 
     def run(self) -> None:
         """The whole life: startup(), serve() until ``stop`` is set, shutdown() always."""
@@ -175,15 +232,34 @@ class Daemon:
                 for item in self.watched.values():
                     if item.paused is None and self._intake is not None:
                         self._intake.scan(item.profile)
+            self._upkeep()
             self.write_status()
             self._notify(problems)
 
+    def _upkeep(self) -> None:
+        """Once a day (and at start): purge old revisions' artefacts and old events."""
+        if not self.reviewing or time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + 86400
+        try:
+            removed = self.desk.purge(self.options.keep_revisions)
+            self.journal.prune_events(time.time() - 7 * 86400)
+        except (OSError, StudiocutError) as e:
+            log.warning("could not purge old revisions: %s", e)
+            return
+        if removed:
+            log.info("purged %d revision(s) older than %g days", removed,
+                     self.options.keep_revisions)
+
     def shutdown(self) -> None:
-        """Stop intake, let in-flight photos finish within ``shutdown_timeout``, put any that
-        did not back to pending, and release the lock."""
+        """Close the review page (its live streams first), stop intake, let in-flight photos
+        finish within ``shutdown_timeout``, put any that did not back to pending, and
+        release the lock."""
         self.notifier.stopping("stopping: finishing the photos in progress")
         self.stop.set()
         self.wake.set()
+        if self.page is not None:
+            self.page.stop(min(3.0, self.options.shutdown_timeout))
         for item in self.watched.values():
             if item.observer is not None:
                 watcher.stop(item.observer)
@@ -284,12 +360,29 @@ class Daemon:
             return False
         return snapshot(profiles.files(self.options.profiles_dir)) != self._profiles_snapshot
 
-    def _activate(self, profile: Profile, version: str) -> Watched:
+    def _threads_per_model(self) -> int:
         cores = os.cpu_count() or 1
-        workers = self.options.workers or cores
-        request = profile.model_request(threads=max(1, cores // workers),
+        return max(1, cores // (self.options.workers or cores))
+
+    def _activate(self, profile: Profile, version: str) -> Watched:
+        if profile.review is not None and profile.review.hold != "none" and not self.reviewing:
+            raise ConfigError([f"{profile.path or profile.name}: At 'review.hold': holding "
+                               "results needs the review page, which is turned off "
+                               f"(--no-review) (got {profile.review.hold!r}; expected none)"])
+        request = profile.model_request(threads=self._threads_per_model(),
                                         cache_dir=self.options.state_dir / "engine-cache")
         return Watched(profile, version, predict.open_model(request))
+
+    # the desk's and the page's view of the profiles
+
+    def running(self, name: str) -> tuple[Profile, predict.MaskModel] | None:
+        item = self.watched.get(name)
+        return (item.profile, item.model) if item is not None else None
+
+    def names(self) -> list[str]:
+        return sorted(self.watched)
+
+    profile_names = names
 
     def _sync_intake(self) -> None:
         if self._intake is not None:
@@ -344,6 +437,8 @@ class Daemon:
         if item.paused is None:
             log.error("profile %s paused: %s (it resumes on its own when this is fixed)",
                       item.profile.name, reason)
+            self.journal.event("status", profile=item.profile.name,
+                               data={"state": "paused", "reason": reason})
         item.paused = reason
         if item.observer is not None:
             watcher.stop(item.observer, timeout=1.0)
@@ -353,6 +448,7 @@ class Daemon:
     def _resume(self, item: Watched) -> None:
         log.warning("profile %s resumed", item.profile.name)
         item.paused = None
+        self.journal.event("status", profile=item.profile.name, data={"state": "active"})
         self._sync_intake()
         self._start_watching(item)
         self.wake.set()
@@ -422,13 +518,17 @@ class Daemon:
             f"{source.stem}-{source.suffix.lstrip('.').lower()}.{profile.encoding.ext}")
         dest = self.journal.reserve_output(job.id, profile.name, wanted, fallback)
         outcome = pipeline.process(source, item.model, profile, output_root=profile.output,
-                                   dest=dest)
-        self.last_results.append(outcome)
+                                   dest=dest, holding=self.reviewing, keep=self.reviewing)
+        self.last_results.append(dataclasses.replace(outcome, cutout=None, data=None))
         if outcome.ok:
             faults.point("after-replace", source)
-            archive.after_done(profile, source, relative)
+            number, held = self._keep(job, outcome, profile)
+            original = archive.after_done(profile, source, relative)
+            review = "held" if held else "flagged" if outcome.flags else "none"
             self.journal.finish(job.id, journal.DONE, output=outcome.output,
-                                seconds=outcome.seconds, flags=outcome.flags)
+                                seconds=outcome.seconds, flags=outcome.flags, review=review,
+                                published=None if held else number,
+                                original=original if original != source else None)
             item.done_recent.append(time.monotonic())
             faults.point("after-done", source)
         elif outcome.reason == "vanished":
@@ -452,7 +552,62 @@ class Daemon:
                                 message=outcome.message, seconds=outcome.seconds)
             archive.after_failed(profile, source, relative, outcome.message or "")
 
+    def _keep(self, job: Job, outcome: pipeline.Outcome,
+              profile: Profile) -> tuple[int | None, bool]:
+        """Store the result's first revision for the review page; return its number and
+        whether it is held. A held result whose revision cannot be stored is published
+        instead: nothing is lost for want of the review page."""
+        if not self.reviewing or outcome.data is None:
+            return None, False
+        try:
+            return self.desk.keep(job, outcome, profile.encoding.ext), outcome.held
+        except (OSError, StudiocutError) as e:
+            log.error("%s: could not keep its revision for the review page: %s", job.source, e)
+            if outcome.held and outcome.output is not None:
+                assert profile.output is not None
+                encode.write_atomic(outcome.output, outcome.data, root=profile.output)
+            return None, False
+
     # ------------------------------------------------------------------ status
+
+    def review_status(self) -> list[dict[str, Any]]:
+        """One entry per profile for the review page's monitor."""
+        counts = self.journal.counts()
+        midnight = time.mktime((*time.localtime()[:3], 0, 0, 0, 0, 0, -1))
+        today = self.journal.counts_since(midnight)
+        oldest = self.journal.oldest_pending()
+        errors = self.journal.last_error()
+        with self._in_flight_lock:
+            busy = list(self._in_flight.values())
+        processing: dict[str, list[str]] = {}
+        for job_id in busy:
+            found = self.journal.job(job_id)
+            if found is not None:
+                processing.setdefault(found.profile, []).append(found.source.name)
+        now, wall = time.monotonic(), time.time()
+        rows = []
+        for name in sorted(set(self.watched) | set(counts)):
+            item = self.watched.get(name)
+            profile = item.profile if item else None
+            state = "standby" if item is None else "paused" if item.paused else "active"
+            done = today.get(name, {})
+            rows.append({
+                "name": name, "state": state,
+                "reason": item.paused if item else "no profile file loaded by this name",
+                "watch": os.fsdecode(profile.watch or "") if profile else None,
+                "output": os.fsdecode(profile.output or "") if profile else None,
+                "model": profile.model if profile else None,
+                "provider": getattr(item.model, "provider", "unknown") if item else None,
+                "hold": profile.review.hold if profile and profile.review else "none",
+                "queued": counts.get(name, {}).get(journal.PENDING, 0),
+                "processing": processing.get(name, []),
+                "done_today": done.get("done", 0), "failed_today": done.get("failed", 0),
+                "flagged_today": done.get("flagged", 0),
+                "per_minute": item.per_minute(now) if item else 0,
+                "oldest_pending_s": round(wall - oldest[name], 1) if name in oldest else None,
+                "last_error": errors.get(name),
+            })
+        return rows
 
     def write_status(self, *, stopping: bool = False) -> None:
         """Publish what only the running daemon knows (pauses, throughput) for ``status``."""
@@ -462,6 +617,7 @@ class Daemon:
             "started": self.started,
             "updated": time.time(),
             "state": "stopping" if stopping else "running",
+            "review": self.page.url if self.page is not None and not stopping else None,
             "profiles": {
                 name: {
                     "state": "paused" if w.paused else "active",

@@ -88,7 +88,31 @@ def _parser() -> argparse.ArgumentParser:
                    help="set a photo aside after it stopped the daemon N times (default: 3)")
     r.add_argument("--plain", action="store_true",
                    help="plain log lines even on a terminal (no live view)")
+    r.add_argument("--no-review", action="store_true",
+                   help="no review page: results are not kept as revisions nor held")
+    r.add_argument("--review-bind", default="127.0.0.1", metavar="ADDRESS",
+                   help="address the review page listens on (default: 127.0.0.1, this "
+                   "computer only)")
+    r.add_argument("--review-port", type=int, default=server_port(), metavar="PORT",
+                   help=f"review page port (default: {server_port()}; 0 picks a free one)")
+    r.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name or address other computers use to reach the review page "
+                   "(repeatable; needed with a --review-bind other than loopback)")
+    r.add_argument("--keep-revisions", type=float, default=30.0, metavar="DAYS",
+                   help="days the review page keeps earlier revisions (default: 30)")
+    r.add_argument("--refiner", default="auto", metavar="MODEL",
+                   help="what keep/remove points run on: a SAM model, grabcut, or auto "
+                   "(the first installed SAM, else grabcut)")
     r.set_defaults(handler=cmd_run)
+
+    v = sub.add_parser("review", help="the review page",
+                       description="The review page the running daemon serves.")
+    vs = v.add_subparsers(dest="review_command", metavar="ACTION", required=True)
+    u = vs.add_parser("url", parents=[common], help="print the page's address with its token",
+                      description="Print the review page's address with its access token "
+                      "(open it in a browser on this computer).")
+    u.add_argument("--json", action="store_true", help="print {url, address} as JSON")
+    u.set_defaults(handler=cmd_review_url)
 
     s = sub.add_parser("status", parents=[common], help="what the daemon is doing",
                        description="Per profile: pending, done and failed counts, the age of "
@@ -291,16 +315,51 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.verbose == 0:
         setup_logging(1)  # a service logs one INFO line per photo
+    from studiocut import server
+
+    page = None
+    if not args.no_review:
+        page = server.Settings(args.review_bind, args.review_port, tuple(args.allowed_host))
+        if page.problems():
+            raise ConfigError(page.problems())
+    if args.keep_revisions <= 0:
+        raise ConfigError([f"--keep-revisions must be above 0 days (got {args.keep_revisions})"])
     options = app.Options(
         profiles_dir=profiles_dir(args), state_dir=state_dir(args), workers=args.workers,
         rescan=args.rescan, shutdown_timeout=args.shutdown_timeout,
         max_crashes=args.max_crashes, live=sys.stderr.isatty() and not args.plain,
+        review=page, keep_revisions=args.keep_revisions, refiner=args.refiner,
     )
     try:
         return app.run(options)
     except app.AlreadyRunning as e:
         _error_lines([str(e)])
         return EXIT_USAGE
+
+
+def server_port() -> int:
+    from studiocut.server import DEFAULT_PORT
+
+    return DEFAULT_PORT
+
+
+def cmd_review_url(args: argparse.Namespace) -> int:
+    from studiocut import app, server
+
+    state = state_dir(args)
+    try:
+        published = json.loads((state / app.STATUS_FILE).read_text())
+        secret = (state / server.TOKEN_FILE).read_text().strip()
+    except (OSError, ValueError):
+        published, secret = {}, ""
+    address = published.get("review") if app.is_running(state) else None
+    if not address or not secret:
+        _error_lines([f"no review page is running for the state folder {state} (start the "
+                      "daemon with `studiocut run`; `--no-review` turns the page off)"])
+        return EXIT_FAILED
+    link = f"{address}?token={secret}"
+    print(json.dumps({"url": link, "address": address}) if args.json else link)
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -743,9 +743,6 @@ def _cross_checks(profile: Profile, p: _Problems) -> None:
     if profile.key is not None and profile.model != "backdrop-key":
         p.add("key", "only the backdrop-key model uses key settings", profile.model,
               "model: backdrop-key, or remove 'key'")
-    if profile.review is not None and profile.review.hold != "none":
-        p.add("review.hold", "holding results for approval needs the review page, which this "
-              "version does not have", profile.review.hold, "none")
     if profile.require_gpu and profile.device == "cpu":
         p.add("require_gpu", "cannot be met with device: cpu", True,
               "false, or a GPU device such as auto or cuda")
