@@ -560,7 +560,7 @@ class Daemon:
         if not self.reviewing or outcome.data is None:
             return None, False
         try:
-            return self.desk.keep(job, outcome, profile.encoding.ext), outcome.held
+            return self.desk.keep(job, outcome, profile), outcome.held
         except (OSError, StudiocutError) as e:
             log.error("%s: could not keep its revision for the review page: %s", job.source, e)
             if outcome.held and outcome.output is not None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from studiocut import decode, encode, faults, journal, pipeline, predict, refine, review
+from studiocut import artefacts, decode, encode, faults, journal, pipeline, predict, refine, review
 from studiocut.artefacts import Store
 from studiocut.errors import ModelError, StudiocutError
 from studiocut.journal import Job, Journal, Revision
@@ -66,11 +66,17 @@ class Desk:
 
     # ------------------------------------------------------------------ from the workers
 
-    def keep(self, job: Job, outcome: pipeline.Outcome, ext: str) -> int:
-        """Store a finished photo's first revision; return its number."""
+    def keep(self, job: Job, outcome: pipeline.Outcome, profile: Profile) -> int:
+        """Store a finished photo's first revision; return its number. The framed original
+        (the costliest artefact) is stored at once only where a person will likely look or
+        the original is about to be deleted; otherwise it is framed again when first asked
+        for."""
         assert outcome.cutout is not None and outcome.data is not None
         framed = outcome.cutout.framed
-        folder = self.store.write(job.id, framed.before, framed.alpha, outcome.data, ext)
+        ext = profile.encoding.ext
+        eager = bool(outcome.flags) or outcome.held or profile.after == "delete"
+        folder = self.store.write(job.id, framed.before, framed.alpha, outcome.data, ext,
+                                  with_before=eager)
         h, w = framed.alpha.shape
         revision = self.journal.add_revision(job.id, "auto", {}, (w, h), ext, folder)
         return revision.number
@@ -271,8 +277,38 @@ class Desk:
                     self._framed.popitem(last=False)
         if framed is not None and framed.alpha.shape == alpha.shape:
             return framed.before, alpha
+        self.ensure_before(base)
         before, _ = self.store.layers(base)
         return before, alpha
+
+    def media(self, revision: Revision, kind: str, view: artefacts.View) -> tuple[bytes, str]:
+        """One view of a revision (see artefacts.Store.media), framing the original again
+        for the views that need it when it was not stored."""
+        if kind in ("before", "cutout", "overlay"):
+            self.ensure_before(revision)
+        return self.store.media(revision, kind, view)
+
+    def ensure_before(self, revision: Revision) -> None:
+        """Store a revision's framed original if it was not; raise FileNotFoundError when the
+        original is gone or no longer frames the same."""
+        if self.store.has_before(revision):
+            return
+        job = self._get(revision.job)
+        original = self._original(job)
+        if original is None:
+            raise FileNotFoundError(f"{job.source.name}: the original is gone")
+        with self._lock:
+            if self.store.has_before(revision):
+                return
+            profile, model = self._running(job)
+            try:
+                framed = pipeline.frame_photo(original, model, profile)
+            except StudiocutError as e:
+                raise FileNotFoundError(f"{job.source.name}: {e}") from e
+            if framed.alpha.shape[::-1] != revision.size:
+                raise FileNotFoundError(f"{job.source.name}: the original no longer frames "
+                                        "like this revision (profile changed?)")
+            self.store.add_before(revision, framed.before)
 
     def _publish(self, job: Job, revision: Revision) -> Revision:
         """Write ``revision`` to the job's output atomically, journalled before and after."""

@@ -381,7 +381,7 @@ class Api:
         try:
             view = artefacts.parse_view(request.query_params.get("crop"),
                                         request.query_params.get("max"), revision.size)
-            data, kind = await run_in_threadpool(self.daemon.desk.store.media, revision,
+            data, kind = await run_in_threadpool(self.daemon.desk.media, revision,
                                                  request.path_params["kind"], view)
         except ValueError as e:
             return _json(400, str(e))
