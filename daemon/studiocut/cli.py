@@ -111,7 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     u = vs.add_parser("url", parents=[common], help="print the page's address with its token",
                       description="Print the review page's address with its access token "
                       "(open it in a browser on this computer).")
-    u.add_argument("--json", action="store_true", help="print {url, address} as JSON")
+    u.add_argument("--json", action="store_true",
+                   help="print {url, address, token} as JSON")
     u.set_defaults(handler=cmd_review_url)
 
     s = sub.add_parser("status", parents=[common], help="what the daemon is doing",
@@ -358,7 +359,7 @@ def cmd_review_url(args: argparse.Namespace) -> int:
                       "daemon with `studiocut run`; `--no-review` turns the page off)"])
         return EXIT_FAILED
     link = f"{address}?token={secret}"
-    print(json.dumps({"url": link, "address": address}) if args.json else link)
+    print(json.dumps({"url": link, "address": address, "token": secret}) if args.json else link)
     return EXIT_OK
 
 

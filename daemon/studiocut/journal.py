@@ -547,15 +547,24 @@ class Journal:
         with self._write() as db:
             _event(db, kind, job, profile, data)
 
-    def events(self, after: int, limit: int = 500) -> list[Event]:
+    def events(self, after: int, limit: int = 500, *, tail: bool = False) -> list[Event]:
+        """Events after id ``after``, oldest first; with ``tail`` the newest ``limit``. Each
+        names its job's file (``data["name"]``)."""
+        where, order = ("1=1", "DESC") if tail else ("e.id>?", "")
         with self._lock:
             rows = self._db.execute(
-                "SELECT e.id, e.time, e.kind, e.job, COALESCE(e.profile, j.profile), e.data "
-                "FROM events e LEFT JOIN jobs j ON j.id=e.job WHERE e.id>? ORDER BY e.id "
-                "LIMIT ?", (after, limit)).fetchall()
-        return [Event(int(i), float(t), str(k), None if j is None else int(j),
-                      None if p is None else str(p), json.loads(d) if d else {})
-                for i, t, k, j, p, d in rows]
+                "SELECT e.id, e.time, e.kind, e.job, COALESCE(e.profile, j.profile), e.data, "
+                f"j.source FROM events e LEFT JOIN jobs j ON j.id=e.job WHERE {where} "
+                f"ORDER BY e.id {order} LIMIT ?", (limit,) if tail else (after, limit)
+            ).fetchall()
+        found = []
+        for i, t, k, j, p, d, source in sorted(rows):
+            data = json.loads(d) if d else {}
+            if isinstance(source, bytes):
+                data["name"] = os.path.basename(os.fsdecode(source))
+            found.append(Event(int(i), float(t), str(k), None if j is None else int(j),
+                               None if p is None else str(p), data))
+        return found
 
     def last_event(self) -> int:
         with self._lock:

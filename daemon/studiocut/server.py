@@ -343,7 +343,8 @@ class Api:
         if isinstance(body, Response):
             return body
         ids, action = body.get("ids"), body.get("action")
-        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids) or len(ids) > 1000:
+        if not isinstance(ids, list) or len(ids) > 1000 or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in ids):
             return _json(400, "ids must be a list of at most 1000 job ids")
         if action not in BULK_ACTIONS:
             return _json(400, f"action must be one of {', '.join(BULK_ACTIONS)}")
@@ -423,12 +424,21 @@ class Api:
                 await asyncio.sleep(0.1)
 
     async def events_json(self, request: Request) -> Response:
+        """Events after ``after`` (at most 500: ask again from ``last``), or the newest
+        ``tail`` ones (a page filling its feed)."""
         try:
             after = int(request.query_params.get("after") or 0)
+            tail = int(request.query_params.get("tail") or 0)
         except ValueError:
-            return _json(400, "after must be an event id")
-        found = await run_in_threadpool(self.journal.events, after, 500)
-        last = found[-1].id if found else max(after, 0)
+            return _json(400, "after and tail must be whole numbers")
+
+        def read() -> tuple[list[journal.Event], int]:
+            if tail > 0:
+                return self.journal.events(0, min(tail, 500), tail=True), self.journal.last_event()
+            found = self.journal.events(after, 500)
+            return found, found[-1].id if found else max(after, 0)
+
+        found, last = await run_in_threadpool(read)
         return JSONResponse({"events": [json.loads(_event_json(e)) for e in found],
                              "last": last})
 
