@@ -151,10 +151,10 @@ class Daemon:
         self._intake = intake.Intake(self.journal, self.wake.set)
         self._desk = Desk(self.journal, Store(state / "review"), self,
                           refiner=self.options.refiner, threads=self._threads_per_model())
-        if self.reviewing:
-            self.desk.recover()
         for name, (profile, version) in loaded.items():
             self.watched[name] = self._activate(profile, version)
+        if self.reviewing:  # after the profiles load: a publish writes to their outputs
+            self.desk.recover()
         self._sync_intake()
         workers = self.options.workers or os.cpu_count() or 1
         for index in range(workers):

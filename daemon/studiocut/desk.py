@@ -254,7 +254,8 @@ class Desk:
                                          folder)
 
     def _metadata(self, job: Job) -> tuple[bytes | None, bytes | None]:
-        framed = self._framed.get((job.id, job.identity.mtime_ns))
+        with self._lock:
+            framed = self._framed.get((job.id, job.identity.mtime_ns))
         return (framed.icc, framed.exif) if framed else (decode.srgb_icc(), None)
 
     def _layers(self, job: Job, base: Revision, profile: Profile,
@@ -264,7 +265,8 @@ class Desk:
         gone or no longer frames the same."""
         _, alpha = self.store.layers(base)
         key = (job.id, job.identity.mtime_ns)
-        framed = self._framed.get(key)
+        with self._lock:
+            framed = self._framed.get(key)
         original = self._original(job)
         if framed is None and original is not None:
             try:
@@ -272,9 +274,10 @@ class Desk:
             except StudiocutError as e:
                 log.warning("%s: refining from the review copy: %s", job.source.name, e)
             if framed is not None:
-                self._framed[key] = framed
-                while len(self._framed) > 2:  # each holds a full canvas: keep few
-                    self._framed.popitem(last=False)
+                with self._lock:
+                    self._framed[key] = framed
+                    while len(self._framed) > 2:  # each holds a full canvas: keep few
+                        self._framed.popitem(last=False)
         if framed is not None and framed.alpha.shape == alpha.shape:
             return framed.before, alpha
         self.ensure_before(base)
@@ -327,9 +330,9 @@ class Desk:
                     raise
                 time.sleep(0.2 * (attempt + 1))
         faults.point("after-publish-write", dest)
-        if dest != job.output:
+        for earlier in {job.output, *self._published_paths(job)} - {dest}:
             with contextlib.suppress(OSError):
-                job.output.unlink()  # the earlier version had another format
+                earlier.unlink()  # the version it replaces had another format
         self.journal.end_publish(job.id, revision.number)
         log.info("%s: revision %d published to %s", job.source.name, revision.number, dest)
         return revision
