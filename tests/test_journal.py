@@ -434,3 +434,366 @@ def test_a_journal_from_before_the_flags_and_crash_columns_is_upgraded(tmp_path:
     db.finish(claimed[0].id, journal.DONE, flags=("looks odd",))
     assert db.jobs()[0].flags == ("looks odd",)
     db.close()
+
+
+# ===========================================================================================
+# The review page: revisions, review states, publishing, views and the event feed.
+# (Appended section; the tests above are unchanged.)
+# ===========================================================================================
+
+
+def finished(db: Journal, name: str, *, profile: str = "p", state: str = journal.DONE,
+             review: str = "none", published: int | None = None,
+             reason: str | None = None, message: str | None = None) -> int:
+    """Queue, claim and finish one photo; return its job id."""
+    job_id = queue(db, name, profile)
+    claimed = db.claim_next([profile])
+    assert claimed is not None and claimed[0].id == job_id
+    db.finish(job_id, state, output=Path("/out") / name if state == journal.DONE else None,
+              review=review, published=published, reason=reason, message=message)
+    return job_id
+
+
+def revise(db: Journal, job_id: int, kind: str = "auto") -> journal.Revision:
+    return db.add_revision(job_id, kind, {"by": kind}, (40, 30), "jpg",
+                           f"{job_id}/{kind}{len(db.revisions(job_id))}")
+
+
+def the_job(db: Journal, job_id: int) -> journal.Job:
+    job = db.job(job_id)
+    assert job is not None
+    return job
+
+
+def test_add_revision_numbers_each_jobs_revisions_from_1(db: Journal, clock: Clock) -> None:
+    first, second = finished(db, "a.jpg"), finished(db, "b.jpg")
+
+    made = [revise(db, first), revise(db, first, "refine"), revise(db, second),
+            revise(db, first, "rerun")]
+
+    assert [(r.job, r.number) for r in made] == [(first, 1), (first, 2), (second, 1), (first, 3)]
+    rev = made[1]
+    assert (rev.kind, rev.params, rev.status, rev.size, rev.ext, rev.folder, rev.created) == (
+        "refine", {"by": "refine"}, journal.READY, (40, 30), "jpg", f"{first}/refine1",
+        clock.now)
+    assert db.revision(rev.id) == rev
+    assert db.revision(9999) is None
+    assert [r.number for r in db.revisions(first)] == [1, 2, 3]
+    assert db.folders() == {r.folder for r in made}
+
+
+def test_finish_with_a_published_revision_marks_it_published(db: Journal) -> None:
+    job_id = queue(db, "a.jpg")
+    assert db.claim_next(["p"]) is not None
+    revise(db, job_id)
+
+    db.finish(job_id, journal.DONE, output=Path("/out/a.jpg"), review="flagged", published=1)
+
+    job = the_job(db, job_id)
+    assert (job.review, job.published, job.undo) == ("flagged", 1, None)
+    assert [r.status for r in db.revisions(job_id)] == [journal.PUBLISHED]
+
+
+def test_latest_revisions_gives_each_jobs_newest_revision_not_discarded(
+    db: Journal, clock: Clock
+) -> None:
+    a, b, c = finished(db, "a.jpg"), finished(db, "b.jpg"), finished(db, "c.jpg")
+    revise(db, a)
+    db.end_publish(a, 1)
+    revise(db, b)
+    revise(db, c)
+    clock.now += 10
+    revise(db, a)  # a's newest, ready
+    revise(db, c)
+    clock.now += 10
+
+    discarded = db.discard_revisions(older_than=clock.now - 15)  # the old ready ones: b1, c1
+
+    assert sorted((r.job, r.number) for r in discarded) == [(b, 1), (c, 1)]
+    latest = db.latest_revisions([a, b, c])
+    assert {job: rev.number for job, rev in latest.items()} == {a: 2, c: 2}
+    assert db.latest_revisions([]) == {}
+    clock.now += 100
+    db.discard_revisions(older_than=clock.now)  # a2 and c2 now; a1 is published and stays
+    assert {job: rev.number for job, rev in db.latest_revisions([a, b, c]).items()} == {a: 1}
+    assert db.folders() == {f"{a}/auto0"}
+
+
+def test_set_review_changes_only_what_it_is_given(db: Journal) -> None:
+    job_id = finished(db, "a.jpg", review="held")
+
+    db.set_review(job_id, "approved", published=2, undo='{"review": "held"}')
+    job = the_job(db, job_id)
+    assert (job.review, job.published, job.undo) == ("approved", 2, '{"review": "held"}')
+
+    db.set_review(job_id, "flagged")  # published and undo left as they are
+    job = the_job(db, job_id)
+    assert (job.review, job.published, job.undo) == ("flagged", 2, '{"review": "held"}')
+
+    db.set_review(job_id, "rejected", published=None, undo=None)
+    job = the_job(db, job_id)
+    assert (job.review, job.published, job.undo) == ("rejected", None, None)
+    with pytest.raises(AssertionError):
+        db.set_review(job_id, "maybe")
+
+
+def test_begin_and_end_publish_track_the_revision_in_the_output(db: Journal) -> None:
+    job_id = finished(db, "a.jpg")
+    other = finished(db, "b.jpg")
+    for _ in range(3):
+        revise(db, job_id)
+    db.end_publish(job_id, 1)
+
+    db.begin_publish(job_id, 3)
+
+    assert [j.id for j in db.interrupted_publishes()] == [job_id]
+    job = the_job(db, job_id)
+    assert (job.publishing, job.published) == (3, 1)
+
+    db.end_publish(job_id, 3)
+
+    job = the_job(db, job_id)
+    assert (job.publishing, job.published) == (None, 3)
+    assert db.interrupted_publishes() == []
+    assert [r.status for r in db.revisions(job_id)] == [journal.READY, journal.READY,
+                                                        journal.PUBLISHED]
+    db.end_publish(job_id, None)  # withdrawn
+    assert the_job(db, job_id).published is None
+    assert {r.status for r in db.revisions(job_id)} == {journal.READY}
+    assert the_job(db, other).published is None
+
+
+def test_a_reshot_photo_starts_over_without_its_review_or_revisions(db: Journal) -> None:
+    job_id = queue(db, "a.jpg")
+    assert db.claim_next(["p"]) is not None
+    revise(db, job_id)
+    revise(db, job_id, "refine")
+    db.finish(job_id, journal.DONE, output=Path("/out/a.jpg"), published=1,
+              original=Path("/done/a.jpg"))
+    db.set_review(job_id, "approved", undo='{"review": "none", "published": 1}')
+    db.begin_publish(job_id, 2)
+
+    reshot = db.enqueue("p", Path("/in/a.jpg"), B, "v2")
+
+    assert reshot is not None and reshot.id == job_id
+    assert (reshot.state, reshot.review, reshot.published, reshot.publishing, reshot.undo,
+            reshot.original) == (journal.PENDING, "none", None, None, None, None)
+    assert {r.status for r in db.revisions(job_id)} == {journal.DISCARDED}
+    assert db.latest_revisions([job_id]) == {} and db.folders() == set()
+    assert db.interrupted_publishes() == []
+    assert revise(db, job_id).number == 3  # numbers go on: old folders are never reused
+
+
+def test_retry_puts_only_a_failed_job_back_in_the_queue(db: Journal) -> None:
+    failed = finished(db, "bad.jpg", state=journal.FAILED, reason="truncated",
+                      message="bad.jpg: cut short")
+    done = finished(db, "good.jpg")
+    db.set_review(failed, "dismissed")
+
+    assert not db.retry(done)
+    assert db.retry(failed)
+
+    job = the_job(db, failed)
+    assert (job.state, job.attempts, job.reason, job.message, job.review) == (
+        journal.PENDING, 0, None, None, "none")
+    assert the_job(db, done).state == journal.DONE
+    assert not db.retry(failed)  # pending now
+    assert not db.retry(12345)
+    last = db.events(0)[-1]
+    assert (last.kind, last.job, last.data) == ("queued", failed, {"retry": True,
+                                                                  "name": "bad.jpg"})
+
+
+def test_views_select_the_jobs_of_each_review_page_tab(db: Journal) -> None:
+    ids = {
+        "none": finished(db, "none.jpg"),
+        "flagged": finished(db, "flagged.jpg", review="flagged"),
+        "held": finished(db, "held.jpg", review="held"),
+        "approved": finished(db, "approved.jpg", review="approved"),
+        "rejected": finished(db, "rejected.jpg", review="rejected"),
+        "failed": finished(db, "failed.jpg", state=journal.FAILED, reason="x"),
+        "dismissed": finished(db, "dismissed.jpg", state=journal.FAILED, reason="x"),
+        "other": finished(db, "other.jpg", profile="q", review="held"),
+    }
+    db.set_review(ids["dismissed"], "dismissed")
+    ids["processing"] = queue(db, "processing.jpg")
+    assert db.claim_next(["p"]) is not None
+    ids["pending"] = queue(db, "pending.jpg")
+
+    def names(view: str, **kw: object) -> list[str]:
+        return [j.source.stem for j in db.view(view, **kw)]  # type: ignore[arg-type]
+
+    assert set(journal.VIEWS) == {"flagged", "all", "held", "approved", "rejected", "failed",
+                                  "queue"}
+    assert names("flagged") == ["flagged", "held", "other"]
+    assert names("flagged", profile="p") == ["flagged", "held"]
+    assert names("held") == ["held", "other"]
+    assert names("approved") == ["approved"]
+    assert names("rejected") == ["rejected"]
+    assert names("failed") == ["failed"]
+    assert names("queue") == ["processing", "pending"]
+    assert names("all") == ["none", "flagged", "held", "approved", "rejected", "other"]
+    assert names("all", after=ids["approved"]) == ["rejected", "other"]
+    assert names("all", after=ids["none"], limit=2) == ["flagged", "held"]
+    with pytest.raises(KeyError):
+        db.view("everything")
+
+
+def test_every_change_of_a_jobs_state_writes_one_event(db: Journal, clock: Clock) -> None:
+    start = db.last_event()
+    a = queue(db, "a.jpg")
+    assert db.claim_next(["p"]) is not None
+    db.release(a, uncount=True, reason="output-missing", message="no output folder")
+    assert db.claim_next(["p"]) is not None
+    db.finish(a, journal.DONE, output=Path("/out/a.jpg"))
+    b = queue(db, "b.jpg", profile="q")
+    assert db.claim_next(["q"]) is not None
+    db.finish(b, journal.FAILED, reason="truncated", message="cut short")
+    db.finish(b, journal.DONE)  # not processing: no change, no event
+
+    found = db.events(start)
+
+    assert [(e.kind, e.job, e.profile, e.data) for e in found] == [
+        ("queued", a, "p", {"name": "a.jpg"}),
+        ("processing", a, "p", {"name": "a.jpg"}),
+        ("queued", a, "p", {"reason": "output-missing", "name": "a.jpg"}),
+        ("processing", a, "p", {"name": "a.jpg"}),
+        ("done", a, "p", {"name": "a.jpg"}),
+        ("queued", b, "q", {"name": "b.jpg"}),
+        ("processing", b, "q", {"name": "b.jpg"}),
+        ("failed", b, "q", {"reason": "truncated", "name": "b.jpg"}),
+    ]
+    assert [e.id for e in found] == sorted({e.id for e in found})
+    assert all(e.time == clock.now for e in found)
+    assert db.last_event() == found[-1].id
+
+
+def test_review_actions_write_events_too(db: Journal) -> None:
+    job_id = finished(db, "a.jpg")
+    start = db.last_event()
+
+    revise(db, job_id)
+    db.set_review(job_id, "approved")
+    db.end_publish(job_id, 1)
+    db.event("note", profile="p", data={"text": "hello"})
+
+    assert [(e.kind, e.job, e.profile, e.data) for e in db.events(start)] == [
+        ("revision", job_id, "p", {"number": 1, "kind": "auto", "name": "a.jpg"}),
+        ("review", job_id, "p", {"review": "approved", "name": "a.jpg"}),
+        ("published", job_id, "p", {"number": 1, "name": "a.jpg"}),
+        ("note", None, "p", {"text": "hello"}),
+    ]
+
+
+def test_events_page_after_a_cursor(db: Journal) -> None:
+    for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg"):
+        queue(db, name)
+    every = db.events(0)
+    assert len(every) == 5
+
+    first = db.events(0, limit=2)
+    rest = db.events(first[-1].id)
+
+    assert first + rest == every
+    assert db.events(every[-1].id) == []
+    assert db.events(0, limit=2, tail=True) == every[-2:]  # the newest, oldest first
+
+
+def test_prune_events_drops_old_ones_but_keeps_the_newest(db: Journal, clock: Clock) -> None:
+    queue(db, "a.jpg")
+    queue(db, "b.jpg")
+    clock.now += 100
+    queue(db, "c.jpg")
+    last = db.last_event()
+
+    db.prune_events(older_than=clock.now - 50)
+    assert [e.job for e in db.events(0)] == [3]
+
+    clock.now += 100
+    db.prune_events(older_than=clock.now)  # all are old: the newest still stays
+    assert [e.id for e in db.events(0)] == [last]
+    assert db.last_event() == last  # so a page's cursor never goes back
+
+
+def test_counts_since_counts_what_ended_since_then(db: Journal, clock: Clock) -> None:
+    finished(db, "old.jpg")
+    finished(db, "old-bad.jpg", state=journal.FAILED, reason="x")
+    clock.now += 100
+    since = clock.now
+    finished(db, "a.jpg")
+    finished(db, "b.jpg", review="flagged")
+    finished(db, "c.jpg", review="held")
+    finished(db, "d.jpg", review="approved")
+    finished(db, "e.jpg", state=journal.FAILED, reason="x")
+    finished(db, "w.png", profile="web", review="flagged")
+    queue(db, "waiting.jpg")
+
+    assert db.counts_since(since) == {"p": {"done": 4, "failed": 1, "flagged": 2},
+                                      "web": {"done": 1, "failed": 0, "flagged": 1}}
+    assert db.counts_since(clock.now + 1) == {}
+
+
+def test_last_error_gives_each_profiles_most_recent_failure(db: Journal, clock: Clock) -> None:
+    finished(db, "a.jpg", state=journal.FAILED, reason="x", message="a.jpg: first")
+    clock.now += 10
+    finished(db, "b.jpg", state=journal.FAILED, reason="x", message="b.jpg: second")
+    clock.now += 10
+    finished(db, "c.jpg")  # a success later does not hide the error
+    finished(db, "w.png", profile="web", state=journal.FAILED, reason="x")  # no message
+
+    assert db.last_error() == {"p": "b.jpg: second", "web": ""}
+
+
+def _journal_before_the_review_page(path: Path) -> None:
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, profile TEXT NOT NULL, source BLOB NOT NULL,"
+        " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,"
+        " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT, message TEXT,"
+        " output BLOB, profile_version TEXT, created REAL NOT NULL, updated REAL NOT NULL,"
+        " started REAL, seconds REAL, not_before REAL NOT NULL DEFAULT 0,"
+        " crashes INTEGER NOT NULL DEFAULT 0, flags TEXT, UNIQUE (profile, source));"
+        "INSERT INTO jobs (profile, source, size, mtime_ns, inode, state, output, flags,"
+        " created, updated) VALUES ('p', X'2F696E2F612E6A7067', 1, 1, 1, 'done',"
+        " X'2F6F75742F612E6A7067', 'too small', 0, 0);")
+    old.close()
+
+
+def test_a_journal_from_before_the_review_page_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _journal_before_the_review_page(path)
+
+    db = Journal(path)
+    try:
+        [job] = db.jobs()
+        assert (job.source, job.output, job.flags) == (Path("/in/a.jpg"), Path("/out/a.jpg"),
+                                                       ("too small",))
+        assert (job.review, job.published, job.publishing, job.original, job.undo) == (
+            "none", None, None, None, None)
+        assert db.view("all") == [job] and db.events(0) == []
+        rev = db.add_revision(job.id, "auto", {}, (4, 3), "jpg", "1/x")
+        db.set_review(job.id, "approved", published=rev.number)
+        db.end_publish(job.id, rev.number)
+        assert the_job(db, job.id).published == 1
+        assert [e.kind for e in db.events(0)] == ["revision", "review", "published"]
+    finally:
+        db.close()
+    columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(jobs)")}
+    assert {"review", "undo", "published", "publishing", "original"} <= columns
+
+
+def test_a_journal_from_before_the_review_page_reads_without_an_upgrade(tmp_path: Path) -> None:
+    """``studiocut status`` opens the journal read-only, so between an upgrade of the
+    package and the daemon's next start it reads the old schema as it is."""
+    path = tmp_path / "old.db"
+    _journal_before_the_review_page(path)
+
+    db = Journal(path, readonly=True)
+    try:
+        [job] = db.jobs()
+        assert (job.state, job.review, job.published, job.flags) == (
+            "done", "none", None, ("too small",))
+    finally:
+        db.close()
+    columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(jobs)")}
+    assert "review" not in columns

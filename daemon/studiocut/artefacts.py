@@ -93,18 +93,25 @@ class Store:
         """Add the framed original to a revision written without it."""
         path = self.folder(revision) / "before.jpg"
         temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{encode.TEMP_SUFFIX}")
-        _imwrite(temp, before, BEFORE_JPEG, rgb=True)
-        os.replace(temp, path)
+        try:
+            _imwrite(temp, before, BEFORE_JPEG, rgb=True)
+            os.replace(temp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
 
     def result(self, revision: Revision) -> bytes:
         return (self.folder(revision) / f"result.{revision.ext}").read_bytes()
 
+    def alpha(self, revision: Revision) -> np.ndarray:
+        """The revision's alpha (float32 in [0, 1]); stored even when ``before.jpg`` is not."""
+        alpha = _read(self.folder(revision) / "alpha.png", cv2.IMREAD_GRAYSCALE)
+        return alpha.astype(np.float32) / 255.0
+
     def layers(self, revision: Revision) -> tuple[np.ndarray, np.ndarray]:
         """The revision's framed original (RGB uint8) and alpha (float32 in [0, 1])."""
-        folder = self.folder(revision)
-        before = _read(folder / "before.jpg", cv2.IMREAD_COLOR)
-        alpha = _read(folder / "alpha.png", cv2.IMREAD_GRAYSCALE)
-        return before[..., ::-1].copy(), alpha.astype(np.float32) / 255.0
+        before = _read(self.folder(revision) / "before.jpg", cv2.IMREAD_COLOR)
+        return before[..., ::-1].copy(), self.alpha(revision)
 
     def media(self, revision: Revision, kind: str, view: View) -> tuple[bytes, str]:
         """The bytes and content type of one view of a revision; raise FileNotFoundError when
@@ -164,7 +171,7 @@ class Store:
             if not job_folder.is_dir():
                 continue
             for folder in job_folder.iterdir():
-                if f"{job_folder.name}/{folder.name}" not in known:
+                if folder.is_dir() and f"{job_folder.name}/{folder.name}" not in known:
                     shutil.rmtree(folder, ignore_errors=True)
                     count += 1
             with contextlib.suppress(OSError):
@@ -189,10 +196,11 @@ def parse_view(crop: str | None, longest: str | None, size: tuple[int, int]) -> 
         except ValueError:
             raise ValueError("crop must be x,y,w,h in pixels") from None
         width, height = size
-        x, y = max(0, min(x, width - 1)), max(0, min(y, height - 1))
-        w, h = min(w, width - x), min(h, height - y)
+        x1, y1 = min(x + w, width), min(y + h, height)  # clipped to the canvas
+        x, y = max(0, x), max(0, y)
+        w, h = x1 - x, y1 - y
         if w < 1 or h < 1 or w * h > MAX_CROP_PIXELS:
-            raise ValueError("crop is empty or too large")
+            raise ValueError("crop is outside the image, empty or too large")
         box = (x, y, w, h)
     side = None
     if longest:

@@ -204,6 +204,8 @@ class Desk:
             try:
                 revision = self._numbered(job, job.publishing)
                 self._publish(job, revision)
+                if job.review in ("held", "rejected"):  # a publish of these is an approval
+                    self.journal.set_review(job.id, "approved", undo=_undo(job))
                 log.warning("%s: finished publishing revision %d after an unclean stop",
                             job.source.name, revision.number)
             except (Refused, OSError, StudiocutError) as e:
@@ -263,7 +265,7 @@ class Desk:
         """The base revision's alpha over the original's exact pixels (framed again from the
         original, cached for the next refine), or over its review copy when the original is
         gone or no longer frames the same."""
-        _, alpha = self.store.layers(base)
+        alpha = self.store.alpha(base)  # before.jpg may not be stored (yet)
         key = (job.id, job.identity.mtime_ns)
         with self._lock:
             framed = self._framed.get(key)

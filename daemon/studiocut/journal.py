@@ -165,7 +165,16 @@ class Journal:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
             self._add_missing_columns()
+        self._columns = _COLUMNS if not readonly else self._readable_columns()
         self._lock = threading.Lock()
+
+    def _readable_columns(self) -> str:
+        """The job columns to select from a journal that may predate this version (read
+        only, so it cannot be upgraded here): defaults stand in for missing columns."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        defaults = {"not_before": "0", "crashes": "0", "review": "'none'"}
+        return ", ".join(c if c in have else f"{defaults.get(c, 'NULL')} AS {c}"
+                         for c in _COLUMNS.split(", "))
 
     def _add_missing_columns(self) -> None:
         """Bring a journal written by an earlier version up to this schema."""
@@ -199,7 +208,7 @@ class Journal:
     def lookup(self, profile: str, source: Path) -> Job | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE profile=? AND source=?",
+                f"SELECT {self._columns} FROM jobs WHERE profile=? AND source=?",
                 (profile, os.fsencode(source)),
             ).fetchone()
         return _job(row) if row else None
@@ -237,7 +246,7 @@ class Journal:
                     "WHERE id=?", (*ident, PENDING, version, now, now, job_id))
                 db.execute("UPDATE revisions SET status=? WHERE job=?", (DISCARDED, job_id))
             _event(db, "queued", job_id, profile)
-            found = db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id=?", (job_id,)).fetchone()
+            found = db.execute(f"SELECT {self._columns} FROM jobs WHERE id=?", (job_id,)).fetchone()
         return _job(found)
 
     def record(self, profile: str, source: Path, identity: Identity, state: str,
@@ -321,7 +330,7 @@ class Journal:
         marks = ",".join("?" * len(profiles))
         with self._write() as db:
             row = db.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE state=? AND not_before<=? "
+                f"SELECT {self._columns} FROM jobs WHERE state=? AND not_before<=? "
                 f"AND profile IN ({marks}) ORDER BY id LIMIT 1",
                 (PENDING, now, *profiles)).fetchone()
             if row is None:
@@ -351,7 +360,7 @@ class Journal:
 
     def pending(self, profile: str | None = None, limit: int = 1000) -> list[Job]:
         """Pending jobs, oldest first."""
-        query = f"SELECT {_COLUMNS} FROM jobs WHERE state=?"
+        query = f"SELECT {self._columns} FROM jobs WHERE state=?"
         params: list[object] = [PENDING]
         if profile is not None:
             query += " AND profile=?"
@@ -364,7 +373,7 @@ class Journal:
 
     def jobs(self, *, profile: str | None = None, states: tuple[str, ...] = (),
              limit: int | None = None, newest_first: bool = False) -> list[Job]:
-        query = f"SELECT {_COLUMNS} FROM jobs WHERE 1=1"
+        query = f"SELECT {self._columns} FROM jobs WHERE 1=1"
         params: list[object] = []
         if profile is not None:
             query += " AND profile=?"
@@ -411,7 +420,7 @@ class Journal:
 
     def job(self, job_id: int) -> Job | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id=?",
+            row = self._db.execute(f"SELECT {self._columns} FROM jobs WHERE id=?",
                                    (job_id,)).fetchone()
         return _job(row) if row else None
 
@@ -419,7 +428,7 @@ class Journal:
              limit: int = 200) -> list[Job]:
         """Jobs of a review-page view, oldest first, with ids above ``after``."""
         query, params = VIEWS[view]
-        sql = f"SELECT {_COLUMNS} FROM jobs WHERE ({query}) AND id>?"
+        sql = f"SELECT {self._columns} FROM jobs WHERE ({query}) AND id>?"
         args: list[object] = [*params, after]
         if profile is not None:
             sql += " AND profile=?"
@@ -507,7 +516,7 @@ class Journal:
     def interrupted_publishes(self) -> list[Job]:
         """Jobs whose publish was cut short by a crash."""
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE publishing IS NOT NULL"
+            rows = self._db.execute(f"SELECT {self._columns} FROM jobs WHERE publishing IS NOT NULL"
                                     ).fetchall()
         return [_job(r) for r in rows]
 

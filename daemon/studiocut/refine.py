@@ -8,7 +8,9 @@ and decontaminate the edge. Coordinates are canvas pixels of the full-resolution
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -85,7 +87,8 @@ def parse(body: object, size: tuple[int, int]) -> Edit:
                       for x, y in (_pair(p) for p in _list(raw_stroke.get("points"), "stroke")))
         if trail:
             strokes.append(Stroke(raw_stroke["mode"] == "keep", radius, trail))
-    edge = body.get("edge") or {}
+    edge = body.get("edge")
+    edge = {} if edge is None else edge
     if not isinstance(edge, dict):
         raise BadEdit("edge must be an object")
     shift = int(_number(edge.get("shift", 0), "edge.shift"))
@@ -108,9 +111,13 @@ def _list(value: object, what: str) -> list[Any]:
 
 
 def _number(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    number = math.nan
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        with contextlib.suppress(OverflowError):  # an int beyond float's range
+            number = float(value)
+    if not math.isfinite(number):  # also NaN and Infinity, which json.loads accepts
         raise BadEdit(f"{what}: expected a number, got {value!r}")
-    return float(value)
+    return number
 
 
 def _pair(value: object) -> tuple[object, object]:
@@ -120,7 +127,8 @@ def _pair(value: object) -> tuple[object, object]:
 
 
 def _point(value: object, w: int, h: int) -> tuple[float, float, int]:
-    if not isinstance(value, dict) or value.get("label") not in (0, 1):
+    label = value.get("label") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or isinstance(label, bool) or label not in (0, 1):
         raise BadEdit("each point needs x, y and label 1 (keep) or 0 (remove)")
     x, y = _number(value.get("x"), "point x"), _number(value.get("y"), "point y")
     if not (0 <= x < w and 0 <= y < h):
