@@ -446,15 +446,27 @@ def test_rerun_with_an_unknown_profile_is_a_bad_request(bench: Bench) -> None:
 
 def test_recover_finishes_a_publish_a_crash_interrupted(held: Bench) -> None:
     job_id = held.shoot()
-    held.journal.begin_publish(job_id, 1)  # and then the daemon stopped
+    held.journal.begin_publish(job_id, 1, "approved")  # an approve; then the daemon stopped
 
     assert held.new_desk().recover() == 1
 
     job = held.job(job_id)
-    assert (job.publishing, job.published) == (None, 1)
-    assert job.review == "approved"  # only an approval publishes a held result
+    assert (job.publishing, job.published, job.publishing_review) == (None, 1, None)
+    assert job.review == "approved"  # the state the interrupted approve was heading for
     assert held.output() == held.store.result(held.revision(job_id, 1))
     assert held.new_desk().recover() == 0
+
+
+def test_recover_leaves_the_state_an_interrupted_undo_was_heading_for(held: Bench) -> None:
+    job_id = held.shoot()
+    held.journal.set_review(job_id, "rejected")
+    held.journal.begin_publish(job_id, 1, "flagged")  # undo of a reject, cut short
+
+    held.new_desk().recover()
+
+    job = held.job(job_id)
+    assert (job.review, job.published) == ("flagged", 1)
+    assert held.output() == held.store.result(held.revision(job_id, 1))
 
 
 def test_recover_gives_up_on_a_revision_that_is_gone(bench: Bench) -> None:

@@ -88,7 +88,7 @@ class Desk:
         with self._lock:
             job = self._finished(job_id)
             if job.published is None:
-                self._publish(job, self._latest(job))
+                self._publish(job, self._latest(job), review="approved")
             self._withdraw_review_copy(job)
             self.journal.set_review(job_id, "approved", undo=_undo(job))
             return self._job(job_id)
@@ -116,7 +116,8 @@ class Desk:
                 if wanted is None:
                     self._unpublish(job)
                 else:
-                    self._publish(job, self._numbered(job, int(wanted)))
+                    self._publish(job, self._numbered(job, int(wanted)),
+                                  review=earlier["review"])
             self.journal.set_review(job_id, earlier["review"], undo=None)
             return self._job(job_id)
 
@@ -143,7 +144,7 @@ class Desk:
             if revision is None or revision.status == journal.DISCARDED:
                 raise Refused(f"no revision {revision_id}", 404)
             job = self._finished(revision.job)
-            self._publish(job, revision)
+            self._publish(job, revision, review="approved")
             if job.review != "approved":  # a person chose this version
                 self.journal.set_review(job.id, "approved", undo=_undo(job))
             return self._job(job.id)
@@ -204,8 +205,8 @@ class Desk:
             try:
                 revision = self._numbered(job, job.publishing)
                 self._publish(job, revision)
-                if job.review in ("held", "rejected"):  # a publish of these is an approval
-                    self.journal.set_review(job.id, "approved", undo=_undo(job))
+                if job.publishing_review and job.publishing_review != job.review:
+                    self.journal.set_review(job.id, job.publishing_review, undo=_undo(job))
                 log.warning("%s: finished publishing revision %d after an unclean stop",
                             job.source.name, revision.number)
             except (Refused, OSError, StudiocutError) as e:
@@ -315,13 +316,14 @@ class Desk:
                                         "like this revision (profile changed?)")
             self.store.add_before(revision, framed.before)
 
-    def _publish(self, job: Job, revision: Revision) -> Revision:
-        """Write ``revision`` to the job's output atomically, journalled before and after."""
+    def _publish(self, job: Job, revision: Revision, *, review: str | None = None) -> Revision:
+        """Write ``revision`` to the job's output atomically, journalled before and after;
+        ``review`` is the state the action publishing it leaves the job in (for recovery)."""
         profile = self._profile_of(job)
         assert job.output is not None and profile.output is not None
         dest = job.output.with_suffix("." + revision.ext)
         data = self.store.result(revision)
-        self.journal.begin_publish(job.id, revision.number)
+        self.journal.begin_publish(job.id, revision.number, review)
         for attempt in range(RETRY_REPLACE):
             try:
                 encode.write_atomic(dest, data, root=profile.output)

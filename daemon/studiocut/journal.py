@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     undo TEXT,
     published INTEGER,
     publishing INTEGER,
+    publishing_review TEXT,
     original BLOB,
     UNIQUE (profile, source)
 );
@@ -118,6 +119,7 @@ class Job:
     review: str = "none"
     published: int | None = None  # the revision number live in the output folder
     publishing: int | None = None  # a publish that was in progress (crash recovery)
+    publishing_review: str | None = None  # the review state that publish was to leave
     original: Path | None = None  # where the original is now, when ``after`` moved it
     undo: str | None = None  # JSON of the review state and revision before the last action
 
@@ -184,7 +186,8 @@ class Journal:
                                    ("flags", "TEXT"),
                                    ("review", "TEXT NOT NULL DEFAULT 'none'"),
                                    ("undo", "TEXT"), ("published", "INTEGER"),
-                                   ("publishing", "INTEGER"), ("original", "BLOB")):
+                                   ("publishing", "INTEGER"), ("publishing_review", "TEXT"),
+                                   ("original", "BLOB")):
             if column not in have:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
 
@@ -495,11 +498,12 @@ class Journal:
             db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id=?", (*args, job_id))
             _event(db, "review", job_id, None, {"review": review})
 
-    def begin_publish(self, job_id: int, number: int) -> None:
-        """Note that revision ``number`` is being published: a crash before end_publish is
-        finished by recover_publishing at the next start."""
+    def begin_publish(self, job_id: int, number: int, review: str | None = None) -> None:
+        """Note that revision ``number`` is being published, by an action meant to leave the
+        job in ``review`` state: a crash before end_publish is finished at the next start."""
         with self._write() as db:
-            db.execute("UPDATE jobs SET publishing=? WHERE id=?", (number, job_id))
+            db.execute("UPDATE jobs SET publishing=?, publishing_review=? WHERE id=?",
+                       (number, review, job_id))
 
     def end_publish(self, job_id: int, number: int | None) -> None:
         """Record revision ``number`` (None: nothing) as the one in the output folder."""
@@ -509,8 +513,8 @@ class Journal:
             if number is not None:
                 db.execute("UPDATE revisions SET status=? WHERE job=? AND number=?",
                            (PUBLISHED, job_id, number))
-            db.execute("UPDATE jobs SET published=?, publishing=NULL, updated=? WHERE id=?",
-                       (number, time.time(), job_id))
+            db.execute("UPDATE jobs SET published=?, publishing=NULL, publishing_review=NULL, "
+                       "updated=? WHERE id=?", (number, time.time(), job_id))
             _event(db, "published", job_id, None, {"number": number})
 
     def interrupted_publishes(self) -> list[Job]:
@@ -627,14 +631,16 @@ def _event(db: sqlite3.Connection, kind: str, job: int | None, profile: str | No
 
 
 _COLUMNS = ("id, profile, source, size, mtime_ns, inode, state, attempts, reason, message, "
-            "output, updated, created, flags, review, published, publishing, original, undo")
+            "output, updated, created, flags, review, published, publishing, original, undo, "
+            "publishing_review")
 _REVISION_COLUMNS = ("id, job, number, kind, params, status, created, width, height, ext, "
                      "folder")
 
 
 def _job(row: tuple[object, ...]) -> Job:
     (job_id, profile, source, size, mtime_ns, inode, state, attempts, reason, message,
-     output, updated, created, flags, review, published, publishing, original, undo) = row
+     output, updated, created, flags, review, published, publishing, original, undo,
+     publishing_review) = row
     assert isinstance(source, bytes)
     return Job(
         id=int(job_id),  # type: ignore[call-overload]
@@ -654,6 +660,7 @@ def _job(row: tuple[object, ...]) -> Job:
         publishing=publishing if isinstance(publishing, int) else None,
         original=Path(os.fsdecode(original)) if isinstance(original, bytes) else None,
         undo=undo if isinstance(undo, str) else None,
+        publishing_review=publishing_review if isinstance(publishing_review, str) else None,
     )
 
 
