@@ -56,7 +56,7 @@ def record(path: Path, clock: Clock) -> None:
 
 def write_daemon_json(state: Path) -> None:
     (state / app.STATUS_FILE).write_text(json.dumps({
-        "pid": 1, "state": "running",
+        "pid": 1, "state": "running", "review": "http://127.0.0.1:8770/",
         "profiles": {"studio": {"state": "paused", "reason": "output folder /out is missing",
                                 "watch": "/in", "output": "/out", "model": "u2netp",
                                 "per_minute": 7}},
@@ -132,7 +132,9 @@ def test_collect_is_running_only_while_the_daemon_lock_is_held(
     studio = by_name(report)["studio"]
     assert (studio["state"], studio["reason"]) == ("paused", "output folder /out is missing")
     assert studio["per_minute"] == 7
-    assert status.collect(state, tmp_path / "profiles")["running"] is False
+    assert report["review"] == "http://127.0.0.1:8770/"
+    stopped = status.collect(state, tmp_path / "profiles")
+    assert (stopped["running"], stopped["review"]) == (False, None)
 
 
 def test_collect_reads_a_journal_that_the_daemon_holds_open(

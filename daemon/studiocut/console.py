@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 def render(daemon: Daemon) -> Group:
     """One frame of the live view."""
     counts = daemon.journal.counts() if daemon.ready else {}
+    page = daemon.page
     profiles = Table("profile", "state", "queue", "done", "failed", "per minute", "watching",
-                     title="studiocut", title_justify="left", expand=True)
+                     title="studiocut", title_justify="left", expand=True,
+                     caption=f"review page: {page.url} (`studiocut review url` adds the token)"
+                     if page is not None else None, caption_justify="left")
     now = time.monotonic()
     for name, item in sorted(daemon.watched.items()):
         c = counts.get(name, {})

@@ -22,6 +22,7 @@ def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str,
     db_path = state_dir / app.JOURNAL_FILE
     report: dict[str, Any] = {
         "running": running,
+        "review": live.get("review") if running else None,  # the page's address, no token
         "state_dir": os.fsdecode(state_dir),
         "profiles_dir": os.fsdecode(profiles_dir),
         "profiles": [],
@@ -108,6 +109,8 @@ def render(report: dict[str, Any]) -> None:
     console = Console()
     state = "running" if report["running"] else "not running"
     console.print(f"studiocut daemon: [bold]{state}[/bold] (state in {report['state_dir']})")
+    if report.get("review"):
+        console.print(f"review page: {report['review']} (`studiocut review url` adds the token)")
     table = Table("profile", "state", "pending", "done", "flagged", "failed", "oldest pending",
                   "per minute", "model", "runs on")
     for row in report["profiles"]:
