@@ -170,7 +170,8 @@ def evaluate(gt_path: Path, image: Path | None, model: predict.MaskModel,
             else:
                 alpha = rgba[..., 3].astype(np.float64) / 255.0
             if out is not None:
-                data = encode.encode(rgba, profile.encoding, icc=result.framed.icc, exif=result.framed.exif)
+                framed = result.framed
+                data = encode.encode(rgba, profile.encoding, icc=framed.icc, exif=framed.exif)
                 (out / f"{gt_path.stem}.png").write_bytes(data)
     if alpha is None:
         alpha = np.zeros_like(gt)
