@@ -333,7 +333,7 @@ def test_grabcut_keeps_the_soft_edge_where_it_agrees() -> None:
 
 
 def test_grabcut_on_a_large_canvas_scales_the_points_to_its_working_size() -> None:
-    # 1000 x 600 runs at 800 x 480: the point at x 800 is x 640, inside the square (560-720
+    # 1000 x 600 runs at 640 x 384: the point at x 800 is x 512, inside the square (448-576
     # there); unscaled it would land on the grey
     before, truth = square_photo((600, 1000), (700, 200, 900, 400))
     empty = np.zeros(truth.shape, np.float32)
@@ -428,3 +428,16 @@ def test_sam_box_becomes_the_two_corner_prompts(sam_files: dict[str, Path]) -> N
     ys, xs = np.nonzero(alpha > 0.5)
     assert np.allclose((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1), (50, 60, 250, 200),
                        atol=1.5)
+
+
+def test_grabcut_works_on_the_subject_and_marks_region_only() -> None:
+    alpha = np.zeros((1000, 1000), np.float32)
+    alpha[400:600, 100:300] = 1.0  # the subject: 200 x 200
+    from studiocut.refine import _region
+
+    # the subject and a point beside it (extent 400 px), padded by 15 % of that plus 16 px
+    assert _region(alpha, Edit(points=((500, 500, 1),))) == (24, 324, 577, 677)
+    # a box decides alone
+    assert _region(alpha, Edit(box=(0.0, 0.0, 100.0, 100.0))) == (0, 0, 132, 132)
+    # no subject yet: a keep point does not say how large it is
+    assert _region(np.zeros_like(alpha), Edit(points=((5, 5, 1),))) == (0, 0, 1000, 1000)

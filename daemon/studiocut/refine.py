@@ -27,7 +27,8 @@ from studiocut.profile import Matting
 log = logging.getLogger(__name__)
 
 MAX_MARKS = 500  # points, stroke points and strokes each; a page sends far fewer
-GRABCUT_SIDE = 800  # GrabCut runs on the canvas shrunk to this longest side
+GRABCUT_SIDE = 640  # GrabCut runs on the subject's region shrunk to this longest side
+GRABCUT_ITERATIONS = 3
 
 
 @dataclass(frozen=True)
@@ -182,40 +183,79 @@ class SamSegmenter:
 
 class GrabCutSegmenter:
     """OpenCV's GrabCut seeded with the current alpha: keep and remove points become sure
-    foreground and background, the box bounds the subject."""
+    foreground and background, the box bounds the subject. It runs only on the region around
+    the subject and the marks (the rest of the canvas is plain backdrop), shrunk to at most
+    GRABCUT_SIDE pixels."""
 
     name = "grabcut"
 
     def __call__(self, key: Hashable, before: np.ndarray, alpha: np.ndarray,
                  edit: Edit) -> np.ndarray:
-        h, w = alpha.shape
-        k = min(1.0, GRABCUT_SIDE / max(w, h))
-        sw, sh = max(1, round(w * k)), max(1, round(h * k))
-        small = cv2.resize(before, (sw, sh), interpolation=cv2.INTER_AREA)
-        small_alpha = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA)
-        seeds = np.where(small_alpha > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+        x0, y0, x1, y1 = _region(alpha, edit)
+        result = alpha.copy()
         if edit.box is not None:
-            x0, y0, x1, y1 = (round(v * k) for v in edit.box)
-            outside = np.ones_like(seeds, dtype=bool)
-            outside[y0:y1, x0:x1] = False
-            seeds[outside] = cv2.GC_BGD
-            if not (small_alpha[y0:y1, x0:x1] > 0.5).any():
-                seeds[y0:y1, x0:x1] = cv2.GC_PR_FGD  # an empty box: the subject is in it
-        radius = max(3, round(0.012 * max(sw, sh)))
-        for x, y, label in edit.points:
-            cv2.circle(seeds, (round(x * k), round(y * k)), radius,
-                       int(cv2.GC_FGD if label else cv2.GC_BGD), -1)
-        if not ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).any():
-            return np.zeros_like(alpha)
-        background = np.zeros((1, 65), np.float64)
-        foreground = np.zeros((1, 65), np.float64)
-        cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None,  # type: ignore[call-overload]
-                    background, foreground, 4, cv2.GC_INIT_WITH_MASK)
-        hard = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.float32)
-        hard = cv2.resize(hard, (w, h), interpolation=cv2.INTER_LINEAR)
-        # keep the soft edge where GrabCut agrees with the old alpha; take its answer elsewhere
-        agrees = (hard > 0.5) == (alpha > 0.5)
-        return np.where(agrees, alpha, hard).astype(np.float32)
+            result[...] = 0.0  # nothing outside the box is the subject
+        points = tuple((x - x0, y - y0, label) for x, y, label in edit.points)
+        box = None
+        if edit.box is not None:
+            bx0, by0, bx1, by1 = edit.box
+            box = (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0)
+        local = Edit(points=points, box=box)
+        result[y0:y1, x0:x1] = _grabcut(before[y0:y1, x0:x1], alpha[y0:y1, x0:x1], local)
+        return result
+
+
+def _region(alpha: np.ndarray, edit: Edit) -> tuple[int, int, int, int]:
+    """The part of the canvas GrabCut needs: the box, or the subject and the marks, with room
+    around them for its background model; the whole canvas when there is no subject yet
+    (a keep point alone does not say how large the subject is)."""
+    h, w = alpha.shape
+    xs: list[float] = [x for x, _, _ in edit.points]
+    ys: list[float] = [y for _, y, _ in edit.points]
+    if edit.box is not None:
+        xs += [edit.box[0], edit.box[2]]
+        ys += [edit.box[1], edit.box[3]]
+    else:
+        rows = np.flatnonzero((alpha > 0.5).any(axis=1))
+        cols = np.flatnonzero((alpha > 0.5).any(axis=0))
+        if rows.size == 0:
+            return (0, 0, w, h)
+        xs += [float(cols[0]), float(cols[-1] + 1)]
+        ys += [float(rows[0]), float(rows[-1] + 1)]
+    pad = 0.15 * max(max(xs) - min(xs), max(ys) - min(ys)) + 16
+    return (max(0, int(min(xs) - pad)), max(0, int(min(ys) - pad)),
+            min(w, int(max(xs) + pad) + 1), min(h, int(max(ys) + pad) + 1))
+
+
+def _grabcut(before: np.ndarray, alpha: np.ndarray, edit: Edit) -> np.ndarray:
+    h, w = alpha.shape
+    k = min(1.0, GRABCUT_SIDE / max(w, h))
+    sw, sh = max(1, round(w * k)), max(1, round(h * k))
+    small = cv2.resize(before, (sw, sh), interpolation=cv2.INTER_AREA)
+    small_alpha = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA)
+    seeds = np.where(small_alpha > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    if edit.box is not None:
+        x0, y0, x1, y1 = (round(v * k) for v in edit.box)
+        outside = np.ones_like(seeds, dtype=bool)
+        outside[y0:y1, x0:x1] = False
+        seeds[outside] = cv2.GC_BGD
+        if not (small_alpha[y0:y1, x0:x1] > 0.5).any():
+            seeds[y0:y1, x0:x1] = cv2.GC_PR_FGD  # an empty box: the subject is in it
+    radius = max(3, round(0.012 * max(sw, sh)))
+    for x, y, label in edit.points:
+        cv2.circle(seeds, (round(x * k), round(y * k)), radius,
+                   int(cv2.GC_FGD if label else cv2.GC_BGD), -1)
+    if not ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).any():
+        return np.zeros_like(alpha)
+    background = np.zeros((1, 65), np.float64)
+    foreground = np.zeros((1, 65), np.float64)
+    cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None,  # type: ignore[call-overload]
+                background, foreground, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    hard = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.float32)
+    hard = cv2.resize(hard, (w, h), interpolation=cv2.INTER_LINEAR)
+    # keep the soft edge where GrabCut agrees with the old alpha; take its answer elsewhere
+    agrees = (hard > 0.5) == (alpha > 0.5)
+    return np.where(agrees, alpha, hard).astype(np.float32)
 
 
 Segmenter: TypeAlias = SamSegmenter | GrabCutSegmenter
