@@ -161,6 +161,21 @@ def test_keep_stores_the_first_revision_with_its_artefacts(bench: Bench) -> None
     assert (job.review, job.published, job.output) == ("none", 1, bench.out / "shot.jpg")
 
 
+def test_a_published_first_revision_shares_the_output_file_until_it_is_replaced(
+    bench: Bench,
+) -> None:
+    job_id = bench.shoot()
+    first = bench.revision(job_id, 1)
+    kept = bench.store.folder(first) / "result.jpg"
+    assert kept.stat().st_ino == (bench.out / "shot.jpg").stat().st_ino  # no second copy
+    original = bench.output()
+
+    bench.desk.publish(bench.desk.refine(job_id, REMOVE_MIDDLE).id)
+
+    assert bench.output() != original
+    assert kept.read_bytes() == original  # the replace made a new file; this one stayed
+
+
 def test_a_held_result_is_kept_but_not_published(held: Bench) -> None:
     job_id = held.shoot()
 
@@ -480,8 +495,9 @@ def test_recover_gives_up_on_a_revision_that_is_gone(bench: Bench) -> None:
     assert bench.journal.interrupted_publishes() == []
 
 
-def test_purge_removes_old_revisions_but_keeps_the_published_one(bench: Bench) -> None:
+def test_purge_removes_old_revisions_but_not_the_output(bench: Bench) -> None:
     job_id = bench.shoot()
+    output = bench.output()
     candidate = bench.desk.refine(job_id, REMOVE_MIDDLE)
     published = bench.revision(job_id, 1)
     stray = bench.store.root / "99" / "leftover"
@@ -489,11 +505,12 @@ def test_purge_removes_old_revisions_but_keeps_the_published_one(bench: Bench) -
 
     removed = bench.desk.purge(keep_days=-1)  # everything counts as old
 
-    assert removed == 2  # the candidate and the stray folder
+    assert removed == 3  # both revisions and the stray folder
     assert not bench.store.folder(candidate).exists() and not stray.parent.exists()
-    assert bench.store.folder(published).is_dir()
-    assert [r.status for r in bench.journal.revisions(job_id)] == [journal.PUBLISHED,
-                                                                   journal.DISCARDED]
+    assert not bench.store.folder(published).exists()
+    assert [r.status for r in bench.journal.revisions(job_id)] == [journal.DISCARDED] * 2
+    assert bench.output() == output  # the published result stays in the output folder
+    assert bench.job(job_id).published == 1
     with pytest.raises(Refused) as refused:
         bench.desk.publish(candidate.id)
     assert refused.value.status == 404

@@ -507,16 +507,17 @@ def test_latest_revisions_gives_each_jobs_newest_revision_not_discarded(
     revise(db, c)
     clock.now += 10
 
-    discarded = db.discard_revisions(older_than=clock.now - 15)  # the old ready ones: b1, c1
+    discarded = db.discard_revisions(older_than=clock.now - 15)  # the old ones: a1, b1, c1
 
-    assert sorted((r.job, r.number) for r in discarded) == [(b, 1), (c, 1)]
+    assert sorted((r.job, r.number) for r in discarded) == [(a, 1), (b, 1), (c, 1)]
+    assert the_job(db, a).published == 1  # its output stays; only the artefacts go
     latest = db.latest_revisions([a, b, c])
     assert {job: rev.number for job, rev in latest.items()} == {a: 2, c: 2}
     assert db.latest_revisions([]) == {}
     clock.now += 100
-    db.discard_revisions(older_than=clock.now)  # a2 and c2 now; a1 is published and stays
-    assert {job: rev.number for job, rev in db.latest_revisions([a, b, c]).items()} == {a: 1}
-    assert db.folders() == {f"{a}/auto0"}
+    db.discard_revisions(older_than=clock.now)  # a2 and c2 now
+    assert db.latest_revisions([a, b, c]) == {}
+    assert db.folders() == set()
 
 
 def test_set_review_changes_only_what_it_is_given(db: Journal) -> None:

@@ -625,6 +625,13 @@ def test_rerun_with_another_profile_makes_a_candidate_in_its_format(page: Page) 
                                {"profile": "nope"}).json()["error"]
     assert len(page.revisions(job["id"])) == 2
 
+    # a refine of the re-run keeps its settings (here its WebP format), not the job's own
+    refined = page.ok(page.post(f"/api/v1/jobs/{job['id']}/refine",
+                                {"base": rerun["number"], "edge": {"shift": -1}}))
+    assert (refined["params"]["profile"], refined["params"]["base"]) == ("other", 2)
+    assert image_of(page.get(refined["media"]["result"]).content).format == "WEBP"
+    assert len(page.revisions(job["id"])) == 3
+
     page.ok(page.post(f"/api/v1/revisions/{rerun['id']}/publish"))
     assert webp.read_bytes() == response.content
     assert not png.exists()  # one output per photo, whatever its format

@@ -63,15 +63,17 @@ class Store:
         self.root = root
 
     def write(self, job_id: int, before: np.ndarray, alpha: np.ndarray, result: bytes,
-              ext: str, *, with_before: bool = True) -> str:
+              ext: str, *, with_before: bool = True, published: Path | None = None) -> str:
         """Write a revision's artefacts (``before.jpg`` only ``with_before``); return its
-        folder name (relative to the store)."""
+        folder name (relative to the store). ``published`` is the output file just written
+        with ``result``: the artefact becomes a hard link to it, which costs no space and
+        keeps these bytes when a later revision replaces the output (a new file)."""
         folder = f"{job_id}/{secrets.token_hex(6)}"
         final = self.root / folder
         temp = final.with_name(final.name + encode.TEMP_SUFFIX)
         temp.mkdir(parents=True)
         try:
-            (temp / f"result.{ext}").write_bytes(result)
+            _keep_result(temp / f"result.{ext}", result, published)
             if with_before:
                 _imwrite(temp / "before.jpg", before, BEFORE_JPEG)
             a8 = cv2.convertScaleAbs(alpha, alpha=255.0)
@@ -177,6 +179,17 @@ class Store:
             with contextlib.suppress(OSError):
                 job_folder.rmdir()  # only when empty
         return count
+
+
+def _keep_result(path: Path, result: bytes, published: Path | None) -> None:
+    if published is not None:
+        try:
+            if published.stat().st_size == len(result):
+                os.link(published, path)
+                return
+        except OSError:  # another filesystem, or no hard links there: copy
+            pass
+    path.write_bytes(result)
 
 
 def overlay(before: np.ndarray, alpha: np.ndarray) -> np.ndarray:

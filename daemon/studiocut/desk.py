@@ -62,7 +62,7 @@ class Desk:
         self._refiner_name = refiner
         self._segmenter: Segmenter | None = None
         self._threads = threads
-        self._framed: OrderedDict[tuple[int, int], pipeline.Framed] = OrderedDict()
+        self._framed: OrderedDict[tuple[int, int, str, str], pipeline.Framed] = OrderedDict()
 
     # ------------------------------------------------------------------ from the workers
 
@@ -76,7 +76,8 @@ class Desk:
         ext = profile.encoding.ext
         eager = bool(outcome.flags) or outcome.held or profile.after == "delete"
         folder = self.store.write(job.id, framed.before, framed.alpha, outcome.data, ext,
-                                  with_before=eager)
+                                  with_before=eager,
+                                  published=None if outcome.held else outcome.output)
         h, w = framed.alpha.shape
         revision = self.journal.add_revision(job.id, "auto", {}, (w, h), ext, folder)
         return revision.number
@@ -150,19 +151,24 @@ class Desk:
             return self._job(job.id)
 
     def refine(self, job_id: int, body: object, base_number: int | None = None) -> Revision:
-        """Apply a person's marks to a revision's alpha; return the new candidate."""
+        """Apply a person's marks to a revision's alpha; return the new candidate, made with
+        the settings the base was made with (a re-run's profile or model)."""
         job = self._finished(job_id)
         base = self._numbered(job, base_number) if base_number else self._current(job)
         edit = refine.parse(body, base.size)
-        profile, model = self._running(job)
-        before, alpha = self._layers(job, base, profile, model)
+        profile, model = self._settings(job, base.params.get("profile"),
+                                        base.params.get("model"))
+        before, alpha, framed = self._layers(job, base, profile, model)
         segmenter = self.segmenter() if edit.prompts else refine.GrabCutSegmenter()
-        alpha = refine.apply((job.id, job.identity.mtime_ns), before, alpha, edit, segmenter)
+        key = (job.id, job.identity.mtime_ns, profile.name, profile.model, before.shape)
+        alpha = refine.apply(key, before, alpha, edit, segmenter)
         image = pipeline.render(before, alpha, model, profile, decontaminate=edit.decontaminate)
         params = {**edit.params, "base": base.number}
+        params.update({k: base.params[k] for k in ("profile", "model") if k in base.params})
         if edit.prompts:
             params["segmenter"] = segmenter.name
-        return self._revision(job, "refine", params, before, alpha, image, profile)
+        return self._revision(job, "refine", params, before, alpha, image, profile,
+                              framed=framed)
 
     def rerun(self, job_id: int, *, profile_name: str | None = None,
               model_name: str | None = None) -> Revision:
@@ -172,20 +178,7 @@ class Desk:
         original = self._original(job)
         if original is None:
             raise Refused(f"{job.source.name}: the original is gone, so it cannot be re-run")
-        profile, model = self._running(job)
-        if profile_name:
-            other = self.profiles.running(profile_name)
-            if other is None:
-                raise Refused(f"no running profile named {profile_name!r}", 400)
-            profile, model = other
-        if model_name:
-            try:
-                model = predict.open_model(dataclasses.replace(
-                    profile.model_request(threads=self._threads),
-                    spec=predict.spec_for(model_name)))
-            except ModelError as e:
-                raise Refused(str(e), 400) from e
-            profile = dataclasses.replace(profile, model=model_name, custom_model=None)
+        profile, model = self._settings(job, profile_name, model_name)
         try:
             cutout = pipeline.cut(original, model, profile)
         except StudiocutError as e:
@@ -194,6 +187,25 @@ class Desk:
         params = {"profile": profile.name, "model": profile.model}
         return self._revision(job, "rerun", params, framed.before, framed.alpha, cutout.image,
                               profile, framed=framed)
+
+    def _settings(self, job: Job, profile_name: str | None,
+                  model_name: str | None) -> tuple[Profile, MaskModel]:
+        """The job's profile and model, or another running profile's, or another model."""
+        profile, model = self._running(job)
+        if profile_name and profile_name != profile.name:
+            other = self.profiles.running(profile_name)
+            if other is None:
+                raise Refused(f"no running profile named {profile_name!r}", 400)
+            profile, model = other
+        if model_name and model_name != profile.model:
+            try:
+                model = predict.open_model(dataclasses.replace(
+                    profile.model_request(threads=self._threads),
+                    spec=predict.spec_for(model_name)))
+            except ModelError as e:
+                raise Refused(str(e), 400) from e
+            profile = dataclasses.replace(profile, model=model_name, custom_model=None)
+        return profile, model
 
     # ------------------------------------------------------------------ upkeep
 
@@ -216,8 +228,9 @@ class Desk:
         return len(jobs)
 
     def purge(self, keep_days: float) -> int:
-        """Delete the artefacts of revisions older than ``keep_days`` (published ones stay),
-        and any folder no revision refers to; return how many folders went."""
+        """Delete the artefacts of revisions older than ``keep_days`` (the published one too:
+        its output stays in the output folder), and any folder no revision refers to; return
+        how many folders went."""
         old = self.journal.discard_revisions(time.time() - keep_days * 86400)
         self.store.remove({r.folder for r in old})
         return len(old) + self.store.remove_unknown(self.journal.folders())
@@ -249,25 +262,20 @@ class Desk:
     def _revision(self, job: Job, kind: str, params: dict[str, Any], before: np.ndarray,
                   alpha: np.ndarray, image: np.ndarray, profile: Profile, *,
                   framed: pipeline.Framed | None = None) -> Revision:
-        icc, exif = (framed.icc, framed.exif) if framed else self._metadata(job)
+        icc, exif = (framed.icc, framed.exif) if framed else (decode.srgb_icc(), None)
         data = encode.encode(image, profile.encoding, icc=icc, exif=exif)
         folder = self.store.write(job.id, before, alpha, data, profile.encoding.ext)
         h, w = alpha.shape
         return self.journal.add_revision(job.id, kind, params, (w, h), profile.encoding.ext,
                                          folder)
 
-    def _metadata(self, job: Job) -> tuple[bytes | None, bytes | None]:
-        with self._lock:
-            framed = self._framed.get((job.id, job.identity.mtime_ns))
-        return (framed.icc, framed.exif) if framed else (decode.srgb_icc(), None)
-
-    def _layers(self, job: Job, base: Revision, profile: Profile,
-                model: MaskModel) -> tuple[np.ndarray, np.ndarray]:
+    def _layers(self, job: Job, base: Revision, profile: Profile, model: MaskModel,
+                ) -> tuple[np.ndarray, np.ndarray, pipeline.Framed | None]:
         """The base revision's alpha over the original's exact pixels (framed again from the
         original, cached for the next refine), or over its review copy when the original is
-        gone or no longer frames the same."""
-        alpha = self.store.alpha(base)  # before.jpg may not be stored (yet)
-        key = (job.id, job.identity.mtime_ns)
+        gone or no longer frames the same; and the framing, when the original gave it."""
+        alpha = self.store.alpha(base)
+        key = (job.id, job.identity.mtime_ns, profile.name, profile.model)
         with self._lock:
             framed = self._framed.get(key)
         original = self._original(job)
@@ -282,10 +290,10 @@ class Desk:
                     while len(self._framed) > 2:  # each holds a full canvas: keep few
                         self._framed.popitem(last=False)
         if framed is not None and framed.alpha.shape == alpha.shape:
-            return framed.before, alpha
+            return framed.before, alpha, framed
         self.ensure_before(base)
         before, _ = self.store.layers(base)
-        return before, alpha
+        return before, alpha, None
 
     def media(self, revision: Revision, kind: str, view: artefacts.View) -> tuple[bytes, str]:
         """One view of a revision (see artefacts.Store.media), framing the original again

@@ -544,13 +544,13 @@ class Journal:
         return {str(folder) for (folder,) in rows}
 
     def discard_revisions(self, older_than: float) -> list[Revision]:
-        """Mark revisions created before ``older_than`` discarded, except published ones;
-        return them (their artefacts are to be deleted)."""
+        """Mark revisions created before ``older_than`` discarded (the published one's output
+        stays where it is); return them (their artefacts are to be deleted)."""
         with self._write() as db:
             rows = db.execute(f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE created<? AND "
-                              "status=?", (older_than, READY)).fetchall()
-            db.execute("UPDATE revisions SET status=? WHERE created<? AND status=?",
-                       (DISCARDED, older_than, READY))
+                              "status<>?", (older_than, DISCARDED)).fetchall()
+            db.execute("UPDATE revisions SET status=? WHERE created<? AND status<>?",
+                       (DISCARDED, older_than, DISCARDED))
         return [_revision(r) for r in rows]
 
     # ------------------------------------------------------------------ events
