@@ -316,6 +316,40 @@ def test_file_over_the_byte_limit_is_refused_without_reading_it(tmp_path: Path) 
     assert "bytes" in str(caught.value)
 
 
+def _fstat_reporting(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make os.fstat report ``size`` bytes, as for a file that grew after it was looked at."""
+    real = os.fstat
+
+    def fstat(fd: int) -> os.stat_result:
+        st = real(fd)
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid,
+                               st.st_gid, size, st.st_atime, st.st_mtime, st.st_ctime))
+
+    monkeypatch.setattr(decode.os, "fstat", fstat)
+
+
+def test_a_file_that_grew_after_its_size_was_read_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _save(product_photo(), "JPEG")
+    path = _write(tmp_path, "growing.jpg", data)
+    _fstat_reporting(100, monkeypatch)
+
+    assert decode._read_regular_file(path, Limits()) == data
+
+
+def test_a_file_that_grew_past_the_byte_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(tmp_path, "growing.jpg", _save(product_photo(), "JPEG"))
+    _fstat_reporting(50, monkeypatch)
+
+    with pytest.raises(InputError) as caught:
+        decode._read_regular_file(path, Limits(max_bytes=100))
+
+    assert caught.value.reason == "too-large"
+
+
 # --------------------------------------------------------------------------- 33 extreme aspect
 
 

@@ -301,7 +301,14 @@ def _read_regular_file(path: Path, limits: Limits) -> bytes:
                              f"limit of {limits.max_bytes} bytes")
         with os.fdopen(fd, "rb", closefd=True) as f:
             fd = -1
-            return f.read(limits.max_bytes + 1)
+            # the size read, not the limit: read(n) allocates n bytes up front
+            data = f.read(st.st_size + 1)
+            if len(data) > st.st_size:  # still growing: the rest, within the limit
+                data += f.read(limits.max_bytes + 1 - len(data))
+        if len(data) > limits.max_bytes:
+            raise InputError("too-large", f"{path}: over the profile's limit of "
+                             f"{limits.max_bytes} bytes")
+        return data
     except OSError as e:
         raise InputError("unreadable", f"{path}: input unreadable: {e.strerror or e}",
                          retryable=True) from e
