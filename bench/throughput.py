@@ -4,9 +4,10 @@ Measures, in one run on the same machine:
 
 1. bare inference: ONNX Runtime running the embedded u2netp on one preprocessed 1x3x320x320
    tensor, with the session options studiocut uses, in the two layouts that fit the cores:
-   one session with intra-op threads = cores, called sequentially; and one session with one
-   intra-op thread called concurrently from one thread per core (what ``studiocut process``
-   does with its default ``--jobs``). The better of the two is the baseline.
+   one session with intra-op threads = cores, called sequentially (what ``studiocut`` does:
+   one inference at a time on every core, the workers decoding and encoding meanwhile); and
+   one session with one intra-op thread called concurrently from one thread per core. The
+   better of the two is the baseline.
 2. ``python -m studiocut process --profile P --out DIR FILES`` as a subprocess on N synthetic
    6000 x 4000 product photos (JPEG, about 6-7 MB each: a textured subject with soft edges and
    a contact shadow on a light seamless backdrop with a gradient and sensor noise), generated

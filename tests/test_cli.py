@@ -65,3 +65,21 @@ def test_process_of_a_folder_takes_what_the_daemon_would_and_mirrors_subfolders(
     written = sorted(p.relative_to(tmp_path / "out").as_posix()
                      for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert written == ["a.jpg", "sub/b.jpg"]
+
+
+def test_the_command_limits_glibc_to_two_malloc_arenas(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    monkeypatch.setattr(cli.sys, "platform", "linux")
+    monkeypatch.setattr(cli.ctypes, "CDLL", lambda name: Libc())
+    cli.fewer_malloc_arenas()
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # the operator's setting wins
+    cli.fewer_malloc_arenas()
+
+    assert calls == [(cli.M_ARENA_MAX, 2)]

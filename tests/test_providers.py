@@ -8,6 +8,8 @@ the CPU silently when a GPU provider fails to load)."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -363,3 +365,40 @@ def test_equal_requests_share_one_session_and_different_placements_do_not(
 
     assert first is again and first is not other
     assert [s.names[0] for s in fake_ort.sessions] == ["CUDAExecutionProvider", CPU]
+
+
+def test_idle_inference_threads_sleep_instead_of_spinning(fake_ort: FakeOnnxruntime) -> None:
+    open_on(Placement(device="cpu", threads=2))
+
+    options = fake_ort.last.options
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_a_session_runs_one_inference_at_a_time() -> None:
+    """Workers share a model's session; their runs take turns (on every core each)."""
+    inside = 0
+    overlapped = False
+    entered = threading.Event()
+
+    class Slow:
+        def run(self, *args: Any) -> str:
+            nonlocal inside, overlapped
+            inside += 1
+            overlapped = overlapped or inside > 1
+            entered.set()
+            time.sleep(0.05)
+            inside -= 1
+            return "done"
+
+        def get_providers(self) -> list[str]:
+            return [CPU]
+
+    session = providers.Session(Slow())
+    threads = [threading.Thread(target=session.run, args=(None, {})) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+
+    assert entered.is_set() and not overlapped
+    assert session.get_providers() == [CPU]  # everything else reaches the real session

@@ -361,8 +361,8 @@ class Daemon:
         return snapshot(profiles.files(self.options.profiles_dir)) != self._profiles_snapshot
 
     def _threads_per_model(self) -> int:
-        cores = os.cpu_count() or 1
-        return max(1, cores // (self.options.workers or cores))
+        """Every core: a model runs one inference at a time (see providers.Session)."""
+        return os.cpu_count() or 1
 
     def _activate(self, profile: Profile, version: str) -> Watched:
         if profile.review is not None and profile.review.hold != "none" and not self.reviewing:
