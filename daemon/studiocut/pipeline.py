@@ -94,12 +94,14 @@ def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
     alpha = matte.cleanup(alpha, profile.cleanup)
     signals = review.measure(matte.cleanup(mask, profile.cleanup), alpha)
     layout = frame.layout(alpha, profile.square, decoded=picture.size[0] / src.size[0])
+    icc = picture.icc if profile.encoding.icc == "original" and picture.icc else decode.srgb_icc()
+    exif = src.exif
     rgb, alpha = frame.fit(rgb, alpha, layout)
+    del picture, src  # the decoded photo (72 MB at 24 MP) is not needed past the resize
     width, height = layout.canvas
     before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
     alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
-    icc = picture.icc if profile.encoding.icc == "original" and picture.icc else decode.srgb_icc()
-    return Framed(before, alpha, icc, src.exif, signals)
+    return Framed(before, alpha, icc, exif, signals)
 
 
 BLACK = (0, 0, 0)
@@ -107,16 +109,29 @@ BLACK = (0, 0, 0)
 
 def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile, *,
            decontaminate: bool | None = None) -> np.ndarray:
-    """Put the framed subject on the profile's backdrop (or keep alpha when transparent)."""
-    rgb = before
+    """Put the framed subject on the profile's backdrop (or keep alpha when transparent).
+    Only the subject's box is blended, with a margin of old backdrop for decontamination to
+    learn its colour from; the rest of the canvas is plain backdrop."""
+    height, width = alpha.shape
+    image = composite.canvas((width, height), profile.backdrop)
+    box = frame.subject_box(alpha, threshold=0.0)
+    if box is None:
+        return image
+    side = max(width, height)
+    pad = round(0.03 * side) + 8  # three times decontamination's reach
+    x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
+    x1, y1 = min(width, box[2] + pad), min(height, box[3] + pad)
+    rgb, alpha = before[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
     despill = getattr(model, "despill", None)  # keying models take the screen's cast off
     if despill is not None:
         rgb = despill(rgb, alpha)
     if decontaminate is None:
         decontaminate = profile.matting.decontaminate
     if profile.backdrop is not None and decontaminate:
-        rgb = matte.foreground(rgb, alpha)  # no fringe of the old backdrop on the new one
-    return composite.over(rgb, alpha, profile.backdrop)
+        # no fringe of the old backdrop on the new one; reach as on the whole canvas
+        rgb = matte.foreground(rgb, alpha, radius=max(2, round(0.01 * side / 4)))
+    image[y0:y1, x0:x1] = composite.over(rgb, alpha, profile.backdrop)
+    return image
 
 
 def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
