@@ -798,3 +798,28 @@ def test_a_journal_from_before_the_review_page_reads_without_an_upgrade(tmp_path
         db.close()
     columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(jobs)")}
     assert "review" not in columns
+
+
+@pytest.mark.parametrize("ending", ["finish", "release"])
+def test_a_photo_reshot_while_processing_is_never_held_by_two_workers(
+    db: Journal, ending: str
+) -> None:
+    job = db.enqueue("p", Path("/in/a.jpg"), A, "v1")
+    assert job is not None
+    claimed = db.claim_next(["p"])
+    assert claimed is not None
+    revise(db, job.id)  # the old version's result, kept for the review page
+
+    db.enqueue("p", Path("/in/a.jpg"), B, "v1")  # re-shot meanwhile
+
+    assert db.claim_next(["p"]) is None  # the first worker still has it
+    if ending == "finish":
+        db.finish(job.id, journal.DONE, output=Path("/out/a.jpg"), published=1)
+    else:
+        db.release(job.id, uncount=True)
+    again = the_job(db, job.id)
+    assert (again.state, again.identity, again.published, again.attempts) == (
+        journal.PENDING, B, None, 0)
+    assert [r.status for r in db.revisions(job.id)] == [journal.DISCARDED]
+    claimed_again = db.claim_next(["p"])
+    assert claimed_again is not None and claimed_again[0].identity == B

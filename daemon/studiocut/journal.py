@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     publishing INTEGER,
     publishing_review TEXT,
     original BLOB,
+    reshot INTEGER NOT NULL DEFAULT 0,
     UNIQUE (profile, source)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
@@ -187,7 +188,8 @@ class Journal:
                                    ("review", "TEXT NOT NULL DEFAULT 'none'"),
                                    ("undo", "TEXT"), ("published", "INTEGER"),
                                    ("publishing", "INTEGER"), ("publishing_review", "TEXT"),
-                                   ("original", "BLOB")):
+                                   ("original", "BLOB"),
+                                   ("reshot", "INTEGER NOT NULL DEFAULT 0")):
             if column not in have:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
 
@@ -239,6 +241,16 @@ class Journal:
                 assert job_id is not None
             elif tuple(row[1:4]) == ident:
                 return None
+            elif row[4] == PROCESSING:
+                # re-shot while a worker has the old version: that worker's finish or
+                # release queues the job again (two workers must never hold one job)
+                job_id = row[0]
+                db.execute("UPDATE jobs SET size=?, mtime_ns=?, inode=?, profile_version=?, "
+                           "reshot=1 WHERE id=?", (*ident, version, job_id))
+                db.execute("UPDATE revisions SET status=? WHERE job=?", (DISCARDED, job_id))
+                found = db.execute(f"SELECT {self._columns} FROM jobs WHERE id=?",
+                                   (job_id,)).fetchone()
+                return _job(found)
             else:  # same name, new content: a re-shot photo
                 job_id = row[0]
                 db.execute(
@@ -298,6 +310,8 @@ class Journal:
         ``published`` the revision in the output folder, ``original`` where ``after`` moved
         the original."""
         with self._write() as db:
+            if self._requeue_reshot(db, job_id):
+                return
             changed = db.execute(
                 "UPDATE jobs SET state=?, reason=?, message=?, output=COALESCE(?, output), "
                 "seconds=?, updated=?, flags=?, review=?, undo=NULL, published=?, original=? "
@@ -311,6 +325,20 @@ class Journal:
                                (PUBLISHED, job_id, published))
                 _event(db, state, job_id, None, {"reason": reason} if reason else None)
 
+    def _requeue_reshot(self, db: sqlite3.Connection, job_id: int) -> bool:
+        """If the job's photo was re-shot while it was processing, queue the new version
+        (whatever became of the old one) and return True."""
+        now = time.time()
+        requeued = db.execute(
+            "UPDATE jobs SET state=?, reshot=0, attempts=0, crashes=0, reason=NULL, "
+            "message=NULL, flags=NULL, review='none', undo=NULL, published=NULL, "
+            "publishing=NULL, original=NULL, not_before=0, updated=?, created=? "
+            "WHERE id=? AND reshot=1", (PENDING, now, now, job_id)).rowcount
+        if requeued:
+            db.execute("UPDATE revisions SET status=? WHERE job=?", (DISCARDED, job_id))
+            _event(db, "queued", job_id, None, {"reshot": True})
+        return bool(requeued)
+
     def release(self, job_id: int, *, uncount: bool, reason: str | None = None,
                 message: str | None = None, delay: float = 0.0) -> None:
         """Put a claimed job back to pending, to be retried after ``delay`` seconds;
@@ -318,6 +346,8 @@ class Journal:
         photo, was the reason it did not finish)."""
         now = time.time()
         with self._write() as db:
+            if self._requeue_reshot(db, job_id):
+                return
             db.execute(
                 "UPDATE jobs SET state=?, attempts=MAX(0, attempts-?), reason=?, message=?, "
                 "updated=?, not_before=? WHERE id=?",
@@ -357,7 +387,7 @@ class Journal:
                 "processed during ' || crashes || ' crashes of the daemon; it is set aside', "
                 "updated=? WHERE state=? AND crashes>=?",
                 (FAILED, now, PROCESSING, max_crashes)).rowcount
-            requeued = db.execute("UPDATE jobs SET state=?, updated=? WHERE state=?",
+            requeued = db.execute("UPDATE jobs SET state=?, updated=?, reshot=0 WHERE state=?",
                                   (PENDING, now, PROCESSING)).rowcount
         return requeued, quarantined
 
@@ -511,8 +541,8 @@ class Journal:
             db.execute("UPDATE revisions SET status=? WHERE job=? AND status=?",
                        (READY, job_id, PUBLISHED))
             if number is not None:
-                db.execute("UPDATE revisions SET status=? WHERE job=? AND number=?",
-                           (PUBLISHED, job_id, number))
+                db.execute("UPDATE revisions SET status=? WHERE job=? AND number=? AND "
+                           "status<>?", (PUBLISHED, job_id, number, DISCARDED))
             db.execute("UPDATE jobs SET published=?, publishing=NULL, publishing_review=NULL, "
                        "updated=? WHERE id=?", (number, time.time(), job_id))
             _event(db, "published", job_id, None, {"number": number})
@@ -544,12 +574,16 @@ class Journal:
         return {str(folder) for (folder,) in rows}
 
     def discard_revisions(self, older_than: float) -> list[Revision]:
-        """Mark revisions created before ``older_than`` discarded (the published one's output
-        stays where it is); return them (their artefacts are to be deleted)."""
+        """Mark revisions created before ``older_than`` discarded, except those of results
+        still waiting for a person (held, flagged, rejected: the only copy of a held result,
+        the versions an undo needs); return them (their artefacts are to be deleted). A
+        published result's output stays where it is."""
+        where = ("created<? AND status<>? AND job NOT IN (SELECT id FROM jobs WHERE review "
+                 "IN ('held', 'flagged', 'rejected'))")
         with self._write() as db:
-            rows = db.execute(f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE created<? AND "
-                              "status<>?", (older_than, DISCARDED)).fetchall()
-            db.execute("UPDATE revisions SET status=? WHERE created<? AND status<>?",
+            rows = db.execute(f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE {where}",
+                              (older_than, DISCARDED)).fetchall()
+            db.execute(f"UPDATE revisions SET status=? WHERE {where}",
                        (DISCARDED, older_than, DISCARDED))
         return [_revision(r) for r in rows]
 
