@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import cv2
@@ -276,17 +277,17 @@ def test_remove_unknown_deletes_only_folders_no_revision_refers_to(
     (store.root / "3").mkdir()  # an empty job folder
     (store.root / "notes.txt").write_text("not a job")
 
-    removed = store.remove_unknown({kept})
+    removed = store.remove_unknown({kept}, older_than=time.time() + 1)
 
     assert removed == 2
     assert (store.root / kept).is_dir()
     assert not (store.root / stray).exists() and not (store.root / orphan).exists()
     assert sorted(p.name for p in store.root.iterdir()) == ["1", "notes.txt"]
-    assert store.remove_unknown({kept}) == 0
+    assert store.remove_unknown({kept}, older_than=time.time() + 1) == 0
 
 
 def test_remove_unknown_of_a_store_never_written_is_nothing(tmp_path: Path) -> None:
-    assert Store(tmp_path / "none").remove_unknown(set()) == 0
+    assert Store(tmp_path / "none").remove_unknown(set(), older_than=time.time()) == 0
 
 
 # --------------------------------------------------------------------------- views
@@ -358,3 +359,12 @@ def test_a_crop_reaching_past_the_top_left_is_clipped_not_moved() -> None:
 def test_a_crop_wholly_outside_the_image_is_refused() -> None:
     with pytest.raises(ValueError, match="outside the image"):
         parse_view("200,200,10,10", None, (100, 100))
+
+
+def test_remove_unknown_leaves_a_folder_a_worker_may_still_be_recording(tmp_path: Path) -> None:
+    store = Store(tmp_path / "review")
+    folder = store.write(1, np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), np.float32),
+                         b"x", "png")
+
+    assert store.remove_unknown(set(), older_than=time.time() - 3600) == 0
+    assert (store.root / folder).is_dir()

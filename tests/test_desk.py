@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from PIL import Image
 from conftest import FakeModel, make_profile, product_photo
 from studiocut import encode, journal, pipeline
 from studiocut.artefacts import Store, View
-from studiocut.desk import Desk, Refused
+from studiocut.desk import WITHDRAW, Desk, Refused
 from studiocut.journal import Identity, Job, Journal, Revision
 from studiocut.predict import MaskModel
 from studiocut.profile import Profile
@@ -30,6 +32,8 @@ from studiocut.refine import BadEdit
 
 SUBJECT = (120, 80, 280, 240)  # product_photo's red box on the 400 x 300 canvas
 REMOVE_MIDDLE = {"strokes": [{"mode": "remove", "radius": 20, "points": [[200, 160]]}]}
+# where the subject goes on a canvas without framing: crop, placed size, canvas, offset
+WHOLE_FRAME = [0, 0, 400, 300, 400, 300, 400, 300, 0, 0]
 
 
 class Running:
@@ -153,7 +157,7 @@ def test_keep_stores_the_first_revision_with_its_artefacts(bench: Bench) -> None
 
     [rev] = bench.journal.revisions(job_id)
     assert (rev.number, rev.kind, rev.params, rev.status, rev.size, rev.ext) == (
-        1, "auto", {}, journal.PUBLISHED, (400, 300), "jpg")
+        1, "auto", {"framing": WHOLE_FRAME}, journal.PUBLISHED, (400, 300), "jpg")
     assert rev.folder.startswith(f"{job_id}/")
     assert bench.store.result(rev) == bench.output()  # the bytes published are the revision
     assert not bench.store.has_before(rev)  # unflagged: framed again when first asked for
@@ -279,7 +283,7 @@ def test_refine_makes_a_candidate_and_publish_of_an_earlier_revision_reverts(
     candidate = bench.desk.refine(job_id, REMOVE_MIDDLE)
 
     assert (candidate.number, candidate.kind, candidate.status) == (2, "refine", journal.READY)
-    assert candidate.params == {**REMOVE_MIDDLE, "base": 1}
+    assert candidate.params == {**REMOVE_MIDDLE, "base": 1, "framing": WHOLE_FRAME}
     assert bench.output() == first  # a candidate is not published by itself
     _, alpha = bench.store.layers(candidate)
     assert alpha[160, 200] == 0.0 and alpha[100, 140] == 1.0
@@ -403,7 +407,8 @@ def test_rerun_cuts_the_original_again_with_another_profile(bench: Bench) -> Non
     candidate = bench.desk.rerun(job_id, profile_name="web")
 
     assert (candidate.number, candidate.kind, candidate.ext) == (2, "rerun", "png")
-    assert candidate.params == {"profile": "web", "model": "u2netp"}
+    assert {k: candidate.params[k] for k in ("profile", "model")} == {"profile": "web",
+                                                                       "model": "u2netp"}
     with Image.open(bench.store.folder(candidate) / "result.png") as image:
         assert (image.mode, image.size) == ("RGBA", (400, 300))
 
@@ -502,6 +507,7 @@ def test_purge_removes_old_revisions_but_not_the_output(bench: Bench) -> None:
     published = bench.revision(job_id, 1)
     stray = bench.store.root / "99" / "leftover"
     stray.mkdir(parents=True)
+    os.utime(stray, (time.time() - 7200, time.time() - 7200))  # left by a crash, long ago
 
     removed = bench.desk.purge(keep_days=-1)  # everything counts as old
 
@@ -634,3 +640,116 @@ def test_render_of_the_framed_layers_is_the_cut_image(
 
     assert np.array_equal(again, cut.image)
     assert not np.array_equal(cleaned, cut.image)  # the override reaches the edge pixels
+
+
+# --------------------------------------------------------------------------- the photo moves on
+
+
+def test_a_refine_of_a_photo_shot_again_meanwhile_is_refused(bench: Bench) -> None:
+    job_id = bench.shoot()
+    source = bench.watch / "shot.jpg"
+    original_identity = bench.job(job_id).identity
+    real_render = pipeline.render
+
+    def reshoot_during_render(*args: object, **kwargs: object) -> np.ndarray:
+        source.write_bytes(source.read_bytes() + b"\0")  # the photographer shoots again
+        bench.journal.enqueue("test", source, Identity.of(source.stat()), "v1")
+        return real_render(*args, **kwargs)  # type: ignore[arg-type]
+
+    pipeline.render = reshoot_during_render  # type: ignore[assignment]
+    try:
+        with pytest.raises(Refused, match="shot again meanwhile"):
+            bench.desk.refine(job_id, REMOVE_MIDDLE)
+    finally:
+        pipeline.render = real_render  # type: ignore[assignment]
+
+    assert bench.job(job_id).identity != original_identity
+    assert all(r.status == journal.DISCARDED for r in bench.journal.revisions(job_id))
+    assert {p.name for p in (bench.store.root / str(job_id)).iterdir()} == {
+        r.folder.split("/")[1] for r in bench.journal.revisions(job_id)}  # no stray folder
+
+
+def test_a_revision_of_the_earlier_photo_is_never_published(bench: Bench) -> None:
+    job_id = bench.shoot()
+    first = bench.revision(job_id, 1)
+    source = bench.watch / "shot.jpg"
+    source.write_bytes(source.read_bytes() + b"\0")
+    bench.journal.enqueue("test", source, Identity.of(source.stat()), "v1")
+
+    with pytest.raises(Refused):
+        bench.desk.publish(first.id)
+
+
+def test_a_revision_in_another_format_takes_a_reserved_name(bench: Bench) -> None:
+    job_id = bench.shoot()
+    rerun = bench.desk.rerun(job_id, profile_name="web")  # PNG
+    other = bench.journal.enqueue("test", bench.watch / "shot.tif", Identity(1, 1, 1), "v1")
+    assert other is not None
+    bench.journal.reserve_output(other.id, "test", bench.out / "shot.png",
+                                 bench.out / "shot-tif.png")  # a TIFF of the same stem owns it
+
+    bench.desk.publish(rerun.id)
+
+    job = bench.job(job_id)
+    assert job.output == bench.out / f"shot-{job_id}.png"
+    assert job.output.read_bytes() == bench.store.result(rerun)
+    assert not (bench.out / "shot.jpg").exists()  # the earlier format is gone
+
+
+def test_publishing_after_the_output_folder_moved_is_refused(held: Bench) -> None:
+    job_id = held.shoot()
+    moved = dataclasses.replace(held.profile, output=held.tmp / "elsewhere")
+    (held.tmp / "elsewhere").mkdir()
+    held.profiles.table["test"] = (moved, held.profiles.table["test"][1])
+
+    with pytest.raises(Refused, match="writes to"):
+        held.desk.approve(job_id)
+
+    assert not (held.out / "shot.jpg").exists()
+    assert list((held.tmp / "elsewhere").iterdir()) == []
+
+
+def test_reject_without_a_kept_revision_is_refused_and_keeps_the_output(bench: Bench) -> None:
+    job_id = bench.shoot()
+    first = bench.revision(job_id, 1)
+    bench.journal.discard_revisions(older_than=first.created + 1)  # purged (or never kept)
+
+    with pytest.raises(Refused, match="revisions are gone"):
+        bench.desk.reject(job_id)
+
+    assert bench.output() is not None
+
+
+def test_approve_after_reject_brings_back_what_was_published_not_a_candidate(
+    bench: Bench,
+) -> None:
+    job_id = bench.shoot()
+    published = bench.output()
+    bench.desk.refine(job_id, REMOVE_MIDDLE)  # a candidate, never applied
+    bench.desk.reject(job_id)
+
+    bench.desk.approve(job_id)
+
+    assert bench.output() == published
+    assert bench.job(job_id).published == 1
+
+
+def test_a_withdrawal_cut_short_is_finished_at_the_next_start(bench: Bench) -> None:
+    job_id = bench.shoot()
+    bench.journal.begin_publish(job_id, WITHDRAW, "rejected")  # a reject; then the crash
+
+    assert bench.new_desk().recover() == 1
+
+    job = bench.job(job_id)
+    assert (job.review, job.published, job.publishing) == ("rejected", None, None)
+    assert bench.output() is None
+
+
+def test_purge_keeps_what_a_person_still_has_to_decide(held: Bench) -> None:
+    job_id = held.shoot()  # held: its only copy is the revision
+
+    assert held.desk.purge(keep_days=-1) == 0
+
+    assert held.store.folder(held.revision(job_id, 1)).is_dir()
+    held.desk.approve(job_id)
+    assert held.output() is not None

@@ -163,9 +163,10 @@ class Store:
         for folder in folders:
             shutil.rmtree(self.root / folder, ignore_errors=True)
 
-    def remove_unknown(self, known: set[str]) -> int:
-        """Delete artefact folders no revision refers to (left by a crash or discarded);
-        return how many."""
+    def remove_unknown(self, known: set[str], *, older_than: float) -> int:
+        """Delete artefact folders no revision refers to (left by a crash or discarded) that
+        were last changed before ``older_than`` (a worker may be writing or recording a new
+        one right now); return how many."""
         count = 0
         if not self.root.is_dir():
             return 0
@@ -173,7 +174,12 @@ class Store:
             if not job_folder.is_dir():
                 continue
             for folder in job_folder.iterdir():
-                if folder.is_dir() and f"{job_folder.name}/{folder.name}" not in known:
+                name = f"{job_folder.name}/{folder.name}"
+                try:
+                    young = folder.stat().st_mtime >= older_than
+                except FileNotFoundError:
+                    continue
+                if folder.is_dir() and name not in known and not young:
                     shutil.rmtree(folder, ignore_errors=True)
                     count += 1
             with contextlib.suppress(OSError):
@@ -206,7 +212,7 @@ def parse_view(crop: str | None, longest: str | None, size: tuple[int, int]) -> 
     if crop:
         try:
             x, y, w, h = (int(float(v)) for v in crop.split(","))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError("crop must be x,y,w,h in pixels") from None
         width, height = size
         x1, y1 = min(x + w, width), min(y + h, height)  # clipped to the canvas

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -79,7 +80,8 @@ class Desk:
                                   with_before=eager,
                                   published=None if outcome.held else outcome.output)
         h, w = framed.alpha.shape
-        revision = self.journal.add_revision(job.id, "auto", {}, (w, h), ext, folder)
+        revision = self.journal.add_revision(job.id, "auto", {"framing": framing(framed)},
+                                             (w, h), ext, folder)
         return revision.number
 
     # ------------------------------------------------------------------ review states
@@ -89,7 +91,7 @@ class Desk:
         with self._lock:
             job = self._finished(job_id)
             if job.published is None:
-                self._publish(job, self._latest(job), review="approved")
+                self._publish(job, self._to_approve(job), review="approved")
             self._withdraw_review_copy(job)
             self.journal.set_review(job_id, "approved", undo=_undo(job))
             return self._job(job_id)
@@ -99,8 +101,9 @@ class Desk:
         stay, so undo or a publish brings it back)."""
         with self._lock:
             job = self._finished(job_id)
-            if job.published is not None:
-                self._unpublish(job)
+            self._latest(job)  # nothing to bring it back with: refuse rather than delete
+            if job.published is not None or (job.output is not None and job.output.exists()):
+                self._unpublish(job, review="rejected")
             self._withdraw_review_copy(job)
             self.journal.set_review(job_id, "rejected", published=None, undo=_undo(job))
             return self._job(job_id)
@@ -115,7 +118,7 @@ class Desk:
             wanted = earlier.get("published")
             if wanted != job.published:
                 if wanted is None:
-                    self._unpublish(job)
+                    self._unpublish(job, review=earlier["review"])
                 else:
                     self._publish(job, self._numbered(job, int(wanted)),
                                   review=earlier["review"])
@@ -164,7 +167,8 @@ class Desk:
         alpha = refine.apply(key, before, alpha, edit, segmenter)
         image = pipeline.render(before, alpha, model, profile, decontaminate=edit.decontaminate)
         params = {**edit.params, "base": base.number}
-        params.update({k: base.params[k] for k in ("profile", "model") if k in base.params})
+        params.update({k: base.params[k] for k in ("profile", "model", "framing")
+                       if k in base.params})
         if edit.prompts:
             params["segmenter"] = segmenter.name
         return self._revision(job, "refine", params, before, alpha, image, profile,
@@ -184,7 +188,7 @@ class Desk:
         except StudiocutError as e:
             raise Refused(f"{job.source.name}: {e}") from e
         framed = cutout.framed
-        params = {"profile": profile.name, "model": profile.model}
+        params = {"profile": profile.name, "model": profile.model, "framing": framing(framed)}
         return self._revision(job, "rerun", params, framed.before, framed.alpha, cutout.image,
                               profile, framed=framed)
 
@@ -215,6 +219,14 @@ class Desk:
         for job in jobs:
             assert job.publishing is not None
             try:
+                if job.publishing == WITHDRAW:
+                    self._unpublish(job)
+                    if job.publishing_review and job.publishing_review != job.review:
+                        self.journal.set_review(job.id, job.publishing_review, published=None,
+                                                undo=_undo(job))
+                    log.warning("%s: finished withdrawing its output after an unclean stop",
+                                job.source.name)
+                    continue
                 revision = self._numbered(job, job.publishing)
                 self._publish(job, revision)
                 if job.publishing_review and job.publishing_review != job.review:
@@ -229,11 +241,13 @@ class Desk:
 
     def purge(self, keep_days: float) -> int:
         """Delete the artefacts of revisions older than ``keep_days`` (the published one too:
-        its output stays in the output folder), and any folder no revision refers to; return
-        how many folders went."""
-        old = self.journal.discard_revisions(time.time() - keep_days * 86400)
+        its output stays in the output folder) unless a person still has to decide on them,
+        and any folder no revision refers to; return how many folders went."""
+        now = time.time()
+        old = self.journal.discard_revisions(now - keep_days * 86400)
         self.store.remove({r.folder for r in old})
-        return len(old) + self.store.remove_unknown(self.journal.folders())
+        unknown = self.store.remove_unknown(self.journal.folders(), older_than=now - 3600)
+        return len(old) + unknown
 
     def segmenter(self) -> Segmenter:
         """Segment Anything when one is installed (or named), else GrabCut."""
@@ -266,8 +280,14 @@ class Desk:
         data = encode.encode(image, profile.encoding, icc=icc, exif=exif)
         folder = self.store.write(job.id, before, alpha, data, profile.encoding.ext)
         h, w = alpha.shape
-        return self.journal.add_revision(job.id, kind, params, (w, h), profile.encoding.ext,
-                                         folder)
+        with self._lock:
+            now = self._get(job.id)
+            if now.identity != job.identity or now.state != journal.DONE:
+                self.store.remove({folder})
+                raise Refused(f"{job.source.name} was shot again meanwhile: this {kind} was of "
+                              "the earlier photo")
+            return self.journal.add_revision(job.id, kind, params, (w, h),
+                                             profile.encoding.ext, folder)
 
     def _layers(self, job: Job, base: Revision, profile: Profile, model: MaskModel,
                 ) -> tuple[np.ndarray, np.ndarray, pipeline.Framed | None]:
@@ -289,7 +309,7 @@ class Desk:
                     self._framed[key] = framed
                     while len(self._framed) > 2:  # each holds a full canvas: keep few
                         self._framed.popitem(last=False)
-        if framed is not None and framed.alpha.shape == alpha.shape:
+        if framed is not None and frames_like(framed, base):
             return framed.before, alpha, framed
         self.ensure_before(base)
         before, _ = self.store.layers(base)
@@ -319,18 +339,31 @@ class Desk:
                 framed = pipeline.frame_photo(original, model, profile)
             except StudiocutError as e:
                 raise FileNotFoundError(f"{job.source.name}: {e}") from e
-            if framed.alpha.shape[::-1] != revision.size:
+            if not frames_like(framed, revision):
                 raise FileNotFoundError(f"{job.source.name}: the original no longer frames "
                                         "like this revision (profile changed?)")
             self.store.add_before(revision, framed.before)
 
     def _publish(self, job: Job, revision: Revision, *, review: str | None = None) -> Revision:
         """Write ``revision`` to the job's output atomically, journalled before and after;
-        ``review`` is the state the action publishing it leaves the job in (for recovery)."""
+        ``review`` is the state the action publishing it leaves the job in (for recovery).
+        A revision in another format takes a new name, reserved like any output name."""
         profile = self._profile_of(job)
         assert job.output is not None and profile.output is not None
-        dest = job.output.with_suffix("." + revision.ext)
+        if not _inside(job.output, profile.output):
+            raise Refused(f"{job.source.name}: profile {profile.name} writes to "
+                          f"{profile.output} now, not where this photo's output went")
+        current = self.journal.revision(revision.id)
+        if current is None or current.status == journal.DISCARDED:
+            raise Refused(f"{job.source.name}: revision {revision.number} is gone (the photo "
+                          "was shot again, or the revision purged)")
         data = self.store.result(revision)
+        dest = job.output
+        if dest.suffix.lower() != "." + revision.ext:
+            wanted = dest.with_suffix("." + revision.ext)
+            dest = self.journal.reserve_output(
+                job.id, profile.name, wanted, wanted.with_name(f"{wanted.stem}-{job.id}"
+                                                               f"{wanted.suffix}"))
         self.journal.begin_publish(job.id, revision.number, review)
         for attempt in range(RETRY_REPLACE):
             try:
@@ -338,28 +371,37 @@ class Desk:
                 break
             except StudiocutError:
                 if attempt == RETRY_REPLACE - 1:
+                    if dest != job.output:  # keep the name it has
+                        self.journal.reserve_output(job.id, profile.name, job.output,
+                                                    job.output)
                     self.journal.end_publish(job.id, job.published)
                     raise
                 time.sleep(0.2 * (attempt + 1))
         faults.point("after-publish-write", dest)
-        for earlier in {job.output, *self._published_paths(job)} - {dest}:
+        if dest != job.output:
             with contextlib.suppress(OSError):
-                earlier.unlink()  # the version it replaces had another format
+                job.output.unlink()  # the version it replaces, in another format
         self.journal.end_publish(job.id, revision.number)
         log.info("%s: revision %d published to %s", job.source.name, revision.number, dest)
         return revision
 
-    def _unpublish(self, job: Job) -> None:
+    def _unpublish(self, job: Job, *, review: str | None = None) -> None:
+        """Take the job's output out of the output folder, journalled like a publish."""
         assert job.output is not None
-        for path in {job.output, *self._published_paths(job)}:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        self.journal.begin_publish(job.id, WITHDRAW, review)
+        with contextlib.suppress(FileNotFoundError):
+            job.output.unlink()
+        encode.fsync_dir(job.output.parent)
         self.journal.end_publish(job.id, None)
 
-    def _published_paths(self, job: Job) -> list[Path]:
-        assert job.output is not None
-        return [job.output.with_suffix("." + r.ext) for r in self.journal.revisions(job.id)
-                if r.status == journal.PUBLISHED]
+    def _to_approve(self, job: Job) -> Revision:
+        """What approving an unpublished result publishes: for a rejected one, what it had
+        before (not a candidate never applied); for a held one, the newest revision."""
+        if job.review == "rejected" and job.undo:
+            earlier = json.loads(job.undo).get("published")
+            if earlier is not None:
+                return self._numbered(job, int(earlier))
+        return self._latest(job)
 
     def _withdraw_review_copy(self, job: Job) -> None:
         profile = self._profile_of(job)
@@ -416,5 +458,31 @@ class Desk:
         raise Refused(f"{job.source.name} has no revision {number}", 404)
 
 
+WITHDRAW = 0  # the "revision" a withdrawal publishes (revisions count from 1)
+
+
 def _undo(job: Job) -> str:
     return json.dumps({"review": job.review, "published": job.published})
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == os.fspath(folder)
+    except ValueError:  # another drive
+        return False
+
+
+def framing(framed: pipeline.Framed) -> list[int]:
+    """Where the subject went on the canvas: a revision's original can be framed again only
+    when this comes out the same (a profile edit may have moved it)."""
+    layout = framed.layout
+    if layout is None:
+        return []
+    return [*layout.crop, *layout.placed, *layout.canvas, *layout.offset]
+
+
+def frames_like(framed: pipeline.Framed, revision: Revision) -> bool:
+    if framed.alpha.shape[::-1] != revision.size:
+        return False
+    recorded = revision.params.get("framing")
+    return recorded is None or recorded == framing(framed)  # None: made before it was kept

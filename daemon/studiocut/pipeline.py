@@ -32,6 +32,7 @@ class Framed:
     icc: bytes | None
     exif: bytes | None
     signals: review.Signals | None = None
+    layout: frame.Layout | None = None  # where the subject went on the canvas
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
     width, height = layout.canvas
     before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
     alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
-    return Framed(before, alpha, icc, exif, signals)
+    return Framed(before, alpha, icc, exif, signals, layout)
 
 
 BLACK = (0, 0, 0)
