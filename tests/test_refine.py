@@ -441,3 +441,12 @@ def test_grabcut_works_on_the_subject_and_marks_region_only() -> None:
     assert _region(alpha, Edit(box=(0.0, 0.0, 100.0, 100.0))) == (0, 0, 132, 132)
     # no subject yet: a keep point does not say how large it is
     assert _region(np.zeros_like(alpha), Edit(points=((5, 5, 1),))) == (0, 0, 1000, 1000)
+
+
+def test_grabcut_with_no_background_to_learn_from_leaves_alpha_as_it_is() -> None:
+    before, _ = square_photo()
+    everything = np.ones(before.shape[:2], np.float32)
+
+    found = GrabCutSegmenter()("k", before, everything, Edit(points=((50, 50, 1),)))
+
+    assert np.array_equal(found, everything)

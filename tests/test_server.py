@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import signal
 import sqlite3
 import stat
@@ -28,6 +29,7 @@ import pytest
 from PIL import Image
 
 from hotfolder import Daemon, shoot
+from studiocut import server
 
 WEB = Path(__file__).resolve().parents[1] / "daemon" / "studiocut" / "web"
 SLOWPOKE = "slowpoke"  # photos with this in their name wait 3 s after being claimed
@@ -310,9 +312,10 @@ def test_allowed_host_is_answered_and_others_are_not(tmp_path: Path) -> None:
     try:
         lan = Page(daemon)
         try:
-            for host in (f"studio.local:{lan.port}", "studio.local", f"127.0.0.1:{lan.port}"):
+            for host in (f"studio.local:{lan.port}", f"127.0.0.1:{lan.port}"):
                 assert lan.get("/api/v1/status", headers={"Host": host}).status_code == 200
-            assert lan.get("/api/v1/status", headers={"Host": "evil.example"}).status_code == 421
+            for host in ("evil.example", "studio.local"):  # no port: not this page's address
+                assert lan.get("/api/v1/status", headers={"Host": host}).status_code == 421
             refused = lan.client.post("/api/v1/bulk", json={"ids": [], "action": "approve"},
                                       headers={"Authorization": "",
                                                "Origin": "http://evil.example"})
@@ -474,12 +477,20 @@ def test_bad_media_requests_are_refused(page: Page) -> None:
     job = page.drop("flagged", "badmedia.jpg", folder="badmedia")
     cutout = job["revision"]["media"]["cutout"]
     for params in ({"crop": "a,b,c,d"}, {"crop": "1,2,3"}, {"crop": "0,0,0,10"},
-                   {"crop": "10,10,-5,5"}, {"max": "5"}, {"max": "big"}):
+                   {"crop": "10,10,-5,5"}, {"crop": "inf,0,10,10"}, {"max": "5"},
+                   {"max": "big"}):
         response = page.get(cutout, params=params)
         assert response.status_code == 400, params
         assert "error" in response.json()
     assert page.get(f"/api/v1/media/{job['revision']['id']}/source").status_code == 400
     assert page.get("/api/v1/media/999999/cutout").status_code == 404
+    huge = 2**70  # beyond SQLite's integers: a clean 404 or 400, never a 500
+    assert page.get(f"/api/v1/jobs/{huge}").status_code == 404
+    assert page.post(f"/api/v1/jobs/{huge}/approve").status_code == 404
+    assert page.get("/api/v1/jobs", params={"cursor": str(huge)}).status_code == 400
+    assert page.post("/api/v1/bulk", {"ids": [huge], "action": "approve"}).status_code == 400
+    odd = page.client.get("/api/v1/status", headers={"Authorization": b"Bearer caf\xc3\xa9"})
+    assert odd.status_code == 401
 
 
 # --------------------------------------------------------------------------- holding
@@ -589,9 +600,14 @@ def test_bad_refine_requests_are_refused_without_a_new_revision(page: Page) -> N
         response = page.post(refine, body)
         assert response.status_code in (400, 404), body
         assert isinstance(response.json()["error"], str), body
-    garbage = page.client.post(refine, content=b"{not json",
-                               headers={"Content-Type": "application/json"})
-    assert garbage.status_code == 400 and "error" in garbage.json()
+    for raw in (b"{not json", b'{"edge": {"feather": 1}, "note": NaN}',
+                b'{"edge": {"shift": Infinity}}'):
+        garbage = page.client.post(refine, content=raw,
+                                   headers={"Content-Type": "application/json"})
+        assert garbage.status_code == 400 and "error" in garbage.json(), raw
+    for body in ({"profile": ["x"]}, {"model": 5}):
+        assert page.post(f"/api/v1/jobs/{job['id']}/rerun", body).status_code == 400
+    assert page.ok(page.get(f"/api/v1/jobs/{job['id']}"))["id"] == job["id"]
     text = page.client.post(refine, content=b"{}", headers={"Content-Type": "text/plain"})
     assert text.status_code == 415 and "error" in text.json()
     form = page.client.post(refine, data={"points": "1"})
@@ -880,3 +896,42 @@ def test_sigterm_with_an_open_event_stream_exits_promptly(tmp_path: Path) -> Non
     # --shutdown-timeout is 5 s); closing streams first makes the exit take a fraction
     assert took < 2.0, f"took {took:.1f} s"
     assert "Traceback" not in daemon.text()
+
+
+# --------------------------------------------------------------------------- small parts
+
+
+def test_an_empty_or_cut_short_token_file_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / server.TOKEN_FILE).write_text("\n")  # a crash right after creating it
+
+    made = server.token(tmp_path)
+
+    assert len(made) >= server.MIN_TOKEN
+    assert server.token(tmp_path) == made  # kept from then on
+    assert (tmp_path / server.TOKEN_FILE).stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == [server.TOKEN_FILE]  # no temp left
+
+
+def test_a_file_name_that_is_not_utf8_does_not_break_a_list() -> None:
+    name = os.fsdecode(b"caf\xe9.jpg")
+
+    body = json.loads(server.Json({"name": name}).body)
+
+    assert body["name"].startswith("caf") and body["name"].endswith(".jpg")
+
+
+def _hosts(settings: server.Settings, port: int = 8770) -> set[str]:
+    app = server.create_app(None, settings, "s" * 24,  # type: ignore[arg-type]
+                            watch_of=lambda name: None, closing=threading.Event(), port=port)
+    assert isinstance(app, server.Guard)
+    return app.hosts
+
+
+def test_the_page_answers_at_the_address_it_listens_on_and_bracketed_ipv6() -> None:
+    hosts = _hosts(server.Settings(bind="192.168.1.20", allowed_hosts=("fd00::5",)))
+
+    assert {"192.168.1.20:8770", "[fd00::5]:8770", "127.0.0.1:8770", "[::1]:8770"} <= hosts
+    assert "fd00::5" not in hosts and "192.168.1.20" not in hosts  # not on port 80
+    assert server.url("192.168.1.20", 8770) == "http://192.168.1.20:8770/"
+    assert server.url("::", 8770) == "http://127.0.0.1:8770/"
+    assert server.url("[fd00::5]", 8770) == "http://[fd00::5]:8770/"

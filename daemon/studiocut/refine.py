@@ -245,8 +245,11 @@ def _grabcut(before: np.ndarray, alpha: np.ndarray, edit: Edit) -> np.ndarray:
     for x, y, label in edit.points:
         cv2.circle(seeds, (round(x * k), round(y * k)), radius,
                    int(cv2.GC_FGD if label else cv2.GC_BGD), -1)
-    if not ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).any():
+    foreground_seeds = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
+    if not foreground_seeds.any():
         return np.zeros_like(alpha)
+    if foreground_seeds.all():  # no background to learn from: nothing to separate
+        return alpha
     background = np.zeros((1, 65), np.float64)
     foreground = np.zeros((1, 65), np.float64)
     cv2.grabCut(np.ascontiguousarray(small[..., ::-1]), seeds, None,  # type: ignore[call-overload]

@@ -67,7 +67,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()  # names (or addresses) a LAN browser uses
 
     def problems(self) -> list[str]:
-        if self.bind not in LOOPBACK and not self.allowed_hosts:
+        if self.bind.strip("[]") not in LOOPBACK and not self.allowed_hosts:
             return [f"the review page binds {self.bind}, which other computers can reach: "
                     "name the addresses they use with --allowed-host (DNS rebinding guard)"]
         return []
@@ -89,23 +89,33 @@ class Daemon(Protocol):
     def profile_names(self) -> list[str]: ...
 
 
+MIN_TOKEN = 16  # a shorter token (an empty or cut-short file) is replaced
+
+
 def token(state_dir: Path) -> str:
-    """The page's access token, made on first use and kept (mode 0600) in the state folder."""
+    """The page's access token, made on first use and kept (mode 0600) in the state folder;
+    written under a temp name and renamed, so a crash never leaves an empty token."""
     path = state_dir / TOKEN_FILE
     try:
-        return path.read_text().strip()
+        found = path.read_text().strip()
+        if len(found) >= MIN_TOKEN:
+            return found
     except FileNotFoundError:
         pass
     value = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
     return value
 
 
 def url(bind: str, port: int, secret: str | None = None) -> str:
-    host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
-    if ":" in host and not host.startswith("["):
+    host = "127.0.0.1" if bind in ("0.0.0.0", "::", "[::]") else bind.strip("[]")
+    if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}/" + (f"?token={secret}" if secret else "")
 
@@ -155,8 +165,8 @@ class Guard:
             return _plain(421, "unknown host: this page answers only at its own address "
                           "(set --allowed-host for LAN access)")
         bearer = request.headers.get("authorization", "")
-        by_header = hmac.compare_digest(bearer, f"Bearer {self.secret}")
-        by_cookie = hmac.compare_digest(request.cookies.get(COOKIE, ""), self.session)
+        by_header = _same(bearer, f"Bearer {self.secret}")
+        by_cookie = _same(request.cookies.get(COOKIE, ""), self.session)
         if request.method not in SAFE_METHODS and not by_header:
             origin = request.headers.get("origin")
             if origin is None or origin.lower() not in self.origins:
@@ -164,7 +174,7 @@ class Guard:
         if by_header or by_cookie:
             return None
         given = request.query_params.get("token", "")
-        if request.url.path == "/" and given and hmac.compare_digest(given, self.secret):
+        if request.url.path == "/" and given and _same(given, self.secret):
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(COOKIE, self.session, httponly=True, samesite="strict",
                                 path="/")
@@ -179,12 +189,26 @@ _SIGNED_OUT = """<!doctype html><meta charset="utf-8"><title>studiocut</title>
 (it carries the access token).</p>"""
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of what a client sent (any characters) with a secret."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
+
+
+class Json(JSONResponse):
+    """JSON with non-ASCII escaped: file names that are not valid UTF-8 (kept as surrogate
+    escapes) must not fail a whole list."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False,
+                          separators=(",", ":")).encode("ascii")
+
+
 def _plain(status: int, text: str) -> Response:
     return Response(text + "\n", status_code=status, media_type="text/plain")
 
 
 def _json(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    return Json({"error": message}, status_code=status)
 
 
 # --------------------------------------------------------------------------- the API
@@ -258,13 +282,13 @@ class Api:
 
     async def status(self, request: Request) -> Response:
         profiles = await run_in_threadpool(self.daemon.review_status)
-        return JSONResponse({"daemon": {"version": __version__, "started": self.daemon.started,
+        return Json({"daemon": {"version": __version__, "started": self.daemon.started,
                                         "pid": os.getpid()}, "profiles": profiles})
 
     async def profiles(self, request: Request) -> Response:
         from studiocut import predict
 
-        return JSONResponse({"profiles": self.daemon.profile_names(),
+        return Json({"profiles": self.daemon.profile_names(),
                              "models": predict.installed_models()})
 
     async def jobs(self, request: Request) -> Response:
@@ -284,7 +308,7 @@ class Api:
             return {"jobs": self._jobs_json(jobs),
                     "next_cursor": str(jobs[-1].id) if len(jobs) == limit else None}
 
-        return JSONResponse(await run_in_threadpool(read))
+        return Json(await run_in_threadpool(read))
 
     def _jobs_json(self, jobs: list[Job]) -> list[dict[str, Any]]:
         latest = self.journal.latest_revisions([j.id for j in jobs])
@@ -301,11 +325,11 @@ class Api:
             return body
 
         body = await run_in_threadpool(read)
-        return _json(404, "no such job") if body is None else JSONResponse(body)
+        return _json(404, "no such job") if body is None else Json(body)
 
     async def revisions(self, request: Request) -> Response:
         revisions = await run_in_threadpool(self.journal.revisions, request.path_params["id"])
-        return JSONResponse({"revisions": [revision_json(r) for r in revisions
+        return Json({"revisions": [revision_json(r) for r in revisions
                                            if r.status != journal.DISCARDED]})
 
     async def action(self, request: Request) -> Response:
@@ -322,8 +346,10 @@ class Api:
     def _make(self, job_id: int, action: str, body: dict[str, Any]) -> Revision:
         desk = self.daemon.desk
         if action == "rerun":
-            return desk.rerun(job_id, profile_name=body.get("profile"),
-                              model_name=body.get("model"))
+            profile, model = body.get("profile"), body.get("model")
+            if not all(v is None or isinstance(v, str) for v in (profile, model)):
+                raise Refused("profile and model must be names", 400)
+            return desk.rerun(job_id, profile_name=profile, model_name=model)
         base = body.get("base")
         return desk.refine(job_id, body, base if isinstance(base, int) else None)
 
@@ -344,7 +370,7 @@ class Api:
             return body
         ids, action = body.get("ids"), body.get("action")
         if not isinstance(ids, list) or len(ids) > 1000 or not all(
-                isinstance(i, int) and not isinstance(i, bool) for i in ids):
+                isinstance(i, int) and not isinstance(i, bool) and abs(i) < 2**63 for i in ids):
             return _json(400, "ids must be a list of at most 1000 job ids")
         if action not in BULK_ACTIONS:
             return _json(400, f"action must be one of {', '.join(BULK_ACTIONS)}")
@@ -362,11 +388,11 @@ class Api:
                     results.append({"id": job_id, "ok": False, "error": str(e)})
             return {"results": results}
 
-        return JSONResponse(await run_in_threadpool(run))
+        return Json(await run_in_threadpool(run))
 
     async def _guarded(self, work: Callable[[], dict[str, Any]]) -> Response:
         try:
-            return JSONResponse(await run_in_threadpool(work))
+            return Json(await run_in_threadpool(work))
         except Refused as e:
             return _json(e.status, str(e))
         except BadEdit as e:
@@ -386,6 +412,8 @@ class Api:
                                                  request.path_params["kind"], view)
         except ValueError as e:
             return _json(400, str(e))
+        except Refused as e:
+            return _json(e.status, str(e))
         except FileNotFoundError:
             return _json(404, "the artefacts of this revision are gone")
         return Response(data, media_type=kind,
@@ -439,7 +467,7 @@ class Api:
             return found, found[-1].id if found else max(after, 0)
 
         found, last = await run_in_threadpool(read)
-        return JSONResponse({"events": [json.loads(_event_json(e)) for e in found],
+        return Json({"events": [json.loads(_event_json(e)) for e in found],
                              "last": last})
 
 
@@ -458,12 +486,16 @@ async def _body(request: Request) -> dict[str, Any] | Response:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_no_constant)
     except ValueError:
-        return _json(400, "the body is not valid JSON")
+        return _json(400, "the body is not valid JSON (NaN and Infinity are not numbers)")
     if not isinstance(body, dict):
         return _json(400, "the body must be a JSON object")
     return body
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(name)
 
 
 def _web_names() -> set[str]:
@@ -478,12 +510,22 @@ def create_app(daemon: Daemon, settings: Settings, secret: str, *,
                watch_of: Callable[[str], Path | None], closing: threading.Event,
                port: int) -> ASGIApp:
     api = Api(daemon, watch_of, closing)
-    hosts = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")}
-    for name in settings.allowed_hosts:
-        name = name.lower()
-        hosts |= {name, f"{name}:{port}"} if ":" not in name.strip("[]") else {name}
+    names = ["127.0.0.1", "localhost", "::1", *settings.allowed_hosts]
+    if settings.bind not in ("0.0.0.0", "::"):
+        names.append(settings.bind)  # the address it listens on, as `review url` prints it
+    hosts: set[str] = set()
+    for name in names:
+        name = name.lower().strip("[]")
+        if ":" in name:  # IPv6: browsers send it bracketed
+            name = f"[{name}]"
+        hosts |= {f"{name}:{port}"} | ({name} if port == 80 else set())
     origins = {f"http://{h}" for h in hosts}
-    return Guard(Starlette(routes=api.routes()), secret=secret, hosts=hosts, origins=origins)
+    app = Starlette(routes=api.routes(), exception_handlers={OverflowError: _out_of_range})
+    return Guard(app, secret=secret, hosts=hosts, origins=origins)
+
+
+async def _out_of_range(request: Request, exc: Exception) -> Response:
+    return _json(404 if "id" in request.path_params else 400, "number out of range")
 
 
 # --------------------------------------------------------------------------- running
@@ -501,10 +543,11 @@ class Server:
 
         self.settings = settings
         self.closing = threading.Event()
-        family = socket.AF_INET6 if ":" in settings.bind else socket.AF_INET
+        bind = settings.bind.strip("[]")
+        family = socket.AF_INET6 if ":" in bind else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((settings.bind, settings.port))  # OSError: the caller reports it
+        self._socket.bind((bind, settings.port))  # OSError: the caller reports it
         self._socket.listen(64)
         self.port = int(self._socket.getsockname()[1])
         app = create_app(daemon, settings, secret, watch_of=watch_of, closing=self.closing,
