@@ -380,7 +380,7 @@ class Daemon:
         return (item.profile, item.model) if item is not None else None
 
     def names(self) -> list[str]:
-        return sorted(self.watched)
+        return sorted(dict(self.watched))
 
     profile_names = names
 
@@ -585,9 +585,10 @@ class Daemon:
             if found is not None:
                 processing.setdefault(found.profile, []).append(found.source.name)
         now, wall = time.monotonic(), time.time()
+        watched = dict(self.watched)  # a copy: the main thread reloads profiles meanwhile
         rows = []
-        for name in sorted(set(self.watched) | set(counts)):
-            item = self.watched.get(name)
+        for name in sorted(set(watched) | set(counts)):
+            item = watched.get(name)
             profile = item.profile if item else None
             state = "standby" if item is None else "paused" if item.paused else "active"
             done = today.get(name, {})

@@ -331,18 +331,17 @@ class Desk:
         original = self._original(job)
         if original is None:
             raise FileNotFoundError(f"{job.source.name}: the original is gone")
+        profile, model = self._running(job)
+        try:  # outside the lock: it runs the model, and other actions must not wait on it
+            framed = pipeline.frame_photo(original, model, profile)
+        except StudiocutError as e:
+            raise FileNotFoundError(f"{job.source.name}: {e}") from e
+        if not frames_like(framed, revision):
+            raise FileNotFoundError(f"{job.source.name}: the original no longer frames "
+                                    "like this revision (profile changed?)")
         with self._lock:
-            if self.store.has_before(revision):
-                return
-            profile, model = self._running(job)
-            try:
-                framed = pipeline.frame_photo(original, model, profile)
-            except StudiocutError as e:
-                raise FileNotFoundError(f"{job.source.name}: {e}") from e
-            if not frames_like(framed, revision):
-                raise FileNotFoundError(f"{job.source.name}: the original no longer frames "
-                                        "like this revision (profile changed?)")
-            self.store.add_before(revision, framed.before)
+            if not self.store.has_before(revision):
+                self.store.add_before(revision, framed.before)
 
     def _publish(self, job: Job, revision: Revision, *, review: str | None = None) -> Revision:
         """Write ``revision`` to the job's output atomically, journalled before and after;
