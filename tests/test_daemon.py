@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import time
 import unicodedata
 from pathlib import Path
@@ -140,6 +141,32 @@ def test_reshot_file_with_same_name_is_processed_again_and_replaces_output(
                     "the re-shot output")
     assert (daemon.outbox / "same.png").read_bytes() != first
     assert names_of(daemon.outputs()) == ["same.png"]
+
+
+def test_a_photo_reshot_while_processing_is_never_processed_twice_at_once(
+        tmp_path: Path) -> None:
+    """Two workers must never hold one job: the old version's worker finishes, then the new
+    version runs (before, a second worker took the new version at once, and whichever wrote
+    last owned the output)."""
+    daemon = Daemon(tmp_path, faults="after-inference:sleep=1.5:redo", args=["--workers", "2"])
+    daemon.start()
+    try:
+        shoot(daemon.inbox / "redo.jpg", colour=(200, 30, 30))
+        daemon.wait_for(lambda: daemon.states().get("redo.jpg") == "processing", 10)
+        shoot(daemon.inbox / "redo.jpg", size=(200, 150), colour=(30, 30, 200))
+        daemon.wait_for(lambda: (daemon.outbox / "redo.png").exists() and Image.open(
+            daemon.outbox / "redo.png").size == (200, 150) and daemon.states().get(
+            "redo.jpg") == "done", 30, "the re-shot output")
+        with sqlite3.connect(daemon.state / "journal.db") as db:
+            kinds = [k for (k,) in db.execute("SELECT kind FROM events ORDER BY id")]
+        # the old version's worker ended (its result kept, the job queued again) before the
+        # new version was claimed; the new version's run is the one that finished the job
+        first = kinds.index("processing")
+        second = kinds.index("processing", first + 1)
+        assert kinds.index("revision") < second and kinds[-1] == "done", kinds
+        assert (kinds.count("processing"), kinds.count("done")) == (2, 1), kinds
+    finally:
+        daemon.stop()
 
 
 def test_files_with_mtime_in_2001_and_2099_are_processed(daemon: Daemon) -> None:
