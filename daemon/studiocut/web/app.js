@@ -916,6 +916,14 @@
     $('#failed-list').append(row);
   }
 
+  /** A daemon message names the file first ("/in/a.jpg: truncated JPEG"); the row already
+      shows the file, so show what happened. The full message stays in the tooltip. */
+  function withoutPath(message, name) {
+    if (!message || !name) return message;
+    const at = message.indexOf(name + ': ');
+    return at >= 0 ? message.slice(at + name.length + 2) : message;
+  }
+
   function fillFailedRow(row, job) {
     $('.f-name', row).textContent = job.name || `#${job.id}`;
     $('.f-folder', row).textContent = job.folder || '';
@@ -923,7 +931,7 @@
     $('.f-profile', row).textContent = job.profile || '';
     $('.f-reason', row).textContent = job.reason || '—';
     const msg = $('.f-message', row);
-    msg.textContent = job.message || '—';
+    msg.textContent = withoutPath(job.message, job.name) || '—';
     msg.title = job.message || '';
     $('.f-attempts', row).textContent = orDash(job.attempts);
   }
