@@ -151,6 +151,15 @@
 
   const orDash = (v) => (v === null || v === undefined || v === '' ? '—' : String(v));
 
+  /** The end of a long folder path, which is the part that tells folders apart
+      ("…/shoot-a/inbox"); the whole path is in the tooltip. */
+  function tailOf(path, keep = 48) {
+    if (!path || path.length <= keep) return path;
+    const rest = path.slice(path.length - keep);
+    const sep = rest.search(/[\\/]/);  // from a folder boundary, / or Windows' \
+    return '…' + (sep >= 0 ? rest.slice(sep) : rest);
+  }
+
   /** "folder/name" for a job, the name alone at the top of the watch folder. */
   function jobPath(job) {
     return job.folder ? `${job.folder}/${job.name}` : String(job.name || '');
@@ -373,9 +382,9 @@
     if (p.reason) st.append(el('div', 'reason small', p.reason));
 
     const folders = cell(row, 'folders');
-    const watch = el('div', 'path', p.watch || '—');
+    const watch = el('div', 'path', tailOf(p.watch) || '—');
     watch.title = `watch: ${p.watch || ''}`;
-    const out = el('div', 'path', p.output || '—');
+    const out = el('div', 'path', tailOf(p.output) || '—');
     out.title = `output: ${p.output || ''}`;
     watch.prepend(el('span', 'path-k', 'in'));
     out.prepend(el('span', 'path-k', 'out'));
