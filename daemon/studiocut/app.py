@@ -382,8 +382,6 @@ class Daemon:
     def names(self) -> list[str]:
         return sorted(dict(self.watched))
 
-    profile_names = names
-
     def _sync_intake(self) -> None:
         if self._intake is not None:
             self._intake.set_profiles(

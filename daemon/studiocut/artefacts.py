@@ -75,7 +75,7 @@ class Store:
         try:
             _keep_result(temp / f"result.{ext}", result, published)
             if with_before:
-                _imwrite(temp / "before.jpg", before, BEFORE_JPEG)
+                _imwrite(temp / "before.jpg", before[..., ::-1], BEFORE_JPEG)  # OpenCV: BGR
             a8 = cv2.convertScaleAbs(alpha, alpha=255.0)
             _imwrite(temp / "alpha.png", a8, FAST_PNG)
             _imwrite(temp / "thumb.png", _thumb(before, a8), FAST_PNG)
@@ -93,14 +93,8 @@ class Store:
 
     def add_before(self, revision: Revision, before: np.ndarray) -> None:
         """Add the framed original to a revision written without it."""
-        path = self.folder(revision) / "before.jpg"
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{encode.TEMP_SUFFIX}")
-        try:
-            _imwrite(temp, before, BEFORE_JPEG, rgb=True)
-            os.replace(temp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+        encode.write_atomic(self.folder(revision) / "before.jpg",
+                            _imencode("jpg", before[..., ::-1], BEFORE_JPEG))
 
     def result(self, revision: Revision) -> bytes:
         return (self.folder(revision) / f"result.{revision.ext}").read_bytes()
@@ -262,11 +256,8 @@ def _read(path: Path, flags: int) -> np.ndarray:
     return np.asarray(image)
 
 
-def _imwrite(path: Path, image: np.ndarray, params: list[int], *, rgb: bool = False) -> None:
-    if rgb or (image.ndim == 3 and image.shape[2] == 3 and path.name == "before.jpg"):
-        image = image[..., ::-1]  # RGB to OpenCV's BGR
-    ext = "jpg" if ".jpg" in path.name else path.suffix.lstrip(".")
-    path.write_bytes(_imencode(ext, image, params))
+def _imwrite(path: Path, image: np.ndarray, params: list[int]) -> None:
+    path.write_bytes(_imencode(path.suffix.lstrip("."), image, params))
 
 
 def _imencode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
@@ -278,6 +269,4 @@ def _imencode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
 
 def _write_cached(path: Path, image: np.ndarray, params: list[int]) -> None:
     """Cache a made view atomically: two requests at once must never read half a file."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{encode.TEMP_SUFFIX}")
-    temp.write_bytes(_imencode(path.suffix.lstrip("."), image, params))
-    os.replace(temp, path)
+    encode.write_atomic(path, _imencode(path.suffix.lstrip("."), image, params))

@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -29,7 +28,7 @@ from studiocut.artefacts import Store
 from studiocut.errors import ModelError, StudiocutError
 from studiocut.journal import Job, Journal, Revision
 from studiocut.predict import MaskModel
-from studiocut.profile import Profile
+from studiocut.profile import Profile, inside
 from studiocut.refine import Segmenter
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ class Desk:
                 self._publish(job, self._to_approve(job), review="approved")
             self._withdraw_review_copy(job)
             self.journal.set_review(job_id, "approved", undo=_undo(job))
-            return self._job(job_id)
+            return self._get(job_id)
 
     def reject(self, job_id: int) -> Job:
         """Mark a result bad: its output is withdrawn from the output folder (its revisions
@@ -106,7 +105,7 @@ class Desk:
                 self._unpublish(job, review="rejected")
             self._withdraw_review_copy(job)
             self.journal.set_review(job_id, "rejected", published=None, undo=_undo(job))
-            return self._job(job_id)
+            return self._get(job_id)
 
     def unreview(self, job_id: int) -> Job:
         """Undo the last approve or reject: the earlier state and published revision."""
@@ -123,21 +122,21 @@ class Desk:
                     self._publish(job, self._numbered(job, int(wanted)),
                                   review=earlier["review"])
             self.journal.set_review(job_id, earlier["review"], undo=None)
-            return self._job(job_id)
+            return self._get(job_id)
 
     def retry(self, job_id: int) -> Job:
         job = self._get(job_id)
         if not self.journal.retry(job_id):
             raise Refused(f"{job.source.name}: only a failed photo can be retried "
                           f"(it is {job.state})")
-        return self._job(job_id)
+        return self._get(job_id)
 
     def dismiss(self, job_id: int) -> Job:
         job = self._get(job_id)
         if job.state != journal.FAILED:
             raise Refused(f"{job.source.name}: only a failed photo can be dismissed")
         self.journal.set_review(job_id, "dismissed")
-        return self._job(job_id)
+        return self._get(job_id)
 
     # ------------------------------------------------------------------ revisions
 
@@ -151,7 +150,7 @@ class Desk:
             self._publish(job, revision, review="approved")
             if job.review != "approved":  # a person chose this version
                 self.journal.set_review(job.id, "approved", undo=_undo(job))
-            return self._job(job.id)
+            return self._get(job.id)
 
     def refine(self, job_id: int, body: object, base_number: int | None = None) -> Revision:
         """Apply a person's marks to a revision's alpha; return the new candidate, made with
@@ -292,28 +291,39 @@ class Desk:
     def _layers(self, job: Job, base: Revision, profile: Profile, model: MaskModel,
                 ) -> tuple[np.ndarray, np.ndarray, pipeline.Framed | None]:
         """The base revision's alpha over the original's exact pixels (framed again from the
-        original, cached for the next refine), or over its review copy when the original is
-        gone or no longer frames the same; and the framing, when the original gave it."""
+        original), or over its review copy when the original is gone or no longer frames the
+        same; and the framing, when the original gave it."""
         alpha = self.store.alpha(base)
-        key = (job.id, job.identity.mtime_ns, profile.name, profile.model)
-        with self._lock:
-            framed = self._framed.get(key)
-        original = self._original(job)
-        if framed is None and original is not None:
-            try:
-                framed = pipeline.frame_photo(original, model, profile)
-            except StudiocutError as e:
-                log.warning("%s: refining from the review copy: %s", job.source.name, e)
-            if framed is not None:
-                with self._lock:
-                    self._framed[key] = framed
-                    while len(self._framed) > 2:  # each holds a full canvas: keep few
-                        self._framed.popitem(last=False)
+        try:
+            framed = self._reframed(job, profile, model)
+        except StudiocutError as e:
+            log.warning("%s: refining from the review copy: %s", job.source.name, e)
+            framed = None
         if framed is not None and frames_like(framed, base):
             return framed.before, alpha, framed
         self.ensure_before(base)
         before, _ = self.store.layers(base)
         return before, alpha, None
+
+    def _reframed(self, job: Job, profile: Profile,
+                  model: MaskModel) -> pipeline.Framed | None:
+        """The job's original framed again as ``profile`` frames it (None when the original
+        is gone), cached for the next refine; raise StudiocutError when it cannot be. Runs
+        the model outside the lock: other actions must not wait on it."""
+        original = self._original(job)
+        if original is None:
+            return None
+        key = (job.id, job.identity.mtime_ns, profile.name, profile.model)
+        with self._lock:
+            framed = self._framed.get(key)
+        if framed is not None:
+            return framed
+        framed = pipeline.frame_photo(original, model, profile)
+        with self._lock:
+            self._framed[key] = framed
+            while len(self._framed) > 2:  # each holds a full canvas: keep few
+                self._framed.popitem(last=False)
+        return framed
 
     def media(self, revision: Revision, kind: str, view: artefacts.View) -> tuple[bytes, str]:
         """One view of a revision (see artefacts.Store.media), framing the original again
@@ -328,14 +338,12 @@ class Desk:
         if self.store.has_before(revision):
             return
         job = self._get(revision.job)
-        original = self._original(job)
-        if original is None:
-            raise FileNotFoundError(f"{job.source.name}: the original is gone")
-        profile, model = self._running(job)
-        try:  # outside the lock: it runs the model, and other actions must not wait on it
-            framed = pipeline.frame_photo(original, model, profile)
+        try:
+            framed = self._reframed(job, *self._running(job))
         except StudiocutError as e:
             raise FileNotFoundError(f"{job.source.name}: {e}") from e
+        if framed is None:
+            raise FileNotFoundError(f"{job.source.name}: the original is gone")
         if not frames_like(framed, revision):
             raise FileNotFoundError(f"{job.source.name}: the original no longer frames "
                                     "like this revision (profile changed?)")
@@ -349,7 +357,7 @@ class Desk:
         A revision in another format takes a new name, reserved like any output name."""
         profile = self._profile_of(job)
         assert job.output is not None and profile.output is not None
-        if not _inside(job.output, profile.output):
+        if not inside(job.output, profile.output):
             raise Refused(f"{job.source.name}: profile {profile.name} writes to "
                           f"{profile.output} now, not where this photo's output went")
         current = self.journal.revision(revision.id)
@@ -430,9 +438,6 @@ class Desk:
             raise Refused(f"no job {job_id}", 404)
         return job
 
-    def _job(self, job_id: int) -> Job:
-        return self._get(job_id)
-
     def _finished(self, job_id: int) -> Job:
         job = self._get(job_id)
         if job.state != journal.DONE or job.output is None:
@@ -462,13 +467,6 @@ WITHDRAW = 0  # the "revision" a withdrawal publishes (revisions count from 1)
 
 def _undo(job: Job) -> str:
     return json.dumps({"review": job.review, "published": job.published})
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        return os.path.commonpath([path, folder]) == os.fspath(folder)
-    except ValueError:  # another drive
-        return False
 
 
 def framing(framed: pipeline.Framed) -> list[int]:

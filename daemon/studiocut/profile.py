@@ -752,7 +752,7 @@ def _cross_checks(profile: Profile, p: _Problems) -> None:
               enc.format, "png | webp | tiff")
     watch, output = profile.watch, profile.output
     if watch is not None and output is not None:
-        if _inside(output, watch) and profile.recursive:
+        if inside(output, watch) and profile.recursive:
             p.add("output", "the output folder is inside the watched folder, so outputs would "
                   "be processed again", str(output), "a folder outside " + str(watch))
         if output == watch:
@@ -761,13 +761,14 @@ def _cross_checks(profile: Profile, p: _Problems) -> None:
     review_folder = profile.review.folder if profile.review is not None else None
     for key, folder in (("after.move", profile.move_to), ("failed", profile.failed),
                         ("review.folder", review_folder)):
-        inside = folder is not None and watch is not None and _inside(folder, watch)
-        if inside and profile.recursive:
+        within = folder is not None and watch is not None and inside(folder, watch)
+        if within and profile.recursive:
             p.add(key, "this folder is inside the watched folder", str(folder),
                   "a folder outside " + str(watch))
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or below it (by name: neither needs to exist)."""
     return path == folder or folder in path.parents
 
 

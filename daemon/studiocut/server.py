@@ -86,7 +86,7 @@ class Daemon(Protocol):
 
     def review_status(self) -> list[dict[str, Any]]: ...
 
-    def profile_names(self) -> list[str]: ...
+    def names(self) -> list[str]: ...
 
 
 MIN_TOKEN = 16  # a shorter token (an empty or cut-short file) is replaced
@@ -288,7 +288,7 @@ class Api:
     async def profiles(self, request: Request) -> Response:
         from studiocut import predict
 
-        return Json({"profiles": self.daemon.profile_names(),
+        return Json({"profiles": self.daemon.names(),
                              "models": predict.installed_models()})
 
     async def jobs(self, request: Request) -> Response:
