@@ -262,14 +262,20 @@ def test_each_family_feeds_its_graph_the_size_that_models_md_gives(like: str,
     assert MODELS[like].input_size == size
 
 
-def test_saliency_mask_at_model_resolution_is_exactly_the_published_recipe(
-    models: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _birefnet_like(models: Path, monkeypatch: pytest.MonkeyPatch) -> OnnxSaliencyModel:
+    """A tiny graph with BiRefNet's signature (1024 px, logits out), registered as it."""
     md5 = saliency_graph(models / "b.onnx", size=(1024, 1024), input_name="input_image",
                          outputs=["output_image"], gain=4.0)
     spec = register(monkeypatch, "birefnet-general", "b.onnx", md5)
     model = predict.open_model(predict.Request(spec))
     assert isinstance(model, OnnxSaliencyModel)
+    return model
+
+
+def test_saliency_mask_at_model_resolution_is_exactly_the_published_recipe(
+    models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = _birefnet_like(models, monkeypatch)
     rng = np.random.default_rng(7)
     pixels = rng.integers(0, 180, size=(150, 230, 3), dtype=np.uint8)
 
@@ -287,11 +293,7 @@ def test_saliency_mask_at_model_resolution_is_exactly_the_published_recipe(
 def test_logits_far_below_zero_squash_to_zero_without_an_overflow_warning(
     models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    md5 = saliency_graph(models / "b.onnx", size=(1024, 1024), input_name="input_image",
-                         outputs=["output_image"], gain=4.0)
-    spec = register(monkeypatch, "birefnet-general", "b.onnx", md5)
-    model = predict.open_model(predict.Request(spec))
-    assert isinstance(model, OnnxSaliencyModel)
+    model = _birefnet_like(models, monkeypatch)
     logits = np.array([[[[-1000.0, -100.0, 0.0, 100.0]]]], dtype=np.float32)
 
     mask = model.postprocess(logits)  # RuntimeWarnings are errors in this module

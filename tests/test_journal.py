@@ -415,18 +415,23 @@ def test_a_reshot_photo_waits_without_the_old_versions_flags(db: Journal) -> Non
     assert reshot.flags == ()
 
 
-def test_a_journal_from_before_the_flags_and_crash_columns_is_upgraded(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+def _old_journal(path: Path, later_columns: str, row: str) -> None:
+    """A journal as an earlier version wrote it: the first jobs table, plus ``later_columns``
+    (SQL column definitions), holding one ``row`` (an INSERT)."""
     old = sqlite3.connect(path)
     old.executescript(
         "CREATE TABLE jobs (id INTEGER PRIMARY KEY, profile TEXT NOT NULL, source BLOB NOT NULL,"
         " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,"
         " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT, message TEXT,"
         " output BLOB, profile_version TEXT, created REAL NOT NULL, updated REAL NOT NULL,"
-        " started REAL, seconds REAL, UNIQUE (profile, source));"
-        "INSERT INTO jobs (profile, source, size, mtime_ns, inode, state, created, updated)"
-        " VALUES ('p', X'2F696E2F612E6A7067', 1, 1, 1, 'pending', 0, 0);")
+        f" started REAL, seconds REAL,{later_columns} UNIQUE (profile, source));{row};")
     old.close()
+
+
+def test_a_journal_from_before_the_flags_and_crash_columns_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _old_journal(path, "", "INSERT INTO jobs (profile, source, size, mtime_ns, inode, state, "
+                 "created, updated) VALUES ('p', X'2F696E2F612E6A7067', 1, 1, 1, 'pending', 0, 0)")
 
     db = Journal(path)
     claimed = db.claim_next(["p"])
@@ -746,18 +751,11 @@ def test_last_error_gives_each_profiles_most_recent_failure(db: Journal, clock: 
 
 
 def _journal_before_the_review_page(path: Path) -> None:
-    old = sqlite3.connect(path)
-    old.executescript(
-        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, profile TEXT NOT NULL, source BLOB NOT NULL,"
-        " size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,"
-        " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT, message TEXT,"
-        " output BLOB, profile_version TEXT, created REAL NOT NULL, updated REAL NOT NULL,"
-        " started REAL, seconds REAL, not_before REAL NOT NULL DEFAULT 0,"
-        " crashes INTEGER NOT NULL DEFAULT 0, flags TEXT, UNIQUE (profile, source));"
-        "INSERT INTO jobs (profile, source, size, mtime_ns, inode, state, output, flags,"
-        " created, updated) VALUES ('p', X'2F696E2F612E6A7067', 1, 1, 1, 'done',"
-        " X'2F6F75742F612E6A7067', 'too small', 0, 0);")
-    old.close()
+    _old_journal(path, " not_before REAL NOT NULL DEFAULT 0, crashes INTEGER NOT NULL DEFAULT 0,"
+                 " flags TEXT,",
+                 "INSERT INTO jobs (profile, source, size, mtime_ns, inode, state, output, flags,"
+                 " created, updated) VALUES ('p', X'2F696E2F612E6A7067', 1, 1, 1, 'done',"
+                 " X'2F6F75742F612E6A7067', 'too small', 0, 0)")
 
 
 def test_a_journal_from_before_the_review_page_is_upgraded(tmp_path: Path) -> None:
