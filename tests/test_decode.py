@@ -25,7 +25,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import rawpy
-from PIL import EpsImagePlugin, Image, ImageCms
+from PIL import EpsImagePlugin, Image, ImageCms, ImageOps
 
 from conftest import FakeModel, make_profile, product_photo
 from studiocut import decode, encode, pipeline
@@ -1040,6 +1040,35 @@ def test_jpeg_complete_skips_an_embedded_exif_thumbnail_and_restart_markers() ->
     data = _jpeg(_noise(), exif=exif.tobytes() + buffer.getvalue())
     assert jpeg_complete(data)
     assert not jpeg_complete(data[: len(data) - 100])
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_fast_jpeg_decode_turns_every_exif_orientation_as_pillow_does(
+    tmp_path: Path, orientation: int,
+) -> None:
+    stored = _quadrants(64, 48)
+    path = _write(tmp_path, "turned.jpg", _save(Image.fromarray(stored), "JPEG", quality=95,
+                                                 exif=_exif(orientation)))
+    with Image.open(path) as image:
+        expected = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    calls = []
+    real = decode.simplejpeg.decode_jpeg
+
+    def counted(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decode.simplejpeg, "decode_jpeg", counted)
+        source = open_source(path, LIMITS)
+        full = source.load()
+        half = open_source(path, LIMITS).load((expected.shape[1] // 2, expected.shape[0] // 2))
+
+    assert len(calls) == 2  # both on the fast path
+    assert source.size == full.size == (expected.shape[1], expected.shape[0])
+    assert _same_quadrants(full.rgb, expected, 8)
+    assert half.size == (expected.shape[1] // 2, expected.shape[0] // 2)
+    assert _same_quadrants(half.rgb, expected, 12)
 
 
 def test_fast_jpeg_decode_matches_pillow_and_refuses_truncation(tmp_path: Path) -> None:
