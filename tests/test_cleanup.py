@@ -221,3 +221,17 @@ def test_a_speck_of_dust_is_gone_from_the_finished_image(tmp_path: Path) -> None
     clean = finished({"min_island": 0.01})
     assert clean[30:51, 350:371].min() >= 250  # white, with no grey ring where it was
     assert clean[160, 200].tolist() == [200, 30, 30]  # the product itself is untouched
+
+
+def test_cleanup_leaves_the_alpha_it_was_given_as_it_was() -> None:
+    coarse = coarse_frame()
+    cv2.circle(coarse, (22, 20), 12, 1.0, -1)
+    coarse[5, 50] = 1.0  # a speck to drop
+    coarse[20, 22] = 0.0  # and a pinhole to fill
+    alpha = upsampled(coarse)
+    before = alpha.copy()
+
+    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01, max_hole=0.01))
+
+    assert not np.array_equal(cleaned, alpha)
+    assert np.array_equal(alpha, before)

@@ -30,6 +30,18 @@ def test_over_a_colour_equals_alpha_blend_within_rounding() -> None:
     assert (out[1, :10] == rgb[1, :10]).all()  # alpha 1: the subject alone
 
 
+def test_over_a_canvas_taller_than_a_strip_blends_every_row() -> None:
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (composite.STRIP * 2 + 37, 50, 3), dtype=np.uint8)
+    alpha = rng.random(rgb.shape[:2], dtype=np.float32)
+
+    out = composite.over(rgb, alpha, (10, 250, 90))
+
+    a = alpha[..., np.newaxis].astype(np.float64)
+    exact = a * rgb + (1.0 - a) * np.asarray((10, 250, 90), dtype=np.float64)
+    assert np.abs(out - exact).max() <= 0.5 + 5e-3  # float32 weights
+
+
 def test_over_does_not_change_its_inputs() -> None:
     rgb, alpha = random_cutout(1)
     rgb_before, alpha_before = rgb.copy(), alpha.copy()

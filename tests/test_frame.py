@@ -214,6 +214,35 @@ def test_fit_crops_to_the_subject_and_resizes_to_the_placed_size() -> None:
     assert np.allclose(out_alpha, 1.0)
 
 
+def _crossing(row: np.ndarray, level: float) -> float:
+    """Where a falling row crosses ``level``, between pixel centres (pixel i at i + 0.5)."""
+    i = int(np.nonzero(row < level)[0][0])
+    return i - 1 + (row[i - 1] - level) / (row[i - 1] - row[i]) + 0.5
+
+
+def test_fit_with_colour_finer_than_alpha_keeps_the_two_aligned() -> None:
+    # one scene, an edge ramp at x = 611 (in colour pixels), sampled on two grids over the
+    # same region: colour at 1000 x 222, alpha at 450 x 100 (2.22 colour pixels each)
+    def scene(x: np.ndarray) -> np.ndarray:
+        return np.clip((611.0 - x) / 20.0 + 0.5, 0.0, 1.0)
+
+    k = 1000 / 450
+    colour_row = scene(np.arange(1000) + 0.5)
+    alpha_row = scene((np.arange(450) + 0.5) * k).astype(np.float32)
+    rgb = np.repeat((colour_row * 255).astype(np.uint8)[None, :, None], 222, 0).repeat(3, 2)
+    alpha = np.repeat(alpha_row[None, :], 100, 0)
+    plan = Layout(crop=(40, 10, 420, 90), placed=(300, 63), canvas=(300, 63), offset=(0, 0))
+
+    out_rgb, out_alpha = frame.fit(rgb, alpha, plan)
+
+    assert out_rgb.shape == (63, 300, 3) and out_alpha.shape == (63, 300)
+    edge_colour = _crossing(out_rgb[30, :, 0].astype(np.float64) / 255.0, 0.5)
+    edge_alpha = _crossing(out_alpha[30].astype(np.float64), 0.5)
+    expected = (611.0 / k - 40) * 300 / 380  # the edge in output pixels, near 190
+    assert edge_alpha == pytest.approx(expected, abs=0.5)
+    assert edge_colour == pytest.approx(edge_alpha, abs=0.25)
+
+
 def test_fit_upscaling_keeps_alpha_within_0_and_1() -> None:
     alpha = np.zeros((20, 20), dtype=np.float32)
     alpha[5:15, 5:15] = 1.0  # hard edges: cubic interpolation overshoots them

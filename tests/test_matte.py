@@ -54,6 +54,20 @@ def test_upsample_aligns_pixel_centres() -> None:
     assert np.abs(up - reference).max() < 1e-4
 
 
+def test_upsample_to_another_size_samples_where_those_pixels_fall() -> None:
+    # region 200 x 120 of a 400 x 400 frame made at 100 x 60: output pixel u covers frame
+    # pixels 2u and 2u + 1, so it is sampled halfway between their centres
+    mask = blob_mask()
+    frame, region = (400, 400), (37, 91, 237, 211)
+    whole = matte.upsample(mask, frame, region)
+    half = matte.upsample(mask, frame, region, (100, 60))
+
+    assert half.shape == (60, 100)
+    between = (whole[0::2, 0::2] + whole[1::2, 1::2] + whole[0::2, 1::2] + whole[1::2, 0::2]) / 4
+    assert np.abs(half - between).max() < 0.03  # the cubic's curvature, at the hard edges
+    assert np.abs(half - whole[0::2, 0::2]).max() > 0.06  # half a pixel off is far worse
+
+
 def test_upsample_keeps_values_within_0_and_1() -> None:
     up = matte.upsample(blob_mask(), (333, 217), (0, 0, 333, 217))
     assert up.dtype == np.float32

@@ -14,9 +14,19 @@ def over(rgb: np.ndarray, alpha: np.ndarray, backdrop: Rgb | None) -> np.ndarray
     if backdrop is None:
         a8 = cv2.convertScaleAbs(alpha, alpha=255.0)  # rounds and saturates to uint8
         return np.dstack([rgb, a8])
-    weight = np.ascontiguousarray(alpha, dtype=np.float32)
-    back = canvas((rgb.shape[1], rgb.shape[0]), backdrop)
-    return cv2.blendLinear(rgb, back, weight, 1.0 - weight)
+    out = np.empty_like(rgb)
+    height, width = alpha.shape
+    back = canvas((width, min(height, STRIP)), backdrop)
+    # in strips: the float weights of a whole 2000 px canvas would be 32 MB more at the peak
+    for y in range(0, height, STRIP):
+        rows = slice(y, min(height, y + STRIP))
+        weight = np.ascontiguousarray(alpha[rows], dtype=np.float32)
+        n = weight.shape[0]
+        out[rows] = cv2.blendLinear(rgb[rows], back[:n], weight, 1.0 - weight)
+    return out
+
+
+STRIP = 256  # rows blended at once
 
 
 def canvas(size: tuple[int, int], backdrop: Rgb | None) -> np.ndarray:

@@ -6,7 +6,9 @@ never upscaled beyond ``max_upscale``, and centred (or stood on a floor margin).
 
 Framing is planned twice: ``locate`` works on the model's coarse mask before the full decode,
 to decide which region to decode and at what scale; ``layout`` works on the final alpha of
-that region to place the subject exactly.
+that region to place the subject exactly. That alpha is worked at about the output's scale
+(``Region.working_size``), not at the decoded photo's, which may have twice as many pixels a
+side; ``fit`` then resamples the colour once, from the decoded pixels.
 """
 
 from __future__ import annotations
@@ -45,6 +47,14 @@ class Region:
             max(0, math.floor(x0 * kx)), max(0, math.floor(y0 * ky)),
             min(actual[0], math.ceil(x1 * kx)), min(actual[1], math.ceil(y1 * ky)),
         )
+
+    def working_size(self, full: Size, actual: Size, box: Box) -> Size:
+        """The size to work out the alpha of ``box`` (in a picture decoded at ``actual``) at:
+        the region's scale, which holds the output's with some to spare, and never above the
+        decoded pixels."""
+        k = min(1.0, self.scale * full[0] / actual[0])
+        w, h = box[2] - box[0], box[3] - box[1]
+        return (max(1, math.ceil(w * k)), max(1, math.ceil(h * k)))
 
 
 @dataclass(frozen=True)
@@ -152,16 +162,36 @@ def _canvas_for(square: Square, extent: float, *, horizontal: bool) -> float:
 
 
 def fit(rgb: np.ndarray, alpha: np.ndarray, plan: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """Crop colour and alpha to the subject and resize both to the placed size."""
+    """Crop colour and alpha to the subject and resize both to the placed size. ``rgb`` shows
+    the region ``alpha`` does, at the same or a higher resolution (``plan.crop`` counts alpha's
+    pixels): the colour is resampled once, from its own pixels, and the alpha sampled where
+    those output pixels fall, so that the two stay aligned to a fraction of a pixel."""
     x0, y0, x1, y1 = plan.crop
-    rgb, alpha = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
-    if (x1 - x0, y1 - y0) == plan.placed:
+    ah, aw = alpha.shape
+    if rgb.shape[:2] == alpha.shape:
+        rgb, alpha = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
+        if (x1 - x0, y1 - y0) == plan.placed:
+            return rgb, alpha
+        method = cv2.INTER_AREA if plan.placed[0] < x1 - x0 else cv2.INTER_CUBIC
+        rgb = cv2.resize(rgb, plan.placed, interpolation=method)
+        alpha = np.clip(cv2.resize(alpha, plan.placed, interpolation=method), 0.0, 1.0)
         return rgb, alpha
-    shrinking = plan.placed[0] < x1 - x0
-    method = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
-    rgb = cv2.resize(rgb, plan.placed, interpolation=method)
-    alpha = np.clip(cv2.resize(alpha, plan.placed, interpolation=method), 0.0, 1.0)
-    return rgb, alpha
+    kx, ky = rgb.shape[1] / aw, rgb.shape[0] / ah
+    cx0, cy0 = math.floor(x0 * kx), math.floor(y0 * ky)
+    cx1, cy1 = min(rgb.shape[1], math.ceil(x1 * kx)), min(rgb.shape[0], math.ceil(y1 * ky))
+    pw, ph = plan.placed
+    method = cv2.INTER_AREA if pw < cx1 - cx0 else cv2.INTER_CUBIC
+    colour = cv2.resize(rgb[cy0:cy1, cx0:cx1], plan.placed, interpolation=method)
+    # alpha's pixels per output pixel: about 1.1 (the region's slack), so linear sampling
+    # loses nothing; cubic when enlarging, as for the colour
+    sx, sy = (cx1 - cx0) / (pw * kx), (cy1 - cy0) / (ph * ky)
+    transform = np.array([[sx, 0.0, cx0 / kx + 0.5 * sx - 0.5],
+                          [0.0, sy, cy0 / ky + 0.5 * sy - 0.5]], dtype=np.float64)
+    interpolation = cv2.INTER_LINEAR if min(sx, sy) >= 1.0 else cv2.INTER_CUBIC
+    alpha = cv2.warpAffine(alpha, transform, plan.placed,
+                           flags=interpolation | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_REPLICATE)
+    return colour, np.clip(alpha, 0.0, 1.0, out=alpha)
 
 
 def place(image: np.ndarray, plan: Layout, canvas: np.ndarray) -> np.ndarray:

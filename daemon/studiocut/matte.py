@@ -20,18 +20,23 @@ log = logging.getLogger(__name__)
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 
 
-def upsample(mask: np.ndarray, frame: tuple[int, int], region: Box) -> np.ndarray:
+def upsample(mask: np.ndarray, frame: tuple[int, int], region: Box,
+             size: tuple[int, int] | None = None) -> np.ndarray:
     """Given a mask covering the whole frame, return float32 alpha for ``region`` of a frame
-    of ``frame`` (w, h) pixels, interpolated with pixel centres aligned."""
+    of ``frame`` (w, h) pixels, interpolated with pixel centres aligned; ``size`` (w, h) when
+    the region is wanted at another size than its pixels'."""
     mh, mw = mask.shape
     fw, fh = frame
     x0, y0, x1, y1 = region
+    size = size or (x1 - x0, y1 - y0)
+    fx, fy = (x1 - x0) / size[0], (y1 - y0) / size[1]  # frame pixels per output pixel
     sx, sy = mw / fw, mh / fh
     transform = np.array(
-        [[sx, 0.0, (x0 + 0.5) * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]], dtype=np.float64
+        [[fx * sx, 0.0, (x0 + 0.5 * fx) * sx - 0.5], [0.0, fy * sy, (y0 + 0.5 * fy) * sy - 0.5]],
+        dtype=np.float64,
     )
     alpha = cv2.warpAffine(
-        mask.astype(np.float32), transform, (x1 - x0, y1 - y0),
+        mask.astype(np.float32), transform, size,
         flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
     )
     return np.clip(alpha, 0.0, 1.0, out=alpha)
@@ -181,7 +186,8 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
         # with their soft fringe: all of a speck's faint surround, however wide the
         # upsampling made it, unless that surround also holds a subject that stays
         gone |= _own_surround(alpha > 0.004, drop[labels], (labels > 0) & ~drop[labels])
-        result = np.where(gone, 0.0, alpha).astype(np.float32)
+        result = alpha.astype(np.float32)  # a copy: the caller's alpha stays as it was
+        result[gone] = 0.0
     if rules.max_hole > 0:
         holes = (result <= 0.5).astype(np.uint8)
         n, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
@@ -196,7 +202,9 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
             # with their soft rim, when the whole dip is small and enclosed by solid subject
             filled |= _own_surround(result < 0.996, filled, (holes == 1) & ~filled,
                                     max_area=rules.max_hole * total)
-            result = np.where(filled, 1.0, result).astype(np.float32)
+            if result is alpha:
+                result = alpha.astype(np.float32)
+            result[filled] = 1.0
     return result
 
 
