@@ -590,12 +590,13 @@ def test_process_holding_a_result_writes_nothing_and_keeps_its_bytes(
 
     assert outcome.ok and outcome.held
     assert outcome.output == out / "shot.jpg" and list(out.iterdir()) == []
-    assert outcome.cutout is not None and outcome.data is not None
-    framed = outcome.cutout.framed
+    assert outcome.framed is not None and outcome.data is not None
+    framed = outcome.framed
     assert framed.before.shape == (300, 400, 3) and framed.before.dtype == np.uint8
     assert framed.alpha.shape == (300, 400) and framed.alpha.dtype == np.float32
-    assert outcome.data == encode.encode(outcome.cutout.image, profile.encoding,
-                                         icc=framed.icc, exif=framed.exif)
+    image = pipeline.render(framed.before, framed.alpha, fake_model, profile)
+    assert outcome.data == encode.encode(image, profile.encoding, icc=framed.icc,
+                                         exif=framed.exif)
     with Image.open(photo) as original:  # framed.before is the original's own pixels
         assert np.abs(framed.before.astype(int) - np.asarray(original, int)).max() == 0
 
@@ -611,7 +612,7 @@ def test_process_without_holding_writes_the_result_as_before(
 
     assert outcome.ok and not outcome.held
     assert outcome.output is not None and outcome.output.read_bytes() == outcome.data
-    assert (plain.cutout, plain.data, plain.held) == (None, None, False)
+    assert (plain.framed, plain.data, plain.held) == (None, None, False)
     assert (out / "plain.jpg").read_bytes() == outcome.data
 
 

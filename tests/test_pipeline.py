@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import FakeModel, make_profile, product_photo
-from studiocut import pipeline
+from studiocut import decode, pipeline
 
 RED = (200, 30, 30)
 BOX = (120, 80, 280, 240)  # the subject of product_photo() in a 400 x 300 frame
@@ -268,3 +271,89 @@ def test_16_bit_greyscale_png_is_cut_out(tmp_path: Path, out: Path, fake_model: 
     assert pixels.shape == (90, 110, 4)
     assert near(pixels[45, 55], (31, 31, 31, 255), 1)  # 8000 / 65535, scaled, not clipped
     assert (pixels[[0, 0, -1, -1], [0, -1, 0, -1], 3] == 0).all()
+
+
+# --------------------------------------------------------------------------- decoding order
+
+
+def test_a_jpeg_is_decoded_small_for_the_model_then_at_the_output_scale_once(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "big.jpg"
+    product_photo((2000, 1600), (600, 400, 1400, 1200)).save(source, quality=95)
+    sizes: list[tuple[int, int]] = []
+    real = decode.Source.load
+
+    def load(self: decode.Source, at_least: tuple[int, int] | None = None,
+             **kwargs: object) -> decode.Picture:
+        picture = real(self, at_least, **kwargs)  # type: ignore[arg-type]
+        sizes.append(picture.size)
+        return picture
+
+    monkeypatch.setattr(decode.Source, "load", load)
+    profile = make_profile(square={"size": 160, "margin": 0}, backdrop="transparent")
+
+    outcome = pipeline.process(source, FakeModel(64), profile, output_root=out)
+
+    assert outcome.ok, outcome.message
+    assert sizes == [(250, 200), (500, 400)]  # DCT-scaled by 8 for the model, by 4 for 160 px
+
+
+def test_a_png_is_decoded_and_converted_once_for_the_model_and_the_output(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "shot.png"
+    product_photo((800, 600), (240, 160, 560, 480)).save(source)
+    converted = []
+    real = decode._to_picture
+
+    def to_picture(image: Image.Image, colour: decode.Colour) -> decode.Picture:
+        converted.append(image.size)
+        return real(image, colour)
+
+    monkeypatch.setattr(decode, "_to_picture", to_picture)
+
+    outcome = pipeline.process(source, FakeModel(64), make_profile(square={"size": 300}),
+                               output_root=out)
+
+    assert outcome.ok, outcome.message
+    assert converted == [(800, 600)]
+
+
+@pytest.mark.parametrize(("workers", "slots"), [(1, 1), (2, 1), (4, 2)])
+def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, workers: int, slots: int
+) -> None:
+    photos = []
+    for i in range(6):
+        photos.append(tmp_path / f"shot{i}.jpg")
+        product_photo().save(photos[-1], quality=95)
+    inside, most = 0, 0
+    lock = threading.Lock()
+    real = decode.Source.load
+
+    def load(self: decode.Source, at_least: tuple[int, int] | None = None,
+             **kwargs: object) -> decode.Picture:
+        nonlocal inside, most
+        if at_least == (64, 64):  # the model's preview: no slot needed
+            return real(self, at_least, **kwargs)  # type: ignore[arg-type]
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.05)  # long enough for every worker to be here at once, were it allowed
+        with lock:
+            inside -= 1
+        return real(self, at_least, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decode.Source, "load", load)
+    pipeline.set_framing_slots(workers)
+    try:
+        profile = make_profile(square={"size": 200})
+        with ThreadPoolExecutor(workers) as pool:
+            outcomes = list(pool.map(
+                lambda p: pipeline.process(p, FakeModel(64), profile, output_root=out,
+                                           relative_dir=Path(p.stem)), photos))
+    finally:
+        pipeline.set_framing_slots(2)  # back to one slot
+    assert all(o.ok for o in outcomes)
+    assert most == slots

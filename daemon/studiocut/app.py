@@ -157,6 +157,7 @@ class Daemon:
             self.desk.recover()
         self._sync_intake()
         workers = self.options.workers or os.cpu_count() or 1
+        pipeline.set_framing_slots(workers)
         for index in range(workers):
             self._spawn(f"worker-{index}", self._work, index)
         self._spawn("intake", self._intake.run)
@@ -517,7 +518,7 @@ class Daemon:
         dest = self.journal.reserve_output(job.id, profile.name, wanted, fallback)
         outcome = pipeline.process(source, item.model, profile, output_root=profile.output,
                                    dest=dest, holding=self.reviewing, keep=self.reviewing)
-        self.last_results.append(dataclasses.replace(outcome, cutout=None, data=None))
+        self.last_results.append(dataclasses.replace(outcome, framed=None, data=None))
         if outcome.ok:
             faults.point("after-replace", source)
             number, held = self._keep(job, outcome, profile)

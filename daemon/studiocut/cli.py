@@ -231,6 +231,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         _error_lines(["no input images found in " + ", ".join(map(str, args.inputs))])
         return EXIT_USAGE
     workers = args.jobs if args.jobs > 0 else max(1, min(len(jobs), os.cpu_count() or 1))
+    pipeline.set_framing_slots(workers)
     # one inference at a time on every core; the other workers decode and encode meanwhile
     model = predict.open_model(profile.model_request(threads=os.cpu_count() or 1))
 

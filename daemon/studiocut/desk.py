@@ -71,8 +71,8 @@ class Desk:
         (the costliest artefact) is stored at once only where a person will likely look or
         the original is about to be deleted; otherwise it is framed again when first asked
         for."""
-        assert outcome.cutout is not None and outcome.data is not None
-        framed = outcome.cutout.framed
+        assert outcome.framed is not None and outcome.data is not None
+        framed = outcome.framed
         ext = profile.encoding.ext
         eager = bool(outcome.flags) or outcome.held or profile.after == "delete"
         folder = self.store.write(job.id, framed.before, framed.alpha, outcome.data, ext,

@@ -78,16 +78,6 @@ def subject_box(alpha: np.ndarray, threshold: float = SUBJECT_THRESHOLD) -> Box 
     return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
-def needs_full_decode(full: Size, square: Square | None) -> bool:
-    """Whether the output will almost surely need every source pixel, so decoding a separate
-    small preview first would be wasted: always without framing, and when the canvas is large
-    next to the photo (a subject filling 80 % of the short side then needs over half the
-    source's pixels per side, beyond what DCT scaling by 2 gives)."""
-    if square is None:
-        return True
-    return square.size * square.max_upscale > 0.4 * min(full)
-
-
 def locate(mask: np.ndarray, full: Size, square: Square | None) -> Region:
     """Given the model's mask of the whole frame, return the region and scale to decode;
     raise InputError when framing needs a subject and the mask has none."""

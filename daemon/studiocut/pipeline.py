@@ -7,10 +7,12 @@ expected failure into an Outcome with a reason an operator can act on.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from studiocut import composite, decode, encode, faults, frame, matte, review
@@ -63,49 +65,108 @@ class Outcome:
     environment: bool = False
     flags: tuple[str, ...] = ()  # why a finished result should be looked at by a person
     held: bool = False
-    cutout: Cutout | None = None  # kept for the review page when asked
-    data: bytes | None = None  # the encoded result, with ``cutout``
+    framed: Framed | None = None  # the layers, kept for the review page when asked
+    data: bytes | None = None  # the encoded result, with ``framed``
 
     @property
     def ok(self) -> bool:
         return self.output is not None
 
 
-def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
-    """Decode ``source``, find its subject and frame it on the output canvas; raise
-    InputError for a bad input."""
+@dataclass(frozen=True)
+class Located:
+    """A photo whose subject the model has found: its checked ``source``, the model's ``mask``
+    of the whole frame and the ``region`` of the frame the output needs decoded."""
+
+    source: decode.Source
+    mask: np.ndarray
+    region: frame.Region
+
+
+def locate(source: Path, model: MaskModel, profile: Profile) -> Located:
+    """Open ``source`` and let the model find its subject on a small preview (a JPEG's DCT
+    scaling decodes it without the full picture); raise InputError for a bad input."""
     src = decode.open_source(source, profile.limits)
-    picture: decode.Picture | None = None
-    if frame.needs_full_decode(src.size, profile.square):  # the preview comes from it
-        picture = src.load(None, colour=profile.encoding.icc)
-    if picture is not None and picture.icc is None:
-        preview = decode.shrink(picture.rgb, model.input_size)
-    else:
-        preview = src.load(model.input_size).rgb
-    mask = model.predict(preview)
-    region = frame.locate(mask, src.size, profile.square)
-    if picture is None:
-        picture = src.load(region.decode_size(src.size), colour=profile.encoding.icc)
-    x0, y0, x1, y1 = box = region.box_at(src.size, picture.size)
-    rgb = picture.rgb[y0:y1, x0:x1]
-    alpha = matte.upsample(mask, picture.size, box)
-    if picture.alpha is not None:
-        alpha *= picture.alpha[y0:y1, x0:x1]
-    alpha = matte.refine(alpha, rgb, profile.matting)
+    mask = model.predict(decode.shrink(src.load(model.input_size).rgb, model.input_size))
+    return Located(src, mask, frame.locate(mask, src.size, profile.square))
+
+
+def frame_located(located: Located, profile: Profile) -> Framed:
+    """Decode the pixels the output needs and frame the subject on the output canvas; only
+    the subject's region of the decoded photo is kept. Call it in a framing slot."""
+    src, mask, region = located.source, located.mask, located.region
+    full = src.size
+    picture = src.load(region.decode_size(full), colour=profile.encoding.icc)
+    src.release()
+    decoded, icc = picture.size, picture.icc
+    box = region.box_at(full, decoded)
+    rgb, source_alpha = _region(picture.rgb, box), picture.alpha
+    if source_alpha is not None:
+        source_alpha = _region(source_alpha, box)
+    del picture  # 72 MB at 24 MP, of which the subject's region is often a third
+    # alpha at about the output's scale: a fraction of the decoded pixels to work on
+    work = region.working_size(full, decoded, box)
+    alpha = matte.upsample(mask, decoded, box, work)
+    if source_alpha is not None:
+        alpha *= _sized(source_alpha, work)
+    if profile.matting.enabled:
+        alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
     alpha = matte.cleanup(alpha, profile.cleanup)
     signals = review.measure(matte.cleanup(mask, profile.cleanup), alpha)
-    layout = frame.layout(alpha, profile.square, decoded=picture.size[0] / src.size[0])
-    icc = picture.icc if profile.encoding.icc == "original" and picture.icc else decode.srgb_icc()
-    exif = src.exif
+    per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
+    layout = frame.layout(alpha, profile.square, decoded=per_source_pixel)
     rgb, alpha = frame.fit(rgb, alpha, layout)
-    del picture, src  # the decoded photo (72 MB at 24 MP) is not needed past the resize
+    if profile.encoding.icc != "original" or not icc:
+        icc = decode.srgb_icc()
     width, height = layout.canvas
     before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
     alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
-    return Framed(before, alpha, icc, exif, signals, layout)
+    return Framed(before, alpha, icc, src.exif, signals, layout)
+
+
+def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
+    """Decode ``source``, find its subject and frame it on the output canvas; raise
+    InputError for a bad input."""
+    located = locate(source, model, profile)
+    with framing_slot():
+        return frame_located(located, profile)
+
+
+# How many photos may be decoded, framed, rendered and encoded at once. That is where a
+# photo's memory goes (a 24 MP JPEG alone is 72 MB decoded); finding the subject needs a
+# fraction of it, and the model's own memory is there once whatever runs.
+_slots = threading.BoundedSemaphore(1)
+
+
+def framing_slot() -> threading.BoundedSemaphore:
+    """The slot to hold while a photo is at full size (use it as a context manager)."""
+    return _slots
+
+
+def set_framing_slots(workers: int) -> None:
+    """Size the framing slots for ``workers`` threads running ``process``: half of them, at
+    least one. With two workers on two cores one photo is at full size while the other one
+    is with the model, which takes every core anyway: the peak memory is that of one
+    full-size photo whatever the order the work comes in (bench/memory.py)."""
+    global _slots
+    _slots = threading.BoundedSemaphore(max(1, workers // 2))
+
+
+def _region(pixels: np.ndarray, box: frame.Box) -> np.ndarray:
+    """The box of ``pixels``: a copy when that is much smaller, so the rest can be freed."""
+    x0, y0, x1, y1 = box
+    part = pixels[y0:y1, x0:x1]
+    small = part.shape[0] * part.shape[1] < 0.6 * pixels.shape[0] * pixels.shape[1]
+    return part.copy() if small else part
 
 
 BLACK = (0, 0, 0)
+
+
+def _sized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if image.shape[1::-1] == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile, *,
@@ -137,8 +198,10 @@ def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Pro
 
 def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     """Return the finished image for ``source``; raise InputError for a bad input."""
-    framed = frame_photo(source, model, profile)
-    return Cutout(render(framed.before, framed.alpha, model, profile), framed)
+    located = locate(source, model, profile)
+    with framing_slot():
+        framed = frame_located(located, profile)
+        return Cutout(render(framed.before, framed.alpha, model, profile), framed)
 
 
 def process(
@@ -150,17 +213,21 @@ def process(
     when given, a path inside ``output_root``); return the Outcome. Input faults fail only
     this photo; output faults are marked ``environment``. With ``holding`` (the review page
     runs) a result the profile's ``review.hold`` holds is not written; with ``keep`` the
-    Outcome carries the cut-out and its encoded bytes."""
+    Outcome carries the framed layers and the encoded bytes."""
     started = time.perf_counter()
     held = False
     try:
         if dest is None:
             dest = encode.output_path(output_root, relative_dir, source, profile.encoding,
                                       profile.name)
-        result = cut(source, model, profile)
+        located = locate(source, model, profile)
+        with framing_slot():
+            framed = frame_located(located, profile)
+            del located  # the file's bytes
+            image = render(framed.before, framed.alpha, model, profile)
+            data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
+            del image
         faults.point("after-inference", source)
-        framed = result.framed
-        data = encode.encode(result.image, profile.encoding, icc=framed.icc, exif=framed.exif)
         flags = review.reasons(framed.signals, profile.review) if framed.signals else ()
         held = holding and holds(profile, flags)
         if not held:
@@ -192,7 +259,7 @@ def process(
              f"; flagged for review: {'; '.join(flags)}" if flags else "",
              "; held for approval on the review page" if held else "")
     return Outcome(source, dest, seconds, flags=flags, held=held,
-                   cutout=result if keep else None, data=data if keep else None)
+                   framed=framed if keep else None, data=data if keep else None)
 
 
 def holds(profile: Profile, flags: tuple[str, ...]) -> bool:
