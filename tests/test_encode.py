@@ -424,3 +424,24 @@ def test_tiff_compression_setting_is_used(setting: str, written: str) -> None:
 
     assert image.info["compression"] == written
     assert np.array_equal(np.asarray(image), _picture())
+
+
+def test_png_is_lossless_with_alpha_and_its_metadata_comes_before_the_pixels() -> None:
+    rng = np.random.default_rng(11)
+    pixels = rng.integers(0, 256, (80, 120, 4), dtype=np.uint8)
+    icc = srgb_icc()
+
+    data = encode.encode(pixels, Encoding(format="png", dpi=300), icc=icc,
+                         exif=_camera_exif(orientation=6))
+
+    image = _open(data)  # Pillow checks every chunk's CRC
+    assert np.array_equal(np.asarray(image), pixels)
+    kinds, pos = [], 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kinds.append(data[pos + 4:pos + 8])
+        pos += 12 + length
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
+    first_pixels = kinds.index(b"IDAT")
+    assert {b"pHYs", b"iCCP", b"eXIf"} <= set(kinds[:first_pixels])
+    assert image.info["icc_profile"] == icc and image.getexif().get(0x0112) == 1

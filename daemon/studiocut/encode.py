@@ -14,8 +14,11 @@ import io
 import logging
 import os
 import secrets
+import struct
+import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -56,18 +59,19 @@ def output_path(root: Path, relative_dir: Path, source: Path, enc: Encoding, pro
 
 def encode(image: np.ndarray, enc: Encoding, *, icc: bytes | None, exif: bytes | None) -> bytes:
     """Return the encoded file for an H x W x 3 (RGB) or H x W x 4 (RGBA) uint8 image."""
+    if exif:
+        exif = _upright_exif(exif, enc.dpi, sub_ifds=enc.format != "tiff")
+    if enc.format == "png":
+        return _png(image, enc.png_level, dpi=enc.dpi, icc=icc, exif=exif)
     picture = Image.fromarray(image, mode="RGBA" if image.shape[2] == 4 else "RGB")
     options: dict[str, object] = {"dpi": (enc.dpi, enc.dpi)}
     if icc:
         options["icc_profile"] = icc
     if exif:
-        options["exif"] = _upright_exif(exif, enc.dpi, sub_ifds=enc.format != "tiff")
+        options["exif"] = exif
     if enc.format == "jpeg":
         options.update(quality=enc.quality, optimize=False)
         fmt = "JPEG"
-    elif enc.format == "png":
-        options.update(compress_level=enc.png_level)
-        fmt = "PNG"
     elif enc.format == "webp":
         options.update(quality=enc.quality, method=4)
         del options["dpi"]
@@ -79,6 +83,34 @@ def encode(image: np.ndarray, enc: Encoding, *, icc: bytes | None, exif: bytes |
     buffer = io.BytesIO()
     picture.save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+def _png(image: np.ndarray, level: int, *, dpi: int, icc: bytes | None,
+         exif: bytes | None) -> bytes:
+    """PNG by libpng through OpenCV with every row "up"-filtered: Pillow tries each filter on
+    each row, twice the time for a 2000 px RGBA cut-out and a larger file (measured at
+    level 1: 101 against 206 ms, 3994 against 4066 KB). The chunks Pillow would add (pHYs,
+    iCCP, eXIf) go between IHDR and the image data."""
+    order = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    params = [cv2.IMWRITE_PNG_COMPRESSION, level]
+    if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV 4.10 and later
+        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, order), params)
+    if not ok:
+        raise ValueError("OpenCV could not encode the PNG")
+    data = encoded.tobytes()
+    per_metre = round(dpi / 0.0254)
+    chunks = [_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))]
+    if icc:
+        chunks.append(_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
+    if exif:
+        chunks.append(_chunk(b"eXIf", exif.removeprefix(b"Exif\x00\x00")))
+    ihdr_end = 8 + 4 + 4 + 13 + 4  # signature; IHDR's length, type, data and CRC
+    return data[:ihdr_end] + b"".join(chunks) + data[ihdr_end:]
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def _upright_exif(exif: bytes, dpi: int, *, sub_ifds: bool) -> bytes:
