@@ -81,15 +81,17 @@ def main() -> int:
         (profiles / "bench.yaml").write_text(
             f"watch: {inbox}\noutput: {outbox}\nmodel: u2netp\nbackdrop: '#FFFFFF'\n"
             f"square: {{size: 2000, margin: 0.05}}\nformat: jpeg\nsettle: {args.settle}\n")
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "studiocut", "run", "--profiles", str(profiles),
-             "--state", str(root / "state"), "--plain"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log = root / "daemon.log"  # a file, not a pipe: a full pipe would stall its logging
+        with log.open("wb") as sink:
+            daemon = subprocess.Popen(
+                [sys.executable, "-m", "studiocut", "run", "--profiles", str(profiles),
+                 "--state", str(root / "state"), "--plain"],
+                stdout=subprocess.DEVNULL, stderr=sink)
         try:
             status = root / "state" / "daemon.json"
             while not status.exists():
                 if daemon.poll() is not None:
-                    raise SystemExit(daemon.stderr.read().decode() if daemon.stderr else "")
+                    raise SystemExit(log.read_text())
                 time.sleep(0.05)
             latencies = run_stream(sources, inbox, outbox, args.count, args.rate)
         finally:
