@@ -346,7 +346,8 @@ class Desk:
             raise FileNotFoundError(f"{job.source.name}: the original is gone")
         if not frames_like(framed, revision):
             raise FileNotFoundError(f"{job.source.name}: the original no longer frames "
-                                    "like this revision (profile changed?)")
+                                    "like this revision (the profile or studiocut changed "
+                                    "since it was made; a rerun makes one that does)")
         with self._lock:
             if not self.store.has_before(revision):
                 self.store.add_before(revision, framed.before)
