@@ -357,3 +357,32 @@ def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
         pipeline.set_framing_slots(2)  # back to one slot
     assert all(o.ok for o in outcomes)
     assert most == slots
+
+
+@pytest.mark.parametrize(("name", "preview_in_slot"), [("shot.jpg", False), ("shot.png", True)])
+def test_only_formats_decoded_whole_for_the_preview_take_their_slot_before_it(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+    preview_in_slot: bool,
+) -> None:
+    source = tmp_path / name
+    product_photo((800, 600), (240, 160, 560, 480)).save(source)
+    held = []
+    real = decode.Source.load
+
+    def load(self: decode.Source, at_least: tuple[int, int] | None = None,
+             **kwargs: object) -> decode.Picture:
+        slot = pipeline.framing_slot()
+        free = slot.acquire(blocking=False)
+        if free:
+            slot.release()
+        held.append(not free)
+        return real(self, at_least, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decode.Source, "load", load)
+    pipeline.set_framing_slots(2)  # one slot
+
+    outcome = pipeline.process(source, FakeModel(64), make_profile(square={"size": 300}),
+                               output_root=out)
+
+    assert outcome.ok, outcome.message
+    assert held == [preview_in_slot, True]  # the preview, then the pixels for the output

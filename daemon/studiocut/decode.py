@@ -183,9 +183,16 @@ class Source:
         (a ``load`` after this is an error)."""
         self._full = None
         self._pictures.clear()
+        self._data = b""  # the file's bytes
         if self._opened is not None:
             self._opened.close()  # a PNG's or TIFF's pixels, held since reading its EXIF
         self._released = True
+
+    @property
+    def previews_cheaply(self) -> bool:
+        """Whether a small ``load`` costs a fraction of the full decode: a JPEG's DCT scaling,
+        a RAW's embedded preview. Other formats are decoded whole whatever size is asked."""
+        return self._opened is None or self._opened.format in ("JPEG", "MPO")
 
     @property
     def format(self) -> str:

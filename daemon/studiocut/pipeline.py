@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,17 +85,31 @@ class Located:
     region: frame.Region
 
 
-def locate(source: Path, model: MaskModel, profile: Profile) -> Located:
-    """Open ``source`` and let the model find its subject on a small preview (a JPEG's DCT
-    scaling decodes it without the full picture); raise InputError for a bad input."""
+@contextmanager
+def located_in_slot(source: Path, model: MaskModel, profile: Profile) -> Iterator[Located]:
+    """Open ``source``, let the model find its subject on a small preview, and hold a framing
+    slot while the caller works on the photo at full size; raise InputError for a bad input.
+    A JPEG's DCT scaling (or a RAW's own preview) gives the preview without the full picture,
+    so those take their slot after the model ran; any other format is decoded whole for the
+    preview and takes its slot first."""
     src = decode.open_source(source, profile.limits)
+    if src.previews_cheaply:
+        found = _locate(src, model, profile)
+        with framing_slot():
+            yield found
+    else:
+        with framing_slot():
+            yield _locate(src, model, profile)
+
+
+def _locate(src: decode.Source, model: MaskModel, profile: Profile) -> Located:
     mask = model.predict(decode.shrink(src.load(model.input_size).rgb, model.input_size))
     return Located(src, mask, frame.locate(mask, src.size, profile.square))
 
 
 def frame_located(located: Located, profile: Profile) -> Framed:
     """Decode the pixels the output needs and frame the subject on the output canvas; only
-    the subject's region of the decoded photo is kept. Call it in a framing slot."""
+    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``."""
     src, mask, region = located.source, located.mask, located.region
     full = src.size
     picture = src.load(region.decode_size(full), colour=profile.encoding.icc)
@@ -127,8 +143,7 @@ def frame_located(located: Located, profile: Profile) -> Framed:
 def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
     """Decode ``source``, find its subject and frame it on the output canvas; raise
     InputError for a bad input."""
-    located = locate(source, model, profile)
-    with framing_slot():
+    with located_in_slot(source, model, profile) as located:
         return frame_located(located, profile)
 
 
@@ -198,8 +213,7 @@ def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Pro
 
 def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     """Return the finished image for ``source``; raise InputError for a bad input."""
-    located = locate(source, model, profile)
-    with framing_slot():
+    with located_in_slot(source, model, profile) as located:
         framed = frame_located(located, profile)
         return Cutout(render(framed.before, framed.alpha, model, profile), framed)
 
@@ -220,10 +234,8 @@ def process(
         if dest is None:
             dest = encode.output_path(output_root, relative_dir, source, profile.encoding,
                                       profile.name)
-        located = locate(source, model, profile)
-        with framing_slot():
+        with located_in_slot(source, model, profile) as located:
             framed = frame_located(located, profile)
-            del located  # the file's bytes
             image = render(framed.before, framed.alpha, model, profile)
             data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
             del image
