@@ -393,13 +393,18 @@ class Journal:
 
     def pending(self, profile: str | None = None, limit: int = 1000) -> list[Job]:
         """Pending jobs, oldest first."""
-        query = f"SELECT {self._columns} FROM jobs WHERE state=?"
-        params: list[object] = [PENDING]
+        return self._oldest("state=?", [PENDING], profile, limit)
+
+    def _oldest(self, where: str, params: list[object], profile: str | None,
+                limit: int) -> list[Job]:
+        """Up to ``limit`` jobs matching ``where`` (of ``profile`` when given), oldest first."""
         if profile is not None:
-            query += " AND profile=?"
-            params.append(profile)
+            where += " AND profile=?"
+            params = [*params, profile]
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
+            rows = self._db.execute(
+                f"SELECT {self._columns} FROM jobs WHERE {where} ORDER BY id LIMIT ?",
+                (*params, limit)).fetchall()
         return [_job(r) for r in rows]
 
     # ------------------------------------------------------------------ reading
@@ -461,14 +466,7 @@ class Journal:
              limit: int = 200) -> list[Job]:
         """Jobs of a review-page view, oldest first, with ids above ``after``."""
         query, params = VIEWS[view]
-        sql = f"SELECT {self._columns} FROM jobs WHERE ({query}) AND id>?"
-        args: list[object] = [*params, after]
-        if profile is not None:
-            sql += " AND profile=?"
-            args.append(profile)
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*args, limit)).fetchall()
-        return [_job(r) for r in rows]
+        return self._oldest(f"({query}) AND id>?", [*params, after], profile, limit)
 
     def add_revision(self, job_id: int, kind: str, params: dict[str, Any], size: tuple[int, int],
                      ext: str, folder: str) -> Revision:
