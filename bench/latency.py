@@ -23,6 +23,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -75,28 +77,11 @@ def main() -> int:
     bare = bare_inference_seconds()
     with tempfile.TemporaryDirectory(prefix="studiocut-latency-") as tmp:
         root = Path(tmp)
-        inbox, outbox, profiles = root / "in", root / "out", root / "profiles"
-        for folder in (inbox, outbox, profiles):
+        inbox, outbox = root / "in", root / "out"
+        for folder in (inbox, outbox):
             folder.mkdir()
-        (profiles / "bench.yaml").write_text(
-            f"watch: {inbox}\noutput: {outbox}\nmodel: u2netp\nbackdrop: '#FFFFFF'\n"
-            f"square: {{size: 2000, margin: 0.05}}\nformat: jpeg\nsettle: {args.settle}\n")
-        log = root / "daemon.log"  # a file, not a pipe: a full pipe would stall its logging
-        with log.open("wb") as sink:
-            daemon = subprocess.Popen(
-                [sys.executable, "-m", "studiocut", "run", "--profiles", str(profiles),
-                 "--state", str(root / "state"), "--plain"],
-                stdout=subprocess.DEVNULL, stderr=sink)
-        try:
-            status = root / "state" / "daemon.json"
-            while not status.exists():
-                if daemon.poll() is not None:
-                    raise SystemExit(log.read_text())
-                time.sleep(0.05)
+        with bench_daemon(root, inbox, outbox, settle=args.settle):
             latencies = run_stream(sources, inbox, outbox, args.count, args.rate)
-        finally:
-            daemon.terminate()
-            daemon.wait(30)
     latencies.sort()
     p50 = statistics.median(latencies)
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
@@ -122,6 +107,34 @@ def main() -> int:
         print("  (a Linux close-after-write event shortens the settle wait to "
               "0.25 s, which is why latency can be below the settle time)")
     return 0
+
+
+@contextmanager
+def bench_daemon(root: Path, inbox: Path, outbox: Path, *, settle: float | None = None,
+                 options: tuple[str, ...] = ()) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``studiocut run`` (with ``options``) from ``root`` on one profile like the default
+    (u2netp, 2000 px white square JPEG) watching ``inbox``; yield it once it is up, stop it
+    after."""
+    (root / "profiles").mkdir()
+    (root / "profiles" / "bench.yaml").write_text(
+        f"watch: {inbox}\noutput: {outbox}\nmodel: u2netp\nbackdrop: '#FFFFFF'\n"
+        "square: {size: 2000, margin: 0.05}\nformat: jpeg\n"
+        + (f"settle: {settle}\n" if settle is not None else ""))
+    log = root / "daemon.log"  # a file, not a pipe: a full pipe would stall its logging
+    with log.open("wb") as sink:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "studiocut", "run", "--profiles", str(root / "profiles"),
+             "--state", str(root / "state"), "--plain", *options],
+            stdout=subprocess.DEVNULL, stderr=sink)
+    try:
+        while not (root / "state" / "daemon.json").exists():
+            if daemon.poll() is not None:
+                raise SystemExit(log.read_text())
+            time.sleep(0.05)
+        yield daemon
+    finally:
+        daemon.terminate()
+        daemon.wait(60)
 
 
 def run_stream(sources: list[Path], inbox: Path, outbox: Path, count: int,

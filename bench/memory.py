@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from latency import bench_daemon
 from throughput import GENERATOR_VERSION, ensure_photos
 
 
@@ -120,37 +121,19 @@ def run_process(photos: list[Path], count: int, stream: Path, out: Path, profile
 
 def run_daemon(photos: list[Path], count: int, inbox: Path, out: Path,
                jobs: int) -> tuple[list[Sample], int]:
-    with tempfile.TemporaryDirectory(prefix="studiocut-memory-") as tmp:
-        root = Path(tmp)
-        (root / "profiles").mkdir()
-        (root / "profiles" / "bench.yaml").write_text(
-            f"watch: {inbox}\noutput: {out}\nmodel: u2netp\nbackdrop: '#FFFFFF'\n"
-            "square: {size: 2000, margin: 0.05}\nformat: jpeg\n")
-        command = [sys.executable, "-m", "studiocut", "run", "--profiles",
-                   str(root / "profiles"), "--state", str(root / "state"), "--plain",
-                   "--review-port", "0"]
-        if jobs:
-            command += ["--workers", str(jobs)]
-        log = root / "daemon.log"  # a file, not a pipe: a full pipe would stall its logging
-        with log.open("wb") as sink:
-            daemon = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
-        samples: list[Sample] = []
-        try:
-            while not (root / "state" / "daemon.json").exists():
-                if daemon.poll() is not None:
-                    raise SystemExit(log.read_text())
-                time.sleep(0.05)
-            link_photos(photos, count, inbox)
-            done = 0
-            while done < count and daemon.poll() is None:
-                time.sleep(0.25)
-                done = sum(1 for _ in out.iterdir())
-                found = memory_mb(daemon.pid)
-                if found is not None:
-                    samples.append(Sample(done, *found))
-        finally:
-            daemon.terminate()
-            code = daemon.wait(60)
+    options = ("--review-port", "0") + (("--workers", str(jobs)) if jobs else ())
+    samples: list[Sample] = []
+    with (tempfile.TemporaryDirectory(prefix="studiocut-memory-") as tmp,
+          bench_daemon(Path(tmp), inbox, out, options=options) as daemon):
+        link_photos(photos, count, inbox)
+        done = 0
+        while done < count and daemon.poll() is None:
+            time.sleep(0.25)
+            done = sum(1 for _ in out.iterdir())
+            found = memory_mb(daemon.pid)
+            if found is not None:
+                samples.append(Sample(done, *found))
+    code = daemon.returncode
     return samples, code
 
 
