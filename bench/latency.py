@@ -35,7 +35,7 @@ from throughput import GENERATOR_VERSION, _session, ensure_photos
 
 def bare_inference_seconds(runs: int = 20) -> float:
     """Median seconds of one u2netp inference, one session using every core."""
-    from studiocut import predict
+    from studiocut.models import predict
 
     session = _session(predict.weights_path(predict.MODELS["u2netp"]), os.cpu_count() or 1)
     name = session.get_inputs()[0].name

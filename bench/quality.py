@@ -1,8 +1,8 @@
 """Cut-out quality against ground-truth alpha mattes (on demand, not in CI).
 
-Runs ``studiocut.pipeline.cut`` with one profile on every image of an evaluation set and compares
-the alpha of each result with the ground truth, with the figures of the reference scorer
-(``shared/eval/score.py``) computed the same way:
+Runs ``studiocut.imaging.pipeline.cut`` with one profile on every image of an evaluation set
+and compares the alpha of each result with the ground truth, with the figures of the reference
+scorer (``shared/eval/score.py``) computed the same way:
 
 - ``mae``  mean |alpha - gt| over all pixels, alpha in [0, 1]
 - ``sad``  sum |alpha - gt| / 1000 per image (the matting convention)
@@ -42,9 +42,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from studiocut import encode, pipeline, predict
-from studiocut import profile as profiles
+from studiocut import profiles
 from studiocut.errors import StudiocutError
+from studiocut.imaging import encode, pipeline
+from studiocut.models import predict
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")

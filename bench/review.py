@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from studiocut import refine
-from studiocut.artefacts import Store
+from studiocut.review import refine
+from studiocut.review.artefacts import Store
 from throughput import bare_inference, ensure_photos
 
 

@@ -61,9 +61,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from studiocut import composite, decode, encode, frame, matte, pipeline, predict
-from studiocut import profile as profiles
+from studiocut import atomic, profiles
 from studiocut.errors import StudiocutError
+from studiocut.imaging import composite, decode, encode, frame, matte, pipeline
+from studiocut.models import predict
 
 BENCH = Path(__file__).resolve().parent
 SQUARE_PNG = BENCH / "profiles" / "square-png.yaml"
@@ -159,7 +160,7 @@ def run_rembg(venv: Path, photos: list[Path], out: Path) -> tuple[float, float]:
     """Time ``rembg p -m u2netp`` (installed in its own virtual environment ``venv``) on the
     same photos, offline, with the same u2netp weights in its model folder; return (wall
     seconds, peak RSS in MB of that process alone)."""
-    from studiocut import predict
+    from studiocut.models import predict
 
     home = out.with_name(out.name + "-u2net-home")
     source = out.with_name(out.name + "-in")
@@ -355,7 +356,7 @@ def _session(path: Path, threads: int) -> Any:
     """An ONNX Runtime session with exactly studiocut's options for the CPU provider."""
     import onnxruntime as ort
 
-    from studiocut.providers import CPU, session_options
+    from studiocut.models.providers import CPU, session_options
 
     return ort.InferenceSession(str(path), session_options([CPU], threads), providers=[CPU])
 
@@ -499,7 +500,10 @@ class Startup:
 
 STARTUP_PROBE = """
 import sys
-from studiocut import cli, pipeline, predict, profile
+from studiocut.cli import commands as cli
+from studiocut.imaging import pipeline
+from studiocut.models import predict
+from studiocut import profiles as profile
 p = profile.resolve(sys.argv[1], None)
 predict.load(p.model, threads=int(sys.argv[2]))
 """
@@ -582,7 +586,7 @@ def stage_table(photos: list[Path], profile: profiles.Profile, out: Path, *,
         (composite, "canvas", w("composite: canvas", composite.canvas)),
         (frame, "place", w("frame: place", frame.place)),
         (encode, "encode", w("encode", encode.encode)),
-        (encode, "write_atomic", w("write (fsync, rename)", encode.write_atomic)),
+        (encode, "write_atomic", w("write (fsync, rename)", atomic.write_atomic)),
     ]
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studiocut.profile import Profile, parse
+from studiocut.profiles import Profile, parse
 
 
 class FakeModel:

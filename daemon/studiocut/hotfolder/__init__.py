@@ -1,0 +1,3 @@
+"""hotfolder: the daemon: its lifecycle, the profiles it runs, intake and folder watching,
+the workers, publishing, and its status.
+"""

@@ -1,0 +1,221 @@
+"""matte: from the model's low-resolution mask to alpha at the working resolution.
+
+``upsample`` maps the mask onto any region of the frame; ``refine`` either keeps that
+segmentation alpha (``matting: false``) or solves soft alpha in a band around the edge
+with closed-form matting (``matting: true``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import cv2
+import numpy as np
+
+from studiocut.profiles import Cleanup, Matting
+
+log = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
+
+
+def upsample(mask: np.ndarray, frame: tuple[int, int], region: Box,
+             size: tuple[int, int] | None = None) -> np.ndarray:
+    """Given a mask covering the whole frame, return float32 alpha for ``region`` of a frame
+    of ``frame`` (w, h) pixels, interpolated with pixel centres aligned; ``size`` (w, h) when
+    the region is wanted at another size than its pixels'."""
+    mh, mw = mask.shape
+    fw, fh = frame
+    x0, y0, x1, y1 = region
+    size = size or (x1 - x0, y1 - y0)
+    fx, fy = (x1 - x0) / size[0], (y1 - y0) / size[1]  # frame pixels per output pixel
+    sx, sy = mw / fw, mh / fh
+    transform = np.array(
+        [[fx * sx, 0.0, (x0 + 0.5 * fx) * sx - 0.5], [0.0, fy * sy, (y0 + 0.5 * fy) * sy - 0.5]],
+        dtype=np.float64,
+    )
+    alpha = cv2.warpAffine(
+        mask.astype(np.float32), transform, size,
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.clip(alpha, 0.0, 1.0, out=alpha)
+
+
+def trimap(alpha: np.ndarray, radius: int, *, uncertain: tuple[float, float] | None = None,
+           grow: int = 0) -> np.ndarray:
+    """Return a trimap (1 foreground, 0 background, 0.5 unknown): the 0.5 contour of ``alpha``
+    widened by ``radius`` pixels on each side, plus the pixels where ``alpha`` lies between the
+    ``uncertain`` thresholds, widened by ``grow`` pixels."""
+    inside = (alpha >= 0.5).astype(np.uint8)
+    kernel = _disc(radius)
+    sure_fg = cv2.erode(inside, kernel, borderType=cv2.BORDER_REPLICATE)
+    sure_bg = cv2.erode(1 - inside, kernel, borderType=cv2.BORDER_REPLICATE)
+    if uncertain is not None:
+        unsure: np.ndarray = ((alpha > uncertain[0]) & (alpha < uncertain[1])).astype(np.uint8)
+        if grow > 0:
+            unsure = cv2.dilate(unsure, _disc(grow))
+        sure_fg[unsure == 1] = 0
+        sure_bg[unsure == 1] = 0
+    result = np.full(alpha.shape, 0.5, dtype=np.float64)
+    result[sure_fg == 1] = 1.0
+    result[sure_bg == 1] = 0.0
+    return result
+
+
+def _disc(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+# Closed-form matting leaves a faint haze of near-0 and near-1 values in the band; stretching
+# [CLIP, 1 - CLIP] to [0, 1] removes it (measured: band MAE 0.1558 -> 0.1548 on the eval set).
+CLIP = 0.03
+
+
+def refine(alpha: np.ndarray, rgb: np.ndarray, matting: Matting) -> np.ndarray:
+    """Return the final alpha for ``rgb``: ``alpha`` itself when matting is off, else alpha
+    solved by closed-form matting in the trimap's unknown zone. Large images are solved at
+    ``matting.max_pixels`` and the solution upsampled; outside the zone the trimap's 0 and 1
+    stand."""
+    if not matting.enabled:
+        return alpha
+    h, w = alpha.shape
+    scale = min(1.0, math.sqrt(matting.max_pixels / float(h * w)))
+    small_rgb, small_alpha = rgb, alpha
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        small_alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    long_side = max(small_alpha.shape)
+    tri = trimap(small_alpha, max(1, round(matting.band * long_side)),
+                 uncertain=matting.uncertain, grow=round(matting.grow * long_side))
+    unknown = tri == 0.5
+    if not unknown.any() or unknown.all():
+        return alpha
+    solved: np.ndarray = np.clip((_closed_form(small_rgb, tri) - CLIP) / (1 - 2 * CLIP), 0, 1)
+    if scale < 1.0:
+        # bilinear: a guided (edge-aware) upsampling scored worse on the eval set, at 1.3x
+        # and at 3.5x (band MAE 0.1619 vs 0.1549, 0.1812 vs 0.1644)
+        solved = cv2.resize(solved, (w, h), interpolation=cv2.INTER_LINEAR)
+        band = cv2.resize(unknown.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+        band = cv2.dilate(band, _disc(max(1, round(1 / scale))))
+        known = cv2.resize(tri.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+        solved = np.where(band == 1, solved, known)
+    return np.asarray(np.clip(solved, 0.0, 1.0), dtype=np.float32)
+
+
+def _closed_form(rgb: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    from pymatting import estimate_alpha_cf
+
+    image = rgb.astype(np.float64) / 255.0
+    solved = estimate_alpha_cf(image, tri)
+    return np.asarray(solved, dtype=np.float32)
+
+
+def foreground(rgb: np.ndarray, alpha: np.ndarray, *, radius: int = 0) -> np.ndarray:
+    """Return the subject's own colour where alpha is between 0 and 1, so that compositing
+    it on a new backdrop leaves no fringe of the old one (elsewhere ``rgb`` is returned as it
+    is). A pixel is I = a F + (1 - a) B: B is estimated from nearby pure-background pixels
+    and F from nearby pure-subject ones (normalised convolution, at a quarter of the size:
+    these colours vary slowly), then F is solved from I and blended towards the estimate
+    where a is too small for the division to be stable. Only edge pixels are computed."""
+    edge = (alpha > 0.004) & (alpha < 0.996)
+    ys, xs = np.nonzero(edge)
+    if ys.size == 0:
+        return rgb
+    h, w = alpha.shape
+    step = 4 if min(h, w) >= 64 else 1
+    small_size = (max(1, w // step), max(1, h // step))
+    small = cv2.resize(rgb, small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    small_a = cv2.resize(alpha.astype(np.float32), small_size, interpolation=cv2.INTER_AREA)
+    radius = radius or max(2, round(0.01 * max(h, w) / step))
+    backdrop, solid = small_a < 0.02, small_a > 0.98
+    if not backdrop.any():
+        return rgb  # no old backdrop in sight: nothing to take out
+    background = _spread(small, backdrop.astype(np.float32), radius)
+    subject = _spread(small, solid.astype(np.float32), radius)
+    sy = np.minimum(ys // step, small_size[1] - 1)
+    sx = np.minimum(xs // step, small_size[0] - 1)
+    image = rgb[ys, xs].astype(np.float32)
+    a = alpha[ys, xs].astype(np.float32)[:, np.newaxis]
+    solved = (image - (1.0 - a) * background[sy, sx]) / np.maximum(a, 1e-3)
+    # below a = 0.5 lean on the nearby subject colour, if any of the subject is solid (a
+    # thin chain or wire may have none: then the solved colour is all there is)
+    trust = np.clip(a * 2.0, 0.0, 1.0) if solid.any() else np.ones_like(a)
+    estimate = np.clip(trust * solved + (1.0 - trust) * subject[sy, sx], 0, 255)
+    out = rgb.copy()
+    out[ys, xs] = (estimate + 0.5).astype(np.uint8)
+    return out
+
+
+def _spread(image: np.ndarray, weight: np.ndarray, radius: int) -> np.ndarray:
+    """Average of ``image`` over nearby pixels with ``weight`` 1 (normalised convolution),
+    widening until every pixel has a neighbour; falls back to the global mean."""
+    total = image * weight[..., np.newaxis]
+    for r in (radius, radius * 4, radius * 16):
+        k = 2 * r + 1
+        num = cv2.blur(total, (k, k))
+        den = cv2.blur(weight, (k, k))[..., np.newaxis]
+        if den.min() > 1e-6:
+            break
+    fallback = (total.sum(axis=(0, 1)) / max(float(weight.sum()), 1.0)).astype(np.float32)
+    return np.asarray(np.where(den > 1e-6, num / np.maximum(den, 1e-6), fallback),
+                      dtype=np.float32)
+
+
+def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
+    """Drop specks and fill pinholes of ``alpha`` as ``rules`` say (sizes are fractions of
+    the subject's area); keep only the largest subject, or subjects big enough."""
+    if rules.min_island <= 0 and rules.max_hole <= 0 and rules.keep == "all" and (
+            rules.min_subject <= 0):
+        return alpha
+    inside = (alpha > 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=8)
+    if count <= 1:
+        return alpha
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    total, largest = float(areas.sum()), float(areas.max())
+    drop = np.zeros(count, dtype=bool)
+    drop[1:] |= areas < rules.min_island * total
+    drop[1:] |= areas < rules.min_subject * largest
+    if rules.keep == "largest":
+        drop[1:] |= np.arange(1, count) != 1 + int(np.argmax(areas))
+    result = alpha
+    if drop.any():
+        gone = cv2.dilate(drop[labels].astype(np.uint8), _disc(2)) == 1
+        # with their soft fringe: all of a speck's faint surround, however wide the
+        # upsampling made it, unless that surround also holds a subject that stays
+        gone |= _own_surround(alpha > 0.004, drop[labels], (labels > 0) & ~drop[labels])
+        result = alpha.astype(np.float32)  # a copy: the caller's alpha stays as it was
+        result[gone] = 0.0
+    if rules.max_hole > 0:
+        holes = (result <= 0.5).astype(np.uint8)
+        n, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+        h, w = alpha.shape
+        fill = np.zeros(n, dtype=bool)
+        for i in range(1, n):
+            x, y, bw, bh, area = hole_stats[i]
+            enclosed = x > 0 and y > 0 and x + bw < w and y + bh < h
+            fill[i] = enclosed and area < rules.max_hole * total
+        if fill.any():
+            filled = fill[hole_labels]
+            # with their soft rim, when the whole dip is small and enclosed by solid subject
+            filled |= _own_surround(result < 0.996, filled, (holes == 1) & ~filled,
+                                    max_area=rules.max_hole * total)
+            if result is alpha:
+                result = alpha.astype(np.float32)
+            result[filled] = 1.0
+    return result
+
+
+def _own_surround(region: np.ndarray, seeds: np.ndarray, others: np.ndarray, *,
+                  max_area: float = math.inf) -> np.ndarray:
+    """The connected parts of ``region`` smaller than ``max_area`` pixels that hold a
+    ``seeds`` pixel and no ``others`` one."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8),
+                                                           connectivity=8)
+    own = stats[:, cv2.CC_STAT_AREA] < max_area
+    own &= np.bincount(labels[seeds & region], minlength=n) > 0
+    own &= np.bincount(labels[others & region], minlength=n) == 0
+    own[0] = False
+    return np.asarray(own[labels] & region)

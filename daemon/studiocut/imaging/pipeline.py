@@ -1,0 +1,281 @@
+"""pipeline: the life of one photo, from its file to a finished listing image.
+
+``cut`` returns the finished pixels; ``process`` also names and writes them and turns every
+expected failure into an Outcome with a reason an operator can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from studiocut import atomic, faults
+from studiocut.errors import InputError, ModelError, OutputError
+from studiocut.imaging import composite, decode, encode, frame, matte, naming, reviewcopy, triage
+from studiocut.models.predict import MaskModel
+from studiocut.profiles import Profile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Framed:
+    """The photo framed as the output will be, before its backdrop is replaced: ``before`` is
+    the original's pixels on the output canvas (RGB uint8), ``alpha`` the subject's alpha on
+    the same canvas (float32 in [0, 1]). The review page refines these and renders again."""
+
+    before: np.ndarray
+    alpha: np.ndarray
+    icc: bytes | None
+    exif: bytes | None
+    signals: triage.Signals | None = None
+    layout: frame.Layout | None = None  # where the subject went on the canvas
+
+
+@dataclass(frozen=True)
+class Cutout:
+    """Finished pixels (RGB, or RGBA when transparent), the layers they were made of and the
+    metadata to write with them."""
+
+    image: np.ndarray
+    framed: Framed
+
+    @property
+    def signals(self) -> triage.Signals | None:
+        return self.framed.signals
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one photo ended: ``output`` when done, else ``reason`` (a short code) and
+    ``message`` (what happened, naming the file). A ``held`` result was not written to
+    ``output``: it waits for approval on the review page."""
+
+    source: Path
+    output: Path | None
+    seconds: float
+    reason: str | None = None
+    message: str | None = None
+    retryable: bool = False
+    environment: bool = False
+    flags: tuple[str, ...] = ()  # why a finished result should be looked at by a person
+    held: bool = False
+    framed: Framed | None = None  # the layers, kept for the review page when asked
+    data: bytes | None = None  # the encoded result, with ``framed``
+
+    @property
+    def ok(self) -> bool:
+        return self.output is not None
+
+
+@dataclass(frozen=True)
+class Located:
+    """A photo whose subject the model has found: its checked ``source``, the model's ``mask``
+    of the whole frame and the ``region`` of the frame the output needs decoded."""
+
+    source: decode.Source
+    mask: np.ndarray
+    region: frame.Region
+
+
+@contextmanager
+def located_in_slot(source: Path, model: MaskModel, profile: Profile) -> Iterator[Located]:
+    """Open ``source``, let the model find its subject on a small preview, and hold a framing
+    slot while the caller works on the photo at full size; raise InputError for a bad input.
+    A JPEG's DCT scaling (or a RAW's own preview) gives the preview without the full picture,
+    so those take their slot after the model ran; any other format is decoded whole for the
+    preview and takes its slot first."""
+    src = decode.open_source(source, profile.limits)
+    if src.previews_cheaply:
+        found = _locate(src, model, profile)
+        with framing_slot():
+            yield found
+    else:
+        with framing_slot():
+            yield _locate(src, model, profile)
+
+
+def _locate(src: decode.Source, model: MaskModel, profile: Profile) -> Located:
+    mask = model.predict(decode.shrink(src.load(model.input_size).rgb, model.input_size))
+    return Located(src, mask, frame.locate(mask, src.size, profile.square))
+
+
+def frame_located(located: Located, profile: Profile) -> Framed:
+    """Decode the pixels the output needs and frame the subject on the output canvas; only
+    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``."""
+    src, mask, region = located.source, located.mask, located.region
+    full = src.size
+    picture = src.load(region.decode_size(full), colour=profile.encoding.icc)
+    src.release()
+    decoded, icc = picture.size, picture.icc
+    box = region.box_at(full, decoded)
+    rgb, source_alpha = _region(picture.rgb, box), picture.alpha
+    if source_alpha is not None:
+        source_alpha = _region(source_alpha, box)
+    del picture  # 72 MB at 24 MP, of which the subject's region is often a third
+    # alpha at about the output's scale: a fraction of the decoded pixels to work on
+    work = region.working_size(full, decoded, box)
+    alpha = matte.upsample(mask, decoded, box, work)
+    if source_alpha is not None:
+        alpha *= _sized(source_alpha, work)
+    if profile.matting.enabled:
+        alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
+    alpha = matte.cleanup(alpha, profile.cleanup)
+    signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha)
+    per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
+    layout = frame.layout(alpha, profile.square, decoded=per_source_pixel)
+    rgb, alpha = frame.fit(rgb, alpha, layout)
+    if profile.encoding.icc != "original" or not icc:
+        icc = decode.srgb_icc()
+    width, height = layout.canvas
+    before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
+    alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
+    return Framed(before, alpha, icc, src.exif, signals, layout)
+
+
+def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
+    """Decode ``source``, find its subject and frame it on the output canvas; raise
+    InputError for a bad input."""
+    with located_in_slot(source, model, profile) as located:
+        return frame_located(located, profile)
+
+
+# How many photos may be decoded, framed, rendered and encoded at once. That is where a
+# photo's memory goes (a 24 MP JPEG alone is 72 MB decoded); finding the subject needs a
+# fraction of it, and the model's own memory is there once whatever runs.
+_slots = threading.BoundedSemaphore(1)
+
+
+def framing_slot() -> threading.BoundedSemaphore:
+    """The slot to hold while a photo is at full size (use it as a context manager)."""
+    return _slots
+
+
+def set_framing_slots(workers: int) -> None:
+    """Size the framing slots for ``workers`` threads running ``process``: half of them, at
+    least one. With two workers on two cores one photo is at full size while the other one
+    is with the model, which takes every core anyway: the peak memory is that of one
+    full-size photo whatever the order the work comes in (bench/memory.py)."""
+    global _slots
+    _slots = threading.BoundedSemaphore(max(1, workers // 2))
+
+
+def _region(pixels: np.ndarray, box: frame.Box) -> np.ndarray:
+    """The box of ``pixels``: a copy when that is much smaller, so the rest can be freed."""
+    x0, y0, x1, y1 = box
+    part = pixels[y0:y1, x0:x1]
+    small = part.shape[0] * part.shape[1] < 0.6 * pixels.shape[0] * pixels.shape[1]
+    return part.copy() if small else part
+
+
+BLACK = (0, 0, 0)
+
+
+def _sized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if image.shape[1::-1] == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile, *,
+           decontaminate: bool | None = None) -> np.ndarray:
+    """Put the framed subject on the profile's backdrop (or keep alpha when transparent).
+    Only the subject's box is blended, with a margin of old backdrop for decontamination to
+    learn its colour from; the rest of the canvas is plain backdrop."""
+    height, width = alpha.shape
+    image = composite.canvas((width, height), profile.backdrop)
+    box = frame.subject_box(alpha, threshold=0.0)
+    if box is None:
+        return image
+    side = max(width, height)
+    pad = round(0.03 * side) + 8  # three times decontamination's reach
+    x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
+    x1, y1 = min(width, box[2] + pad), min(height, box[3] + pad)
+    rgb, alpha = before[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
+    despill = getattr(model, "despill", None)  # keying models take the screen's cast off
+    if despill is not None:
+        rgb = despill(rgb, alpha)
+    if decontaminate is None:
+        decontaminate = profile.matting.decontaminate
+    if profile.backdrop is not None and decontaminate:
+        # no fringe of the old backdrop on the new one; reach as on the whole canvas
+        rgb = matte.foreground(rgb, alpha, radius=max(2, round(0.01 * side / 4)))
+    image[y0:y1, x0:x1] = composite.over(rgb, alpha, profile.backdrop)
+    return image
+
+
+def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
+    """Return the finished image for ``source``; raise InputError for a bad input."""
+    with located_in_slot(source, model, profile) as located:
+        framed = frame_located(located, profile)
+        return Cutout(render(framed.before, framed.alpha, model, profile), framed)
+
+
+def process(
+    source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
+    relative_dir: Path = Path(), dest: Path | None = None, holding: bool = False,
+    keep: bool = False,
+) -> Outcome:
+    """Cut out ``source`` and write it under ``output_root``/``relative_dir`` (to ``dest``
+    when given, a path inside ``output_root``); return the Outcome. Input faults fail only
+    this photo; output faults are marked ``environment``. With ``holding`` (the review page
+    runs) a result the profile's ``review.hold`` holds is not written; with ``keep`` the
+    Outcome carries the framed layers and the encoded bytes."""
+    started = time.perf_counter()
+    held = False
+    try:
+        if dest is None:
+            dest = naming.output_path(output_root, relative_dir, source, profile.encoding,
+                                      profile.name)
+        with located_in_slot(source, model, profile) as located:
+            framed = frame_located(located, profile)
+            image = render(framed.before, framed.alpha, model, profile)
+            data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
+            del image
+        faults.point("after-inference", source)
+        flags = triage.reasons(framed.signals, profile.review) if framed.signals else ()
+        held = holding and holds(profile, flags)
+        if not held:
+            atomic.write_atomic(dest, data, root=output_root)
+        if flags and profile.review is not None and framed.signals is not None:
+            reviewcopy.file_copy(dest, data, output_root=output_root, rules=profile.review,
+                             source=source, signals=framed.signals, found=flags)
+        elif profile.review is not None:
+            reviewcopy.withdraw(dest, output_root=output_root, rules=profile.review)
+    except InputError as e:
+        message = str(e) if str(source) in str(e) else f"{source}: {e}"
+        return Outcome(source, None, time.perf_counter() - started, e.reason, message,
+                       retryable=e.retryable)
+    except OutputError as e:
+        return Outcome(source, None, time.perf_counter() - started, e.reason, str(e),
+                       retryable=True, environment=True)
+    except ModelError as e:
+        return Outcome(source, None, time.perf_counter() - started, "model", str(e),
+                       environment=True)
+    except MemoryError:
+        return Outcome(source, None, time.perf_counter() - started, "too-large",
+                       f"{source}: ran out of memory processing this image")
+    except Exception as e:  # a bug must fail this photo only, with the traceback in the log
+        log.exception("internal error processing %s", source)
+        return Outcome(source, None, time.perf_counter() - started, "internal-error",
+                       f"{source}: internal error: {type(e).__name__}: {e}")
+    seconds = time.perf_counter() - started
+    log.info("%s -> %s (%.2f s)%s%s", source, dest, seconds,
+             f"; flagged for review: {'; '.join(flags)}" if flags else "",
+             "; held for approval on the review page" if held else "")
+    return Outcome(source, dest, seconds, flags=flags, held=held,
+                   framed=framed if keep else None, data=data if keep else None)
+
+
+def holds(profile: Profile, flags: tuple[str, ...]) -> bool:
+    """Whether the profile keeps this result from the output folder until approved."""
+    hold = profile.review.hold if profile.review is not None else "none"
+    return hold == "all" or (hold == "flagged" and bool(flags))

@@ -1,0 +1,75 @@
+"""triage: which cut-outs need a human look, and why.
+
+No model is right every time. Each result is measured (how much of its alpha is unsure,
+whether the subject runs off the frame, how much of the frame it fills, how many separate
+subjects there are, how decisive the model was); the profile's ``review`` rules turn those
+signals into reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from studiocut.profiles import Review
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Per-image measurements, each in [0, 1] except ``subjects``."""
+
+    uncertain: float  # share of the subject's pixels with alpha between 0.1 and 0.9
+    touches_border: bool  # the subject reaches an edge of the frame
+    area: float  # share of the frame the subject covers
+    subjects: int  # separate subjects at least 5 % the size of the largest
+    confidence: float  # how decisive the model's mask is around the subject (1: fully)
+
+
+def measure(mask: np.ndarray, alpha: np.ndarray) -> Signals:
+    """Given the model's mask of the whole frame and the final alpha of the working region,
+    return the signals."""
+    inside = mask > 0.5
+    touching = bool(inside[0].any() or inside[-1].any() or inside[:, 0].any()
+                    or inside[:, -1].any())
+    count, _, stats, _ = cv2.connectedComponentsWithStats(inside.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA] if count > 1 else np.zeros(0)
+    subjects = int((areas >= 0.05 * areas.max()).sum()) if areas.size else 0
+    near = mask > 0.02
+    confidence = float(np.abs(2.0 * mask[near] - 1.0).mean()) if near.any() else 0.0
+    present = alpha > 0.1
+    unsure = present & (alpha < 0.9)
+    uncertain = float(unsure.sum() / present.sum()) if present.any() else 0.0
+    return Signals(uncertain=round(uncertain, 4), touches_border=touching,
+                   area=round(float(inside.mean()), 4), subjects=subjects,
+                   confidence=round(confidence, 4))
+
+
+def reasons(signals: Signals, rules: Review | None) -> tuple[str, ...]:
+    """The reasons ``signals`` break ``rules``, in words an operator understands."""
+    if rules is None:
+        return ()
+    found = []
+    if rules.max_uncertain is not None and signals.uncertain > rules.max_uncertain:
+        found.append(f"unsure edges: {signals.uncertain:.1%} of the subject is partly "
+                     f"transparent (limit {_percent(rules.max_uncertain)})")
+    if rules.touches_border and signals.touches_border:
+        found.append("the subject touches the edge of the frame (cropped product?)")
+    if rules.min_area is not None and signals.area < rules.min_area:
+        found.append(f"subject too small: {signals.area:.1%} of the frame "
+                     f"(limit {_percent(rules.min_area)})")
+    if rules.max_area is not None and signals.area > rules.max_area:
+        found.append(f"subject too large: {signals.area:.1%} of the frame "
+                     f"(limit {_percent(rules.max_area)}; is the backdrop cut out?)")
+    if rules.several_subjects and signals.subjects > 1:
+        found.append(f"{signals.subjects} separate subjects")
+    if rules.min_confidence is not None and signals.confidence < rules.min_confidence:
+        found.append(f"low model confidence: {signals.confidence:.2f} "
+                     f"(limit {rules.min_confidence:g})")
+    return tuple(found)
+
+
+def _percent(limit: float) -> str:
+    """A limit as the percentage the profile gave, not rounded away (0.005 is 0.5%)."""
+    return f"{limit * 100:g}%"

@@ -1,0 +1,3 @@
+"""service: run the daemon under the platform's service manager (systemd, launchd, the
+Windows service control manager).
+"""

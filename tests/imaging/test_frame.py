@@ -1,0 +1,293 @@
+"""frame: where the subject goes in the output, and which source pixels that needs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from studiocut.errors import InputError
+from studiocut.imaging import frame
+from studiocut.imaging.frame import Layout, Region
+from studiocut.profiles import Square
+
+
+def alpha_with(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
+    """A (w, h) alpha that is 1 inside ``box`` and 0 elsewhere."""
+    w, h = size
+    alpha = np.zeros((h, w), dtype=np.float32)
+    x0, y0, x1, y1 = box
+    alpha[y0:y1, x0:x1] = 1.0
+    return alpha
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def test_layout_square_crops_to_subject_scales_to_fit_less_margin_and_centres() -> None:
+    alpha = alpha_with((400, 300), (100, 50, 300, 150))  # a 200 x 100 subject
+    plan = frame.layout(alpha, Square(size=200, margin=0.1))  # 20 px margin: 160 px to fill
+
+    assert plan.crop == (100, 50, 300, 150)
+    assert plan.canvas == (200, 200)
+    assert plan.placed == (160, 80)  # limited by the width: 160 / 200
+    assert plan.offset == (20, 60)  # centred both ways
+
+
+def test_layout_margin_in_pixels_is_taken_as_pixels() -> None:
+    alpha = alpha_with((400, 300), (100, 50, 300, 150))
+    plan = frame.layout(alpha, Square(size=200, margin=30))  # 30 px: 140 px to fill
+
+    assert plan.placed == (140, 70)
+    assert plan.offset == (30, 65)
+
+
+def test_layout_tall_subject_is_limited_by_its_height() -> None:
+    alpha = alpha_with((300, 400), (100, 40, 150, 360))  # 50 x 320
+    plan = frame.layout(alpha, Square(size=400, margin=0.05))  # 360 px to fill
+
+    assert plan.placed == (56, 360)
+    assert plan.offset == ((400 - 56) // 2, 20)
+
+
+def test_layout_bottom_placement_stands_the_subject_on_the_floor_margin() -> None:
+    alpha = alpha_with((400, 300), (100, 50, 300, 150))
+    square = Square(size=200, margin=0.1, placement="bottom", floor=0.05)
+    plan = frame.layout(alpha, square)
+
+    assert plan.placed == (160, 80)
+    x, y = plan.offset
+    assert x == 20  # still centred across
+    assert y + plan.placed[1] == 200 - 10  # bottom edge on the 10 px floor
+    assert y > (200 - 80) // 2  # lower than centring would put it
+
+
+def test_layout_bottom_placement_of_a_tall_subject_keeps_the_top_margin() -> None:
+    alpha = alpha_with((300, 400), (100, 0, 150, 400))  # 50 x 400
+    square = Square(size=200, margin=0.1, placement="bottom", floor=0.05)
+    plan = frame.layout(alpha, square)
+
+    # the height to fill is 200 - 20 (top margin) - 10 (floor)
+    assert plan.placed[1] == 170
+    assert plan.offset[1] == 20
+    assert plan.offset[1] + plan.placed[1] == 190
+
+
+def test_layout_max_upscale_caps_the_scale_of_a_small_subject() -> None:
+    alpha = alpha_with((100, 100), (40, 45, 60, 55))  # 20 x 10: fitting would need x8
+    plan = frame.layout(alpha, Square(size=200, margin=0.1, max_upscale=1.5))
+
+    assert plan.placed == (30, 15)  # 1.5 x, not 8 x
+    assert plan.canvas == (200, 200)  # without min_size the canvas keeps its size
+    assert plan.offset == (85, 92)  # centred in the full canvas
+
+
+def test_layout_min_size_shrinks_the_canvas_around_a_small_subject() -> None:
+    alpha = alpha_with((100, 100), (40, 45, 60, 55))
+    square = Square(size=200, margin=0.1, max_upscale=1.5, min_size=32)
+    plan = frame.layout(alpha, square)
+
+    assert plan.placed == (30, 15)
+    side = plan.canvas[0]
+    assert plan.canvas == (side, side)
+    assert 32 <= side < 200
+    # the margin (a tenth of the smaller canvas) still surrounds the subject
+    margin = square.margin_px(side)
+    assert plan.offset[0] >= margin - 1
+    assert plan.offset[0] + plan.placed[0] <= side - margin + 1
+    assert side <= 40  # no more than the subject plus its margins (30 / 0.8, rounded up)
+
+
+def test_layout_min_size_never_shrinks_the_canvas_below_min_size() -> None:
+    alpha = alpha_with((100, 100), (40, 45, 60, 55))
+    plan = frame.layout(alpha, Square(size=200, margin=0.1, max_upscale=1.5, min_size=120))
+
+    assert plan.canvas == (120, 120)
+    assert plan.placed == (30, 15)
+    assert plan.offset == (45, 52)
+
+
+def test_layout_min_size_leaves_a_large_subject_on_the_full_canvas() -> None:
+    alpha = alpha_with((400, 300), (100, 50, 300, 150))
+    plan = frame.layout(alpha, Square(size=200, margin=0.1, min_size=50))
+
+    assert plan.canvas == (200, 200)
+    assert plan.placed == (160, 80)
+
+
+def test_layout_max_upscale_is_measured_against_source_pixels() -> None:
+    # the working region was decoded at half the source's size: a 100 px subject there is
+    # 200 px in the source, so a cap of 0.5 allows 100 px on the canvas, not 50
+    alpha = alpha_with((200, 200), (50, 50, 150, 150))
+    square = Square(size=400, margin=0, max_upscale=0.5)
+
+    assert frame.layout(alpha, square, decoded=0.5).placed == (100, 100)
+    assert frame.layout(alpha, square).placed == (50, 50)
+
+
+def test_layout_without_square_keeps_the_input_pixel_size() -> None:
+    alpha = alpha_with((321, 123), (10, 10, 20, 20))
+    assert frame.layout(alpha, None) == Layout((0, 0, 321, 123), (321, 123), (321, 123), (0, 0))
+
+
+def test_layout_without_square_needs_no_subject() -> None:
+    plan = frame.layout(np.zeros((50, 60), dtype=np.float32), None)
+    assert plan.canvas == (60, 50)
+
+
+def test_layout_of_an_empty_alpha_raises_no_subject() -> None:
+    with pytest.raises(InputError) as caught:
+        frame.layout(np.zeros((50, 60), dtype=np.float32), Square(size=100))
+    assert caught.value.reason == "no-subject"
+
+
+def test_subject_box_ignores_faint_alpha() -> None:
+    alpha = alpha_with((100, 80), (20, 10, 60, 50))
+    alpha[0:5, :] = 0.2  # a faint haze below the subject threshold
+    assert frame.subject_box(alpha) == (20, 10, 60, 50)
+    assert frame.subject_box(np.full((10, 10), 0.1, dtype=np.float32)) is None
+
+
+# --------------------------------------------------------------------------- locate and Region
+
+
+def test_locate_square_picks_a_region_around_the_subject_and_a_scale_to_decode() -> None:
+    mask = alpha_with((64, 64), (16, 16, 48, 32))  # in a 640 x 480 frame: (160, 120, 480, 240)
+    square = Square(size=200, margin=0.05)
+    region = frame.locate(mask, (640, 480), square)
+
+    x0, y0, x1, y1 = region.box
+    assert x0 <= 160 and y0 <= 120 and x1 >= 480 and y1 >= 240  # holds the subject
+    assert x0 >= 0 and y0 >= 0 and x1 <= 640 and y1 <= 480  # inside the frame
+    assert (x1 - x0) * (y1 - y0) < 640 * 480 / 2  # and is a crop, not the whole frame
+    # the 320 px wide subject must become 180 px: decode a little more than that scale
+    assert 180 / 320 <= region.scale <= 1.2 * 180 / 320
+
+
+def test_locate_never_asks_for_more_than_the_full_size() -> None:
+    mask = alpha_with((64, 64), (30, 30, 34, 34))  # a tiny subject that will be upscaled
+    region = frame.locate(mask, (640, 480), Square(size=2000))
+    assert region.scale == 1.0
+    assert region.decode_size((640, 480)) == (640, 480)
+
+
+def test_locate_without_square_decodes_the_whole_frame_at_full_size() -> None:
+    mask = np.zeros((64, 64), dtype=np.float32)  # no subject needed without framing
+    assert frame.locate(mask, (640, 480), None) == Region((0, 0, 640, 480), 1.0)
+
+
+def test_locate_of_an_empty_mask_raises_no_subject() -> None:
+    with pytest.raises(InputError) as caught:
+        frame.locate(np.zeros((64, 64), dtype=np.float32), (640, 480), Square())
+    assert caught.value.reason == "no-subject"
+
+
+def test_region_decode_size_rounds_up() -> None:
+    assert Region((0, 0, 400, 300), 0.33).decode_size((400, 300)) == (132, 99)
+    assert Region((0, 0, 3, 3), 0.01).decode_size((3, 3)) == (1, 1)
+
+
+def test_region_box_at_maps_the_box_onto_a_picture_decoded_smaller() -> None:
+    region = Region((100, 50, 301, 201), 0.5)
+    # floor the start, ceil the end, so the mapped box never loses subject pixels
+    assert region.box_at((400, 300), (200, 150)) == (50, 25, 151, 101)
+    assert region.box_at((400, 300), (400, 300)) == (100, 50, 301, 201)
+
+
+def test_region_box_at_stays_inside_the_decoded_picture() -> None:
+    region = Region((0, 0, 400, 300), 0.3325)
+    assert region.box_at((400, 300), (133, 100)) == (0, 0, 133, 100)
+
+
+# --------------------------------------------------------------------------- fit and place
+
+
+def test_fit_crops_to_the_subject_and_resizes_to_the_placed_size() -> None:
+    rgb = np.zeros((100, 120, 3), dtype=np.uint8)
+    rgb[20:60, 30:90] = (10, 200, 30)
+    alpha = alpha_with((120, 100), (30, 20, 90, 60))
+    plan = Layout(crop=(30, 20, 90, 60), placed=(30, 20), canvas=(50, 50), offset=(10, 15))
+
+    out_rgb, out_alpha = frame.fit(rgb, alpha, plan)
+
+    assert out_rgb.shape == (20, 30, 3) and out_alpha.shape == (20, 30)
+    assert (out_rgb == (10, 200, 30)).all()  # only subject pixels were kept
+    assert np.allclose(out_alpha, 1.0)
+
+
+def _crossing(row: np.ndarray, level: float) -> float:
+    """Where a falling row crosses ``level``, between pixel centres (pixel i at i + 0.5)."""
+    i = int(np.nonzero(row < level)[0][0])
+    return i - 1 + (row[i - 1] - level) / (row[i - 1] - row[i]) + 0.5
+
+
+def test_fit_with_colour_finer_than_alpha_keeps_the_two_aligned() -> None:
+    # one scene, an edge ramp at x = 611 (in colour pixels), sampled on two grids over the
+    # same region: colour at 1000 x 222, alpha at 450 x 100 (2.22 colour pixels each)
+    def scene(x: np.ndarray) -> np.ndarray:
+        return np.clip((611.0 - x) / 20.0 + 0.5, 0.0, 1.0)
+
+    k = 1000 / 450
+    colour_row = scene(np.arange(1000) + 0.5)
+    alpha_row = scene((np.arange(450) + 0.5) * k).astype(np.float32)
+    rgb = np.repeat((colour_row * 255).astype(np.uint8)[None, :, None], 222, 0).repeat(3, 2)
+    alpha = np.repeat(alpha_row[None, :], 100, 0)
+    plan = Layout(crop=(40, 10, 420, 90), placed=(300, 63), canvas=(300, 63), offset=(0, 0))
+
+    out_rgb, out_alpha = frame.fit(rgb, alpha, plan)
+
+    assert out_rgb.shape == (63, 300, 3) and out_alpha.shape == (63, 300)
+    edge_colour = _crossing(out_rgb[30, :, 0].astype(np.float64) / 255.0, 0.5)
+    edge_alpha = _crossing(out_alpha[30].astype(np.float64), 0.5)
+    expected = (611.0 / k - 40) * 300 / 380  # the edge in output pixels, near 190
+    assert edge_alpha == pytest.approx(expected, abs=0.5)
+    assert edge_colour == pytest.approx(edge_alpha, abs=0.25)
+
+
+def test_fit_upscaling_keeps_alpha_within_0_and_1() -> None:
+    alpha = np.zeros((20, 20), dtype=np.float32)
+    alpha[5:15, 5:15] = 1.0  # hard edges: cubic interpolation overshoots them
+    rgb = np.zeros((20, 20, 3), dtype=np.uint8)
+    plan = Layout(crop=(0, 0, 20, 20), placed=(70, 70), canvas=(70, 70), offset=(0, 0))
+
+    _, out_alpha = frame.fit(rgb, alpha, plan)
+
+    assert out_alpha.shape == (70, 70)
+    assert out_alpha.min() >= 0.0 and out_alpha.max() <= 1.0
+
+
+def test_fit_at_the_same_size_returns_the_crop_untouched() -> None:
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    alpha = rng.random((40, 50), dtype=np.float32)
+    plan = Layout(crop=(5, 6, 25, 36), placed=(20, 30), canvas=(20, 30), offset=(0, 0))
+
+    out_rgb, out_alpha = frame.fit(rgb, alpha, plan)
+
+    assert np.array_equal(out_rgb, rgb[6:36, 5:25])
+    assert np.array_equal(out_alpha, alpha[6:36, 5:25])
+
+
+def test_place_pastes_at_the_offset_and_leaves_the_rest_of_the_canvas() -> None:
+    canvas = np.full((50, 60, 3), 255, dtype=np.uint8)
+    image = np.zeros((10, 20, 3), dtype=np.uint8)
+    plan = Layout(crop=(0, 0, 20, 10), placed=(20, 10), canvas=(60, 50), offset=(30, 5))
+
+    out = frame.place(image, plan, canvas)
+
+    assert out.shape == (50, 60, 3)
+    assert (out[5:15, 30:50] == 0).all()
+    untouched = np.ones((50, 60), dtype=bool)
+    untouched[5:15, 30:50] = False
+    assert (out[untouched] == 255).all()
+
+
+def test_place_clips_an_image_that_overhangs_the_canvas() -> None:
+    canvas = np.zeros((10, 10, 4), dtype=np.uint8)
+    image = np.full((6, 6, 4), 200, dtype=np.uint8)
+    image[0, 0] = 7  # the top-left pixel, which lands outside
+    plan = Layout(crop=(0, 0, 6, 6), placed=(6, 6), canvas=(10, 10), offset=(-2, 7))
+
+    out = frame.place(image, plan, canvas)
+
+    assert (out[7:10, 0:4] == 200).all()
+    assert out.sum() == 200 * 4 * 3 * 4  # nothing else was written

@@ -1,0 +1,388 @@
+"""pipeline: one photo from its file to a finished listing image, with the fake model."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import FakeModel, make_profile, product_photo
+from studiocut.imaging import decode, pipeline
+
+RED = (200, 30, 30)
+BOX = (120, 80, 280, 240)  # the subject of product_photo() in a 400 x 300 frame
+
+
+def files_under(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def read(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
+def box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def near(pixels: np.ndarray, colour: tuple[int, ...], tolerance: int) -> bool:
+    return bool((np.abs(pixels.astype(int) - colour) <= tolerance).all())
+
+
+def test_process_writes_one_output_into_the_relative_dir_with_the_template_name(
+    photo: Path, out: Path, fake_model: FakeModel
+) -> None:
+    profile = make_profile(name="{stem}-{profile}.{ext}")
+
+    outcome = pipeline.process(photo, fake_model, profile, output_root=out,
+                               relative_dir=Path("shoes/red"))
+
+    assert outcome.ok, outcome.message
+    assert outcome.output == out / "shoes" / "red" / "shot-test.jpg"
+    assert outcome.source == photo and outcome.reason is None
+    assert files_under(out) == [outcome.output]  # and nothing else, no temp files
+    assert fake_model.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("keys", "name", "image_format", "mode", "backdrop"),
+    [
+        ({}, "shot.jpg", "JPEG", "RGB", (255, 255, 255)),
+        ({"backdrop": "transparent"}, "shot.png", "PNG", "RGBA", None),
+        ({"backdrop": "#808080", "format": "webp"}, "shot.webp", "WEBP", "RGB", (128, 128, 128)),
+        ({"format": "tiff"}, "shot.tif", "TIFF", "RGB", (255, 255, 255)),
+    ],
+    ids=["white-jpeg", "transparent-png", "grey-webp", "white-tiff"],
+)
+def test_process_writes_the_backdrop_and_format_of_the_profile(
+    photo: Path, out: Path, fake_model: FakeModel, keys: dict[str, object], name: str,
+    image_format: str, mode: str, backdrop: tuple[int, int, int] | None,
+) -> None:
+    outcome = pipeline.process(photo, fake_model, make_profile(**keys), output_root=out)
+
+    assert outcome.ok, outcome.message
+    assert outcome.output == out / name
+    with Image.open(out / name) as image:
+        assert (image.format, image.mode, image.size) == (image_format, mode, (400, 300))
+        pixels = np.asarray(image)
+    corners = pixels[[0, 0, -1, -1], [0, -1, 0, -1]]
+    centre = pixels[150, 200]
+    if backdrop is None:
+        assert (corners[:, 3] == 0).all()
+        assert centre[3] == 255
+    else:
+        assert near(corners, backdrop, 3)
+    assert near(centre[:3], RED, 8)
+
+
+def test_square_output_is_size_by_size_with_the_subject_centred(
+    photo: Path, out: Path, fake_model: FakeModel
+) -> None:
+    profile = make_profile(square={"size": 200, "margin": 0.1}, backdrop="#102030",
+                           format="png")
+
+    outcome = pipeline.process(photo, fake_model, profile, output_root=out)
+
+    assert outcome.ok, outcome.message
+    pixels = read(outcome.output)  # type: ignore[arg-type]
+    assert pixels.shape == (200, 200, 3)
+    assert near(pixels[[0, 0, -1, -1], [0, -1, 0, -1]], (16, 32, 48), 0)
+    x0, y0, x1, y1 = box_of(np.abs(pixels.astype(int) - RED).sum(axis=2) < 40)
+    assert abs((x0 + x1) / 2 - 100) <= 1.5 and abs((y0 + y1) / 2 - 100) <= 1.5
+    # a square subject filling the 160 px left by the margins (the fake mask's soft edge
+    # makes the subject box a few pixels larger than the red square)
+    assert 145 <= x1 - x0 <= 161 and 145 <= y1 - y0 <= 161
+    assert x0 >= 19 and y0 >= 19 and x1 <= 181 and y1 <= 181
+
+
+def test_square_transparent_output_has_clear_corners(
+    photo: Path, out: Path, fake_model: FakeModel
+) -> None:
+    profile = make_profile(square={"size": 120}, backdrop="transparent")
+
+    outcome = pipeline.process(photo, fake_model, profile, output_root=out)
+
+    pixels = read(outcome.output)  # type: ignore[arg-type]
+    assert pixels.shape == (120, 120, 4)
+    assert (pixels[[0, 0, -1, -1], [0, -1, 0, -1], 3] == 0).all()
+    assert pixels[60, 60, 3] == 255
+
+
+def test_no_square_output_has_the_input_pixel_size(
+    tmp_path: Path, out: Path, fake_model: FakeModel
+) -> None:
+    source = tmp_path / "odd.png"
+    product_photo((321, 237), (100, 60, 200, 180)).save(source)
+
+    outcome = pipeline.process(source, fake_model, make_profile(), output_root=out)
+
+    with Image.open(outcome.output) as image:  # type: ignore[arg-type]
+        assert image.size == (321, 237)
+
+
+def test_max_upscale_counts_source_pixels_even_when_a_jpeg_is_decoded_smaller(
+    tmp_path: Path, out: Path
+) -> None:
+    # 600 px subject, 400 px canvas, cap 0.4: 240 px, whether or not the decoder shrinks
+    widths = {}
+    for suffix in ("png", "jpg"):
+        source = tmp_path / f"big.{suffix}"
+        product_photo((1000, 1000), (200, 200, 800, 800)).save(source)
+        profile = make_profile(square={"size": 400, "margin": 0, "max_upscale": 0.4},
+                               backdrop="transparent")
+        outcome = pipeline.process(source, FakeModel(256), profile, output_root=out,
+                                   relative_dir=Path(suffix))
+        assert outcome.ok, outcome.message
+        x0, _, x1, _ = box_of(read(outcome.output)[..., 3] > 128)  # type: ignore[arg-type]
+        widths[suffix] = x1 - x0
+    assert 234 <= widths["png"] <= 246
+    assert 234 <= widths["jpg"] <= 246
+
+
+def test_exif_rotated_jpeg_gives_an_upright_output_with_the_mask_aligned(
+    tmp_path: Path, out: Path, fake_model: FakeModel
+) -> None:
+    box = (40, 30, 160, 130)  # off-centre, so a mask turned the wrong way would miss it
+    upright = product_photo((400, 300), box)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    source = tmp_path / "turned.jpg"
+    upright.transpose(Image.Transpose.ROTATE_90).save(source, quality=95, exif=exif.tobytes())
+
+    outcome = pipeline.process(source, fake_model, make_profile(backdrop="transparent"),
+                               output_root=out)
+
+    assert outcome.ok, outcome.message
+    with Image.open(outcome.output) as image:  # type: ignore[arg-type]
+        assert image.size == (400, 300)
+        assert image.getexif().get(0x0112, 1) == 1  # not rotated a second time by viewers
+        pixels = np.asarray(image)
+    red = np.abs(pixels[..., :3].astype(int) - RED).sum(axis=2) < 40
+    assert box_of(red) == pytest.approx(box, abs=2)
+    solid = pixels[..., 3] > 128
+    x0, y0, x1, y1 = box_of(solid)
+    assert abs(x0 - 40) <= 7 and abs(y0 - 30) <= 7 and abs(x1 - 160) <= 7 and abs(y1 - 130) <= 7
+    assert solid[35:125, 45:155].all()  # the subject, opaque where it stands
+    assert not solid[200:, 250:].any()
+
+
+def test_bad_input_fails_with_a_reason_naming_the_file_and_writes_nothing(
+    tmp_path: Path, out: Path, fake_model: FakeModel
+) -> None:
+    source = tmp_path / "notes.jpg"
+    source.write_text("this is not a photo\n")
+
+    outcome = pipeline.process(source, fake_model, make_profile(), output_root=out)
+
+    assert not outcome.ok
+    assert outcome.output is None
+    assert outcome.reason == "not-an-image"
+    assert str(source) in (outcome.message or "")
+    assert not outcome.environment
+    assert files_under(out) == []
+    assert fake_model.calls == 0
+
+
+def test_truncated_input_fails_as_truncated(
+    photo: Path, tmp_path: Path, out: Path, fake_model: FakeModel
+) -> None:
+    source = tmp_path / "half.jpg"
+    data = photo.read_bytes()
+    source.write_bytes(data[: len(data) // 2])
+
+    outcome = pipeline.process(source, fake_model, make_profile(), output_root=out)
+
+    assert (outcome.ok, outcome.reason) == (False, "truncated")
+    assert str(source) in (outcome.message or "")
+    assert files_under(out) == []
+
+
+def test_framing_a_photo_without_a_subject_fails_naming_the_file(
+    tmp_path: Path, out: Path, fake_model: FakeModel
+) -> None:
+    source = tmp_path / "empty-table.png"
+    Image.new("RGB", (120, 90), (230, 230, 230)).save(source)
+
+    outcome = pipeline.process(source, fake_model, make_profile(square={"size": 100}),
+                               output_root=out)
+
+    assert (outcome.ok, outcome.reason) == (False, "no-subject")
+    assert str(source) in (outcome.message or "")
+    assert files_under(out) == []
+
+
+def test_missing_output_root_is_an_environment_fault(
+    photo: Path, tmp_path: Path, fake_model: FakeModel
+) -> None:
+    root = tmp_path / "unmounted-share"
+
+    outcome = pipeline.process(photo, fake_model, make_profile(), output_root=root)
+
+    assert not outcome.ok
+    assert outcome.environment and outcome.retryable
+    assert outcome.reason == "output-missing"
+    assert not root.exists()  # not ours to create
+
+
+def test_transparency_of_an_rgba_source_stays_transparent(
+    tmp_path: Path, out: Path, fake_model: FakeModel
+) -> None:
+    pixels = np.zeros((100, 120, 4), dtype=np.uint8)
+    pixels[..., :3] = 235
+    pixels[..., 3] = 255
+    pixels[20:80, 30:90, :3] = (30, 30, 200)  # the model sees all of this block as subject
+    pixels[20:80, 60:90, 3] = 0  # but its right half was already cut away
+    source = tmp_path / "cutout.png"
+    Image.fromarray(pixels).save(source)
+
+    transparent = pipeline.process(source, fake_model, make_profile(backdrop="transparent"),
+                                   output_root=out)
+    white = pipeline.process(source, fake_model, make_profile(format="png"),
+                             output_root=out, relative_dir=Path("white"))
+
+    alpha = read(transparent.output)[..., 3]  # type: ignore[arg-type]
+    assert (alpha[25:75, 35:55] == 255).all()
+    assert (alpha[20:80, 62:90] == 0).all()
+    rgb = read(white.output)  # type: ignore[arg-type]
+    assert near(rgb[25:75, 35:55], (30, 30, 200), 2)
+    assert near(rgb[20:80, 62:90], (255, 255, 255), 0)
+
+
+def test_16_bit_greyscale_png_is_cut_out(tmp_path: Path, out: Path, fake_model: FakeModel) -> None:
+    grey = np.full((90, 110), 50_000, dtype=np.uint16)
+    grey[20:70, 30:80] = 8_000
+    source = tmp_path / "scan.png"
+    Image.fromarray(grey).save(source)
+    with Image.open(source) as check:
+        assert check.mode == "I;16"
+
+    outcome = pipeline.process(source, fake_model, make_profile(backdrop="transparent"),
+                               output_root=out)
+
+    assert outcome.ok, outcome.message
+    pixels = read(outcome.output)  # type: ignore[arg-type]
+    assert pixels.shape == (90, 110, 4)
+    assert near(pixels[45, 55], (31, 31, 31, 255), 1)  # 8000 / 65535, scaled, not clipped
+    assert (pixels[[0, 0, -1, -1], [0, -1, 0, -1], 3] == 0).all()
+
+
+# --------------------------------------------------------------------------- decoding order
+
+
+def test_a_jpeg_is_decoded_small_for_the_model_then_at_the_output_scale_once(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "big.jpg"
+    product_photo((2000, 1600), (600, 400, 1400, 1200)).save(source, quality=95)
+    sizes: list[tuple[int, int]] = []
+    real = decode.Source.load
+
+    def load(self: decode.Source, at_least: tuple[int, int] | None = None,
+             **kwargs: object) -> decode.Picture:
+        picture = real(self, at_least, **kwargs)  # type: ignore[arg-type]
+        sizes.append(picture.size)
+        return picture
+
+    monkeypatch.setattr(decode.Source, "load", load)
+    profile = make_profile(square={"size": 160, "margin": 0}, backdrop="transparent")
+
+    outcome = pipeline.process(source, FakeModel(64), profile, output_root=out)
+
+    assert outcome.ok, outcome.message
+    assert sizes == [(250, 200), (500, 400)]  # DCT-scaled by 8 for the model, by 4 for 160 px
+
+
+def test_a_png_is_decoded_and_converted_once_for_the_model_and_the_output(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "shot.png"
+    product_photo((800, 600), (240, 160, 560, 480)).save(source)
+    converted = []
+    real = decode._to_picture
+
+    def to_picture(image: Image.Image, colour: decode.Colour) -> decode.Picture:
+        converted.append(image.size)
+        return real(image, colour)
+
+    monkeypatch.setattr(decode, "_to_picture", to_picture)
+
+    outcome = pipeline.process(source, FakeModel(64), make_profile(square={"size": 300}),
+                               output_root=out)
+
+    assert outcome.ok, outcome.message
+    assert converted == [(800, 600)]
+
+
+@pytest.mark.parametrize(("workers", "slots"), [(1, 1), (2, 1), (4, 2)])
+def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, workers: int, slots: int
+) -> None:
+    photos = []
+    for i in range(6):
+        photos.append(tmp_path / f"shot{i}.jpg")
+        product_photo().save(photos[-1], quality=95)
+    inside, most = 0, 0
+    lock = threading.Lock()
+    real = decode.Source.load
+
+    def load(self: decode.Source, at_least: tuple[int, int] | None = None,
+             **kwargs: object) -> decode.Picture:
+        nonlocal inside, most
+        if at_least == (64, 64):  # the model's preview: no slot needed
+            return real(self, at_least, **kwargs)  # type: ignore[arg-type]
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.05)  # long enough for every worker to be here at once, were it allowed
+        with lock:
+            inside -= 1
+        return real(self, at_least, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decode.Source, "load", load)
+    pipeline.set_framing_slots(workers)
+    try:
+        profile = make_profile(square={"size": 200})
+        with ThreadPoolExecutor(workers) as pool:
+            outcomes = list(pool.map(
+                lambda p: pipeline.process(p, FakeModel(64), profile, output_root=out,
+                                           relative_dir=Path(p.stem)), photos))
+    finally:
+        pipeline.set_framing_slots(2)  # back to one slot
+    assert all(o.ok for o in outcomes)
+    assert most == slots
+
+
+@pytest.mark.parametrize(("name", "preview_in_slot"), [("shot.jpg", False), ("shot.png", True)])
+def test_only_formats_decoded_whole_for_the_preview_take_their_slot_before_it(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, name: str,
+    preview_in_slot: bool,
+) -> None:
+    source = tmp_path / name
+    product_photo((800, 600), (240, 160, 560, 480)).save(source)
+    held = []
+    real = decode.Source.load
+
+    def load(self: decode.Source, at_least: tuple[int, int] | None = None,
+             **kwargs: object) -> decode.Picture:
+        slot = pipeline.framing_slot()
+        free = slot.acquire(blocking=False)
+        if free:
+            slot.release()
+        held.append(not free)
+        return real(self, at_least, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decode.Source, "load", load)
+    pipeline.set_framing_slots(2)  # one slot
+
+    outcome = pipeline.process(source, FakeModel(64), make_profile(square={"size": 300}),
+                               output_root=out)
+
+    assert outcome.ok, outcome.message
+    assert held == [preview_in_slot, True]  # the preview, then the pixels for the output
