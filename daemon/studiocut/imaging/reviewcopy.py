@@ -11,12 +11,12 @@ from pathlib import Path
 from studiocut import atomic
 from studiocut.errors import OutputError
 from studiocut.imaging.triage import Signals
-from studiocut.profiles import Review
+from studiocut.profiles import Review, folders
 
 
 def folder_for(rules: Review, output_root: Path) -> Path:
     """Where flagged copies go: the profile's folder, or ``<output>-review`` beside it."""
-    return rules.folder or output_root.with_name(output_root.name + "-review")
+    return folders.review_folder(rules, output_root)
 
 
 def file_copy(dest: Path, data: bytes, *, output_root: Path, rules: Review, source: Path,
