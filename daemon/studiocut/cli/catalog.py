@@ -12,11 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studiocut.errors import ConfigError, ModelError, StudiocutError
+from studiocut.errors import EXIT_FAILED, EXIT_OK, ConfigError, ModelError, StudiocutError
 from studiocut.models import predict, providers
 from studiocut.models.download import install
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

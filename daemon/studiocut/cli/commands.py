@@ -14,12 +14,18 @@ from pathlib import Path
 from typing import ClassVar
 
 from studiocut import __version__, places, profiles
-from studiocut.errors import ConfigError, ModelError, StudiocutError
+from studiocut.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigError,
+    ModelError,
+    StudiocutError,
+)
 from studiocut.imaging.pipeline import Outcome
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

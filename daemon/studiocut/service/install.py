@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TextIO
 from xml.sax.saxutils import escape
 
-from studiocut.errors import ConfigError
+from studiocut.errors import EXIT_FAILED, EXIT_OK, ConfigError
 
 NAME = "studiocut"
 UNIT = "studiocut.service"
@@ -37,7 +37,6 @@ SYSTEM_PROFILES = Path("/etc/studiocut/profiles")
 SYSTEM_STATE = Path("/var/lib/studiocut")
 STOP_MARGIN = 25.0  # seconds a service manager waits beyond the drain before it kills
 WATCHDOG_SEC = 60  # a healthy daemon pings every second; this much silence means restart
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 @dataclass(frozen=True)
