@@ -500,7 +500,7 @@ class Startup:
 
 STARTUP_PROBE = """
 import sys
-from studiocut.cli import commands as cli
+from studiocut import cli
 from studiocut.imaging import pipeline
 from studiocut.models import predict
 from studiocut import profiles as profile

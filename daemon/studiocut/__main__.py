@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from studiocut.cli.commands import main
+from studiocut.cli import main
 
 sys.exit(main())

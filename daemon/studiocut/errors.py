@@ -1,10 +1,15 @@
 """The few error types studiocut raises, each carrying a reason an operator can act on.
 
 Input faults belong to one file and fail only that file. Environment faults belong to a
-folder or a disk: the daemon pauses the profile instead of failing photos for them.
+folder or a disk: the daemon pauses the profile instead of failing photos for them. The
+command line's exit codes are named here too, next to the errors that decide them.
 """
 
 from __future__ import annotations
+
+# The command line's exit codes: 0 all went well, 1 some work failed (a photo, a model file, a
+# step of a service install), 2 a usage or configuration error that a retry will not fix.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class StudiocutError(Exception):

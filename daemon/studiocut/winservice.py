@@ -1,6 +1,6 @@
 """winservice: the old import path of the Windows service class.
 
-Services installed by studiocut 0.1 name ``studiocut.service.winservice.StudiocutService`` in the
+Services installed by studiocut 0.1 name ``studiocut.winservice.StudiocutService`` in the
 registry; pythonservice.exe imports it by that name, so it must keep working. New installs name
 ``studiocut.service.winservice.StudiocutService``.
 """

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studiocut import journal
-from studiocut.cli import commands as cli
+from studiocut import cli, journal
 from studiocut.hotfolder import app, status
 from studiocut.journal import Identity, Journal
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import FakeModel, make_profile, product_photo
-from studiocut.cli import commands as cli
+from studiocut import cli
 from studiocut.imaging import pipeline, reviewcopy, triage
 from studiocut.imaging.triage import Signals
 from studiocut.models import predict

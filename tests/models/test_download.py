@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from studiocut.cli import commands as cli
+from studiocut import cli
 from studiocut.errors import ModelError
 from studiocut.models import download, predict
 from studiocut.models.download import Artifact

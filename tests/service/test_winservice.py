@@ -23,7 +23,9 @@ import studiocut.service
 from daemon_harness import shoot
 from studiocut import places
 from studiocut.hotfolder import app
-from studiocut.service import install as service
+from studiocut.service import platforms
+from studiocut.service.plan import execute
+from studiocut.service.spec import Spec
 
 SERVICE_STOP_PENDING, SERVICE_STOPPED, SERVICE_AUTO_START = 3, 1, 2
 
@@ -200,10 +202,10 @@ def test_install_plan_registers_the_class_stores_parameters_and_starts(
     sc.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     pywin32.existing = True  # installing again updates the registration
-    spec = service.Spec(python=Path(sys.executable), profiles=tmp_path / "p",
-                        state=tmp_path / "s", system=True, shutdown_timeout=10)
+    spec = Spec(python=Path(sys.executable), profiles=tmp_path / "p", state=tmp_path / "s",
+                system=True, shutdown_timeout=10)
 
-    assert service.execute(service.install_plan("win32", spec), dry_run=False) == 0
+    assert execute(platforms.install_plan("win32", spec), dry_run=False) == 0
 
     (install,) = pywin32.named("InstallService")
     assert install[1][:2] == ("studiocut.service.winservice.StudiocutService", "studiocut")

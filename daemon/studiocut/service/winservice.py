@@ -26,6 +26,7 @@ import win32serviceutil
 from studiocut import places
 from studiocut.errors import ConfigError, StudiocutError
 from studiocut.hotfolder import app
+from studiocut.service.spec import STOP_MARGIN
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ DISPLAY_NAME = "studiocut hot folders"
 DESCRIPTION = ("Background removal for product photo studios: watches the profiles' folders "
                "and writes finished listing images.")
 CLASS_STRING = "studiocut.service.winservice.StudiocutService"
-STOP_MARGIN = 25.0  # seconds the service manager is told to wait beyond the drain
 ERROR_SERVICE_NOT_ACTIVE = 1062
 ERROR_SERVICE_EXISTS = 1073
 

@@ -1,6 +1,6 @@
-"""catalog: ``studiocut models list | pull | verify`` and ``studiocut doctor``.
-
-What is installed, what each profile's model will run on, and a fix for every problem found.
+"""models: ``studiocut models list | pull | verify``: what the registry knows and what is
+installed, installing weights (from the release, another address or a local copy), and checking
+installed weights against their checksums.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studiocut.errors import ConfigError, ModelError, StudiocutError
-from studiocut.models import predict, providers
+from studiocut.errors import EXIT_FAILED, EXIT_OK, ConfigError, ModelError
+from studiocut.models import predict
 from studiocut.models.download import install
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``models`` and ``doctor`` to the command line."""
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+             common: argparse.ArgumentParser) -> None:
+    """Add ``models list | pull | verify`` to the command line."""
     models = sub.add_parser("models", parents=[common], help="list, install and verify models")
     actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", parents=[common], help="every model the registry knows")
@@ -35,14 +34,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     verify.add_argument("names", nargs="*", metavar="NAME")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(handler=cmd_verify)
-    doctor = sub.add_parser("doctor", parents=[common], help="check this installation",
-                            description="onnxruntime, its providers, where each profile's model "
-                            "runs, installed models, and a fix for each problem.")
-    doctor.add_argument("--json", action="store_true")
-    doctor.set_defaults(handler=cmd_doctor)
 
 
-def _rows() -> list[dict[str, Any]]:
+def model_rows() -> list[dict[str, Any]]:
+    """One row per model the registry knows: its family, size, licence, and whether it is
+    installed (or embedded)."""
     rows = []
     for name, spec in sorted(predict.MODELS.items()):
         rows.append({
@@ -59,7 +55,7 @@ def _rows() -> list[dict[str, Any]]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = _rows()
+    rows = model_rows()
     if args.json:
         print(json.dumps({"models_dir": os.fsdecode(predict.models_dir()), "models": rows}))
         return EXIT_OK
@@ -149,95 +145,3 @@ def cmd_verify(args: argparse.Namespace) -> int:
                   + ("" if r["ok"] else f"\n       {r['problem']}"))
     return EXIT_OK if all(r["ok"] for r in results) else EXIT_FAILED
 
-
-def diagnose(profiles_dir: Path) -> dict[str, Any]:
-    """Everything ``doctor`` reports, with a fix for each problem."""
-    from studiocut import profiles
-
-    problems: list[dict[str, str]] = []
-    report: dict[str, Any] = {"python": sys.version.split()[0], "problems": problems}
-    try:
-        import onnxruntime as ort
-
-        report["onnxruntime"] = {"version": ort.__version__,
-                                 "providers": providers.available()}
-    except ImportError:
-        report["onnxruntime"] = None
-        problems.append({"problem": "onnxruntime is not installed",
-                         "fix": "pip install onnxruntime (onnxruntime-directml on Windows)"})
-        return report
-    packages = _onnxruntime_packages()
-    report["onnxruntime"]["packages"] = packages
-    if len(packages) > 1:
-        problems.append({"problem": "several onnxruntime packages are installed at once: "
-                         + ", ".join(packages) + "; they overwrite each other's files",
-                         "fix": "pip uninstall " + " ".join(packages) + ", then install one"})
-    report["models"] = [
-        {"name": r["name"], "installed": r["installed"]} for r in _rows() if r["installed"]]
-    rows = []
-    try:
-        loaded = profiles.load_dir(profiles_dir) if profiles_dir.is_dir() else {}
-    except ConfigError as e:
-        loaded = {}
-        problems.extend({"problem": line, "fix": "edit the profile; `studiocut check` lists "
-                         "every problem"} for line in e.problems)
-    if not loaded:
-        loaded = {"default": profiles.builtin_default()}
-    for name, profile in sorted(loaded.items()):
-        row: dict[str, Any] = {"profile": name, "model": profile.model,
-                               "device": profile.device}
-        try:
-            model = predict.open_model(profile.model_request())
-            row["runs_on"] = getattr(model, "provider", "unknown")
-        except StudiocutError as e:
-            row["runs_on"] = None
-            problems.append({"problem": f"profile {name}: {e}",
-                             "fix": _fix_for(str(e))})
-        rows.append(row)
-    report["profiles"] = rows
-    return report
-
-
-def _fix_for(message: str) -> str:
-    if "not installed" in message:
-        return message.split("run `")[-1].split("`")[0] if "run `" in message else message
-    if "checksum" in message:
-        return "delete the file and run `studiocut models pull` for it again"
-    if "require_gpu" in message or "device" in message:
-        return "install the onnxruntime build for your GPU (see README, 'Which onnxruntime')"
-    return "see the README's troubleshooting section"
-
-
-def _onnxruntime_packages() -> list[str]:
-    from importlib.metadata import distributions
-
-    names = set()
-    for dist in distributions():
-        name = (dist.metadata["Name"] or "").lower()
-        if name.startswith("onnxruntime") and name != "onnxruntime-extensions":
-            names.add(name)
-    return sorted(names)
-
-
-def cmd_doctor(args: argparse.Namespace) -> int:
-    from studiocut.cli.commands import profiles_dir
-
-    report = diagnose(profiles_dir(args))
-    if args.json:
-        print(json.dumps(report, indent=1))
-    else:
-        ort = report.get("onnxruntime")
-        print(f"python {report['python']}")
-        if ort:
-            print(f"onnxruntime {ort['version']} ({', '.join(ort.get('packages', []))}): "
-                  f"providers {', '.join(ort['providers'])}")
-        for row in report.get("profiles", []):
-            print(f"profile {row['profile']}: model {row['model']}, device {row['device']}, "
-                  f"runs on {row['runs_on'] or 'nothing (see below)'}")
-        for model in report.get("models", []):
-            print(f"model installed: {model['name']}")
-        for item in report["problems"]:
-            print(f"problem: {item['problem']}\n    fix: {item['fix']}")
-        if not report["problems"]:
-            print("no problems found")
-    return EXIT_FAILED if report["problems"] else EXIT_OK

@@ -1,0 +1,47 @@
+"""check: ``studiocut check``: validate profiles and list every problem found."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from studiocut import profiles
+from studiocut.cli.options import error_lines, profiles_dir
+from studiocut.errors import EXIT_OK, EXIT_USAGE, ConfigError, StudiocutError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+             common: argparse.ArgumentParser) -> None:
+    """Add ``check`` to the command line."""
+    c = sub.add_parser("check", parents=[common], help="validate profiles",
+                       description="Validate profiles (names or paths; default: all in "
+                       "--profiles). Exit 0 when all are valid, 2 otherwise.")
+    c.add_argument("names", nargs="*", metavar="PROFILE")
+    c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.set_defaults(handler=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    folder = profiles_dir(args)
+    problems: list[str] = []
+    checked: list[str] = []
+    targets: list[str] = list(args.names)
+    if not targets:
+        if not folder.is_dir():
+            problems.append(f"{folder}: no such profiles folder")
+        else:
+            targets = [str(p) for p in profiles.files(folder)]
+            if not targets:
+                problems.append(f"{folder}: no profiles (*.yaml) in this folder")
+    for target in targets:
+        try:
+            checked.append(profiles.resolve(target, folder).name)
+        except StudiocutError as e:
+            problems.extend(e.problems if isinstance(e, ConfigError) else [str(e)])
+    if args.json:
+        print(json.dumps({"ok": not problems, "profiles": checked, "problems": problems}))
+    else:
+        for name in checked:
+            print(f"ok: {name}")
+        error_lines(problems)
+    return EXIT_USAGE if problems else EXIT_OK
