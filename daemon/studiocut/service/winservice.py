@@ -26,11 +26,11 @@ import win32serviceutil
 from studiocut import places
 from studiocut.errors import ConfigError, StudiocutError
 from studiocut.hotfolder import app
-from studiocut.service.spec import STOP_MARGIN
+from studiocut.service.spec import NAME, STOP_MARGIN
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME = "studiocut"
+SERVICE_NAME = NAME
 DISPLAY_NAME = "studiocut hot folders"
 DESCRIPTION = ("Background removal for product photo studios: watches the profiles' folders "
                "and writes finished listing images.")
