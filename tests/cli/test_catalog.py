@@ -16,7 +16,7 @@ import pytest
 from studiocut.cli import catalog
 from studiocut.cli import commands as cli
 from studiocut.models import predict, providers
-from studiocut.models.predict import MODELS, ModelSpec
+from studiocut.models.registry import MODELS, ModelSpec
 
 NAME = "test-u2netp"
 FILE = "test-u2netp.onnx"

@@ -37,9 +37,11 @@ from onnx_graphs import (
 )
 from studiocut.errors import ModelError
 from studiocut.imaging import pipeline
-from studiocut.models import predict
+from studiocut.models import predict, registry
 from studiocut.models.download import Artifact
-from studiocut.models.predict import MODELS, ModelSpec, OnnxSaliencyModel, Prompt, SamModel
+from studiocut.models.registry import MODELS, ModelSpec, Prompt
+from studiocut.models.saliency import OnnxSaliencyModel
+from studiocut.models.sam import SamModel
 from studiocut.profiles import Profile
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")  # e.g. overflow in exp
@@ -170,7 +172,7 @@ def _birefnet_like(models: Path, monkeypatch: pytest.MonkeyPatch) -> OnnxSalienc
     md5 = saliency_graph(models / "b.onnx", size=(1024, 1024), input_name="input_image",
                          outputs=["output_image"], gain=4.0)
     spec = register(monkeypatch, "birefnet-general", "b.onnx", md5)
-    model = predict.open_model(predict.Request(spec))
+    model = predict.open_model(registry.Request(spec))
     assert isinstance(model, OnnxSaliencyModel)
     return model
 
@@ -211,7 +213,7 @@ def test_a_non_commercial_model_logs_its_licence_when_it_loads(
                          outputs=["alphas"], gain=1.0)
     spec = register(monkeypatch, "bria-rmbg-2.0", "bria.onnx", md5)
 
-    predict.open_model(predict.Request(spec))
+    predict.open_model(registry.Request(spec))
 
     assert "model test-bria-rmbg-2.0: CC BY-NC 4.0 (non-commercial use only)" in caplog.text
 
@@ -359,7 +361,7 @@ def test_sam_without_a_prompt_asks_u2netp_for_the_box(
 ) -> None:
     spec = register_sam(models, monkeypatch, draw="box")
 
-    model = predict.open_model(predict.Request(spec))
+    model = predict.open_model(registry.Request(spec))
 
     assert isinstance(model, SamModel)
     assert model.prompt == Prompt(auto=True)
@@ -371,7 +373,7 @@ def test_sam_decoder_gets_the_published_inputs(
     models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = register_sam(models, monkeypatch, draw="box")
-    loaded = predict.open_model(predict.Request(spec, prompt=Prompt(box=(0.1, 0.2, 0.5, 0.9))))
+    loaded = predict.open_model(registry.Request(spec, prompt=Prompt(box=(0.1, 0.2, 0.5, 0.9))))
     assert isinstance(loaded, SamModel)
     encoder, decoder = Recording(loaded._encoder), Recording(loaded._decoder)
     prompt = Prompt(box=(0.1, 0.2, 0.5, 0.9), points=((0.3, 0.4, 1), (0.6, 0.5, 0)))
@@ -404,7 +406,7 @@ def test_sam_without_any_prompt_point_is_a_model_error(
     models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = register_sam(models, monkeypatch, draw="box")
-    loaded = predict.open_model(predict.Request(spec, prompt=Prompt(box=(0, 0, 1, 1))))
+    loaded = predict.open_model(registry.Request(spec, prompt=Prompt(box=(0, 0, 1, 1))))
     assert isinstance(loaded, SamModel)
     model = SamModel(spec, loaded._encoder, loaded._decoder, Prompt(), None)
 
@@ -419,7 +421,7 @@ def test_sam_weights_must_all_be_installed(
     (models / "test-sam.decoder.onnx").unlink()
 
     with pytest.raises(ModelError) as caught:
-        predict.open_model(predict.Request(spec, prompt=Prompt(auto=True)))
+        predict.open_model(registry.Request(spec, prompt=Prompt(auto=True)))
 
     assert "model 'test-sam-vit-b' is not installed" in str(caught.value)
     assert "test-sam.decoder.onnx" in str(caught.value)

@@ -16,7 +16,8 @@ from PIL import Image
 from conftest import make_profile
 from studiocut.imaging import pipeline
 from studiocut.models import predict
-from studiocut.models.predict import NEUTRAL_CHROMA, BackdropKey, KeySettings, chroma
+from studiocut.models.key import NEUTRAL_CHROMA, BackdropKey, chroma
+from studiocut.models.registry import KeySettings
 
 GREEN = (0, 177, 64)  # "#00B140", chroma-key green
 SWEEP = (250, 250, 250)  # a white paper sweep

@@ -15,7 +15,9 @@ from conftest import make_profile
 from studiocut.errors import ModelError
 from studiocut.imaging import pipeline
 from studiocut.models import predict
-from studiocut.models.predict import MODELS, BackdropKey, ModelSpec, OnnxSaliencyModel
+from studiocut.models.key import BackdropKey
+from studiocut.models.registry import MODELS, MaskModel, ModelSpec
+from studiocut.models.saliency import OnnxSaliencyModel
 
 U2NETP = MODELS["u2netp"]
 
@@ -220,12 +222,12 @@ def bottle_photo() -> tuple[Image.Image, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def u2netp() -> predict.MaskModel:
+def u2netp() -> MaskModel:
     return predict.load("u2netp")
 
 
 @pytest.mark.realmodel
-def test_u2netp_preprocessing_equals_rembgs(u2netp: predict.MaskModel) -> None:
+def test_u2netp_preprocessing_equals_rembgs(u2netp: MaskModel) -> None:
     assert isinstance(u2netp, OnnxSaliencyModel)
     pixels = dim_photo()
 
@@ -239,7 +241,7 @@ def test_u2netp_preprocessing_equals_rembgs(u2netp: predict.MaskModel) -> None:
 
 @pytest.mark.realmodel
 def test_u2netp_mask_is_the_first_outputs_first_channel_min_max_normalised(
-    u2netp: predict.MaskModel,
+    u2netp: MaskModel,
 ) -> None:
     import onnxruntime as ort
 
@@ -259,7 +261,7 @@ def test_u2netp_mask_is_the_first_outputs_first_channel_min_max_normalised(
 
 @pytest.mark.realmodel
 def test_u2netp_cuts_out_a_product_photo_end_to_end(
-    u2netp: predict.MaskModel, tmp_path: Path
+    u2netp: MaskModel, tmp_path: Path
 ) -> None:
     image, truth = bottle_photo()
     source = tmp_path / "bottle.jpg"
@@ -282,7 +284,7 @@ def test_u2netp_cuts_out_a_product_photo_end_to_end(
 
 @pytest.mark.realmodel
 def test_u2netp_square_framing_centres_the_product(
-    u2netp: predict.MaskModel, tmp_path: Path
+    u2netp: MaskModel, tmp_path: Path
 ) -> None:
     image, _ = bottle_photo()
     source = tmp_path / "bottle.png"

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import make_profile
 from studiocut.errors import ConfigError, ModelError
-from studiocut.models import predict
+from studiocut.models import predict, registry
 from studiocut.profiles import (
     DEFAULT_INCLUDE,
     MAX_PROFILE_BYTES,
@@ -297,12 +297,12 @@ def test_unknown_model_lists_every_known_name(tmp_path: Path) -> None:
     problem = _problem_at(_problems(_write(tmp_path, "p.yaml", "model: u3net\n")), "model")
 
     assert "(got 'u3net'" in problem
-    for name in predict.MODELS:
+    for name in registry.MODELS:
         assert name in problem
 
 
 def test_model_file_with_a_wrong_checksum_is_refused(tmp_path: Path) -> None:
-    spec = predict.MODELS["u2net"]
+    spec = registry.MODELS["u2net"]
     path = tmp_path / spec.file
     path.write_bytes(b"not the weights")
 
@@ -624,7 +624,7 @@ def test_provider_options_reach_the_model_request(tmp_path: Path) -> None:
 
     request = profile.model_request(threads=3, cache_dir=tmp_path / "trt")
 
-    assert request.spec is predict.MODELS["u2netp"]
+    assert request.spec is registry.MODELS["u2netp"]
     assert request.placement.device == "tensorrt" and request.placement.require_gpu is True
     assert request.placement.threads == 3 and request.placement.cache_dir == tmp_path / "trt"
     assert request.placement.options == {
@@ -636,7 +636,7 @@ def test_provider_options_reach_the_model_request(tmp_path: Path) -> None:
 
 
 def test_prompt_forms_on_a_segment_anything_model() -> None:
-    from studiocut.models.predict import Prompt
+    from studiocut.models.registry import Prompt
 
     assert make_profile(model="sam-vit-b", prompt="auto").prompt == Prompt(auto=True)
     assert make_profile(model="sam-vit-b", prompt={"box": [0.1, 0.2, 0.9, 1]}).prompt == (
@@ -654,7 +654,7 @@ def test_prompt_reaches_the_model_request() -> None:
 
     request = profile.model_request()
 
-    assert request.spec is predict.MODELS["sam-vit-b"]
+    assert request.spec is registry.MODELS["sam-vit-b"]
     assert request.prompt is not None and request.prompt.box == (0.1, 0.2, 0.9, 0.8)
 
 
@@ -792,15 +792,15 @@ def test_key_mapping_becomes_the_backdrop_key_settings() -> None:
     profile = make_profile(model="backdrop-key", key={
         "colour": "#00B140", "tolerance": [8, 30.5], "spill": False, "assist": "none"})
 
-    assert profile.key == predict.KeySettings(colour=(0, 177, 64), tolerance=(8.0, 30.5),
+    assert profile.key == registry.KeySettings(colour=(0, 177, 64), tolerance=(8.0, 30.5),
                                               spill=False, assist="none")
     assert profile.model_request().key == profile.key
 
 
 def test_key_defaults_take_the_colour_from_the_frame_and_assist_on_neutral_backdrops() -> None:
-    assert make_profile(model="backdrop-key", key={}).key == predict.KeySettings()
+    assert make_profile(model="backdrop-key", key={}).key == registry.KeySettings()
     assert make_profile(model="backdrop-key", key={"colour": "auto"}).key == (
-        predict.KeySettings())
+        registry.KeySettings())
     assert make_profile(model="backdrop-key").key is None  # the model's own defaults
 
 
@@ -826,7 +826,7 @@ key:
 def test_a_bad_key_assist_lists_every_model_it_would_accept(tmp_path: Path) -> None:
     problem = _only_problem(tmp_path, "model: backdrop-key\nkey: {assist: sam-vit-b}\n")
 
-    accepted = [name for name, spec in predict.MODELS.items()
+    accepted = [name for name, spec in registry.MODELS.items()
                 if spec.family in ("u2net", "isnet", "birefnet", "bria")]
     assert accepted and "not a saliency model" in problem
     for name in accepted:

@@ -20,7 +20,7 @@ import yaml
 from studiocut.errors import ConfigError
 
 if TYPE_CHECKING:
-    from studiocut.models.predict import KeySettings, ModelSpec, Prompt, Request
+    from studiocut.models.registry import KeySettings, ModelSpec, Prompt, Request
 
 MAX_PROFILE_BYTES = 1_000_000
 MAX_YAML_NODES = 10_000
@@ -162,8 +162,7 @@ class Profile:
 
     def model_request(self, *, threads: int = 0, cache_dir: Path | None = None) -> Request:
         """What to ask the model registry for: the model, where it runs, its prompt."""
-        from studiocut.models.predict import Request, spec_for
-        from studiocut.models.providers import Placement
+        from studiocut.models.registry import Placement, Request, spec_for
 
         spec = self.custom_model or spec_for(self.model)
         placement = Placement(device=self.device, require_gpu=self.require_gpu,
@@ -414,7 +413,7 @@ def _limits(value: object, p: _Problems) -> Limits:
 
 
 def _registry() -> dict[str, ModelSpec]:
-    from studiocut.models.predict import MODELS
+    from studiocut.models.registry import MODELS
 
     return MODELS
 
@@ -429,7 +428,7 @@ def _model(value: object, p: _Problems, base: Path | None) -> tuple[str, ModelSp
         p.add("model", "must be a model name or a mapping", value,
               "u2netp | {path: my.onnx, input_size: [320, 320]}")
         return "u2netp", None
-    from studiocut.models.predict import ModelSpec
+    from studiocut.models.registry import ModelSpec
 
     known = ("path", "input_size", "mean", "std", "output", "sha256")
     _unknown_keys(value, known, "model.", p)
@@ -472,7 +471,7 @@ def _prompt(value: object, p: _Problems) -> Prompt | None:
     of that saliency model's mask (u2netp unless named)."""
     if value is _MISSING or value is None:
         return None
-    from studiocut.models.predict import Prompt
+    from studiocut.models.registry import Prompt
 
     if value == "auto":
         return Prompt(auto=True)
@@ -535,7 +534,7 @@ ASSIST_FAMILIES = ("u2net", "isnet", "birefnet", "bria")  # saliency: one image 
 def _key(value: object, p: _Problems) -> KeySettings | None:
     if value is _MISSING or value is None:
         return None
-    from studiocut.models.predict import KeySettings
+    from studiocut.models.registry import KeySettings
 
     if not isinstance(value, dict):
         p.add("key", "must be a mapping", value, "{colour: auto, tolerance: [12, 40]}")
@@ -673,7 +672,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
             model in _registry() and _registry()[model].family != "sam")):
         p.add("prompt", "only Segment Anything models take a prompt", model,
               " | ".join(n for n, s in sorted(_registry().items()) if s.family == "sam"))
-    from studiocut.models.providers import CPU, DEVICE_CHOICES, DEVICES
+    from studiocut.models.registry import CPU, DEVICE_CHOICES, DEVICES
 
     device = _choice(get("device", _MISSING), "device", p, "auto", DEVICE_CHOICES)
     provider_options = get("provider_options", {})
