@@ -226,12 +226,11 @@ def parse_key(value: object, p: Problems) -> KeySettings | None:
         p.add("key.tolerance", "must be two Lab distances, low first", tolerance, "[12, 40]")
         tolerance = [12, 40]
     assist = value.get("assist", "auto")
-    registry = MODELS
     if assist not in ("auto", "none") and not (
-            isinstance(assist, str) and assist in registry
-            and registry[assist].family in ASSIST_FAMILIES):
+            isinstance(assist, str) and assist in MODELS
+            and MODELS[assist].family in ASSIST_FAMILIES):
         p.add("key.assist", "not a saliency model", assist,
-              "auto | none | " + " | ".join(n for n, s in sorted(registry.items())
+              "auto | none | " + " | ".join(n for n, s in sorted(MODELS.items())
                                              if s.family in ASSIST_FAMILIES))
         assist = "auto"
     return KeySettings(colour=colour, tolerance=(float(tolerance[0]), float(tolerance[1])),
