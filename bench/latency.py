@@ -35,9 +35,9 @@ from throughput import GENERATOR_VERSION, _session, ensure_photos
 
 def bare_inference_seconds(runs: int = 20) -> float:
     """Median seconds of one u2netp inference, one session using every core."""
-    from studiocut.models import predict
+    from studiocut.models import predict, registry
 
-    session = _session(predict.weights_path(predict.MODELS["u2netp"]), os.cpu_count() or 1)
+    session = _session(predict.weights_path(registry.MODELS["u2netp"]), os.cpu_count() or 1)
     name = session.get_inputs()[0].name
     tensor = np.random.default_rng(0).random((1, 3, 320, 320), dtype=np.float32)
     session.run(None, {name: tensor})

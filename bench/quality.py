@@ -46,6 +46,7 @@ from studiocut import profiles
 from studiocut.errors import StudiocutError
 from studiocut.imaging import encode, pipeline
 from studiocut.models import predict
+from studiocut.models.registry import MaskModel
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
@@ -137,7 +138,7 @@ def unsuitable(profile: profiles.Profile) -> str | None:
     return None
 
 
-def warm_up(image: Path | None, model: predict.MaskModel, profile: profiles.Profile) -> None:
+def warm_up(image: Path | None, model: MaskModel, profile: profiles.Profile) -> None:
     """Cut out ``image`` once, untimed, so that one-time costs (the first inference, the JIT
     compilation of the matting solver: about 30 s) stay out of the per-image seconds."""
     if image is not None:
@@ -145,7 +146,7 @@ def warm_up(image: Path | None, model: predict.MaskModel, profile: profiles.Prof
             pipeline.cut(image, model, profile)
 
 
-def evaluate(gt_path: Path, image: Path | None, model: predict.MaskModel,
+def evaluate(gt_path: Path, image: Path | None, model: MaskModel,
              profile: profiles.Profile, *, trimap_dir: Path | None, out: Path | None) -> Row:
     """Cut out ``image`` with ``profile`` and score its alpha against ``gt_path``."""
     gt_im = Image.open(gt_path).convert("L")

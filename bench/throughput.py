@@ -64,7 +64,8 @@ from PIL import Image
 from studiocut import atomic, profiles
 from studiocut.errors import StudiocutError
 from studiocut.imaging import composite, decode, encode, frame, matte, pipeline
-from studiocut.models import predict
+from studiocut.models import predict, registry
+from studiocut.models.saliency import OnnxSaliencyModel
 
 BENCH = Path(__file__).resolve().parent
 SQUARE_PNG = BENCH / "profiles" / "square-png.yaml"
@@ -160,14 +161,14 @@ def run_rembg(venv: Path, photos: list[Path], out: Path) -> tuple[float, float]:
     """Time ``rembg p -m u2netp`` (installed in its own virtual environment ``venv``) on the
     same photos, offline, with the same u2netp weights in its model folder; return (wall
     seconds, peak RSS in MB of that process alone)."""
-    from studiocut.models import predict
+    from studiocut.models import predict, registry
 
     home = out.with_name(out.name + "-u2net-home")
     source = out.with_name(out.name + "-in")
     for folder in (out, home, source):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    shutil.copyfile(predict.weights_path(predict.MODELS["u2netp"]), home / "u2netp.onnx")
+    shutil.copyfile(predict.weights_path(registry.MODELS["u2netp"]), home / "u2netp.onnx")
     for photo in photos:
         os.symlink(photo, source / photo.name)
     env = dict(os.environ, U2NET_HOME=str(home))
@@ -371,13 +372,13 @@ class Rate:
 
 def bare_inference(photo: Path, model: str, *, cores: int, runs: int) -> dict[str, Rate]:
     """Return the rate of ``model`` on ``photo``'s preprocessed tensor, by thread layout."""
-    spec = predict.MODELS[model]
+    spec = registry.MODELS[model]
     path = predict.weights_path(spec)
     rgb = decode.open_source(photo, profiles.Limits()).load(spec.input_size).rgb  # as cut() does
     rates = {}
 
     session = _session(path, cores)
-    feed = {session.get_inputs()[0].name: predict.OnnxSaliencyModel(spec, session).preprocess(rgb)}
+    feed = {session.get_inputs()[0].name: OnnxSaliencyModel(spec, session).preprocess(rgb)}
     for _ in range(3):
         session.run(None, feed)
     with _Stopwatch() as clock:

@@ -1,10 +1,23 @@
-"""Tiny ONNX graphs with the real signatures of each model family, for tests and benchmarks.
+"""Tiny ONNX graphs with the real signatures of each model family, for tests and benchmarks,
+and the helpers that register one as a model of its own and cut a photo out with it.
 
-See tests/models/test_families.py for what each graph computes and why.
+Only the u2netp weights are at hand, so each family is played by a graph of a few nodes with
+the family's input and output names and shapes, written to tmp_path and registered (with its
+real md5) as a model of its own. The graphs compute something a test can predict exactly:
+
+- saliency (u2net, isnet, birefnet, bria, custom): the first output is the normalised red
+  channel (through a ReLU for the min-max families, scaled into logits for the sigmoid
+  ones); the further outputs are its negative, so reading the wrong output shows. A photo
+  whose red channel ramps from 0 to the image's maximum then gives a known alpha curve.
+- Segment Anything: the encoder passes the letterboxed image through as its "embeddings";
+  the decoder draws the box spanned by the first two prompt points (or a square around the
+  first point), in the decoder's pixel grid, optionally cut down to where the image is red.
+  A wrong prompt transform (not scaled like the letterbox, x and y swapped) moves it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +25,14 @@ from typing import Any
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper
+from PIL import Image
+
+from studiocut.imaging import pipeline
+from studiocut.models import predict
+from studiocut.models.registry import MODELS, ModelSpec
+from studiocut.profiles import Profile
 
 OPSET = 17
 SAM_FRAME = (684, 1024)  # (h, w) of the published encoder's input
@@ -134,3 +154,26 @@ class Recording:
     def run(self, names: Any, feed: dict[str, np.ndarray]) -> Any:
         self.feeds.append(feed)
         return self.session.run(names, feed)
+
+
+# --------------------------------------------------------------------------- as models
+
+
+def register(monkeypatch: pytest.MonkeyPatch, like: str, file: str, md5: str,
+             **changes: Any) -> ModelSpec:
+    """Register ``test-<like>``: the registry row ``like`` with this file and checksum."""
+    spec = dataclasses.replace(MODELS[like], name=f"test-{like}", file=file, md5=md5,
+                               sha256="", embedded=False, **changes)
+    monkeypatch.setitem(MODELS, spec.name, spec)
+    return spec
+
+
+def cut_out(source: Path, profile: Profile, out: Path) -> np.ndarray:
+    """Run the pipeline with the profile's model; return the output's alpha in [0, 1]."""
+    model = predict.open_model(profile.model_request())
+    out.mkdir(exist_ok=True)
+    outcome = pipeline.process(source, model, profile, output_root=out)
+    assert outcome.ok, outcome.message
+    with Image.open(outcome.output) as result:  # type: ignore[arg-type]
+        assert result.mode == "RGBA"
+        return np.asarray(result)[..., 3].astype(np.float64) / 255.0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from studiocut.models import predict
-from studiocut.models.predict import MODELS, ModelSpec
+from studiocut.models.registry import MODELS, ModelSpec
 
 
 @pytest.fixture

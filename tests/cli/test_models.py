@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from studiocut import cli
-from studiocut.models.predict import MODELS
+from studiocut.models.registry import MODELS
 
 NAME = "test-u2netp"  # what the models fixture (conftest.py) installs
 FILE = "test-u2netp.onnx"

@@ -22,7 +22,7 @@ from studiocut import cli
 from studiocut.errors import ModelError
 from studiocut.models import download, predict
 from studiocut.models.download import Artifact
-from studiocut.models.predict import MODELS, ModelSpec
+from studiocut.models.registry import MODELS, ModelSpec
 
 NAME = "test-u2netp"
 FILE = "test-u2netp.onnx"

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import make_profile
 from studiocut.errors import ModelError
-from studiocut.models import predict, providers
+from studiocut.models import predict, providers, registry
 from studiocut.models.providers import AUTO_ORDER, CPU, DEVICES, Placement
 
 ALL_GPUS = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "MIGraphXExecutionProvider",
@@ -340,7 +340,7 @@ def test_profile_provider_options_override_the_defaults_end_to_end(
     model = predict.open_model(profile.model_request(threads=2, cache_dir=tmp_path / "trt"))
 
     session = fake_ort.last
-    assert Path(session.path) == predict.weights_path(predict.MODELS["u2netp"])
+    assert Path(session.path) == predict.weights_path(registry.MODELS["u2netp"])
     assert session.names == ["CUDAExecutionProvider", CPU]
     assert session.options_for("CUDAExecutionProvider") == {
         "arena_extend_strategy": "kSameAsRequested",  # default kept

@@ -25,7 +25,7 @@ from conftest import FakeModel, make_profile, product_photo
 from studiocut import journal
 from studiocut.imaging import encode, pipeline
 from studiocut.journal import Identity, Job, Journal, Revision
-from studiocut.models.predict import MaskModel
+from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
 from studiocut.review.artefacts import Store, View
 from studiocut.review.desk import WITHDRAW, Desk, Refused

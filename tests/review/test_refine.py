@@ -18,7 +18,8 @@ import onnxruntime as ort
 import pytest
 
 from onnx_graphs import SAM_FRAME, Recording, sam_decoder, sam_encoder
-from studiocut.models.predict import MODELS, Prompt, SamModel
+from studiocut.models.registry import MODELS, Prompt
+from studiocut.models.sam import SamModel
 from studiocut.review import refine
 from studiocut.review.refine import BadEdit, Edit, GrabCutSegmenter, SamSegmenter, Stroke
 

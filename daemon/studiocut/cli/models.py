@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from studiocut.errors import EXIT_FAILED, EXIT_OK, ConfigError, ModelError
-from studiocut.models import predict
+from studiocut.models import predict, registry
 from studiocut.models.download import install
 
 
@@ -40,7 +40,7 @@ def model_rows() -> list[dict[str, Any]]:
     """One row per model the registry knows: its family, size, licence, and whether it is
     installed (or embedded)."""
     rows = []
-    for name, spec in sorted(predict.MODELS.items()):
+    for name, spec in sorted(registry.MODELS.items()):
         rows.append({
             "name": name,
             "family": spec.family,
@@ -74,7 +74,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    spec = predict.spec_for(args.name)
+    spec = registry.spec_for(args.name)
     if not spec.needs_files or spec.embedded:
         print(f"{spec.name} needs no download (it ships with studiocut)")
         return EXIT_OK
@@ -86,7 +86,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
         raise ConfigError([f"{spec.name} has {len(artifacts)} files; give --from a folder "
                            "(local copies) or an address ending in /, or leave it out"])
     for artifact in artifacts:
-        source = args.source or predict.RELEASES + artifact.file
+        source = args.source or registry.RELEASES + artifact.file
         if args.source and Path(args.source).expanduser().is_dir():
             source = str(Path(args.source).expanduser() / artifact.file)
         elif args.source and args.source.endswith("/"):
@@ -119,11 +119,11 @@ def _install_with_progress(artifact: Any, source: str) -> Path:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    names = args.names or [n for n, s in predict.MODELS.items()
+    names = args.names or [n for n, s in registry.MODELS.items()
                            if s.needs_files and predict.installed(s)]
     results = []
     for name in names:
-        spec = predict.spec_for(name)
+        spec = registry.spec_for(name)
         for artifact in spec.artifacts:
             path = predict.weights_path(spec, artifact)
             if not path.is_file():

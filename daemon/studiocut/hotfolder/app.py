@@ -33,6 +33,7 @@ from studiocut.hotfolder import archive, intake, notify, watcher
 from studiocut.imaging import naming, pipeline
 from studiocut.journal import Job, Journal
 from studiocut.models import predict
+from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
 from studiocut.review import server
 from studiocut.review.artefacts import Store
@@ -75,7 +76,7 @@ class Watched:
 
     profile: Profile
     version: str
-    model: predict.MaskModel
+    model: MaskModel
     observer: BaseObserver | None = None
     paused: str | None = None
     done_recent: deque[float] = field(default_factory=lambda: deque(maxlen=200))
@@ -368,7 +369,7 @@ class Daemon:
 
     # the desk's and the page's view of the profiles
 
-    def running(self, name: str) -> tuple[Profile, predict.MaskModel] | None:
+    def running(self, name: str) -> tuple[Profile, MaskModel] | None:
         item = self.watched.get(name)
         return (item.profile, item.model) if item is not None else None
 

@@ -20,7 +20,7 @@ import numpy as np
 from studiocut import atomic, faults
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.imaging import composite, decode, encode, frame, matte, naming, reviewcopy, triage
-from studiocut.models.predict import MaskModel
+from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,9 @@ from studiocut import atomic, faults, journal
 from studiocut.errors import ModelError, StudiocutError
 from studiocut.imaging import decode, encode, pipeline, reviewcopy
 from studiocut.journal import Job, Journal, Revision
-from studiocut.models import predict
-from studiocut.models.predict import MaskModel
+from studiocut.models import predict, registry
+from studiocut.models.registry import MaskModel
+from studiocut.models.sam import SamModel
 from studiocut.profiles import Profile, inside
 from studiocut.review import artefacts, refine
 from studiocut.review.artefacts import Store
@@ -207,7 +208,7 @@ class Desk:
             try:
                 model = predict.open_model(dataclasses.replace(
                     profile.model_request(threads=self._threads),
-                    spec=predict.spec_for(model_name)))
+                    spec=registry.spec_for(model_name)))
             except ModelError as e:
                 raise Refused(str(e), 400) from e
             profile = dataclasses.replace(profile, model=model_name, custom_model=None)
@@ -260,7 +261,7 @@ class Desk:
     def _open_segmenter(self) -> Segmenter:
         names = ([self._refiner_name] if self._refiner_name not in ("auto", "grabcut") else
                  [] if self._refiner_name == "grabcut" else
-                 [n for n, s in predict.MODELS.items() if s.family == "sam"])
+                 [n for n, s in registry.MODELS.items() if s.family == "sam"])
         for name in names:
             try:
                 model = predict.load(name, threads=self._threads)
@@ -268,7 +269,7 @@ class Desk:
                 if self._refiner_name != "auto":
                     log.error("refine model %s cannot be used: %s; using GrabCut", name, e)
                 continue
-            if isinstance(model, predict.SamModel):
+            if isinstance(model, SamModel):
                 log.info("refine: points and boxes use %s", name)
                 return refine.SamSegmenter(model)
         return refine.GrabCutSegmenter()

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from studiocut.imaging import matte
-from studiocut.models.predict import SamEmbedding, SamModel
+from studiocut.models.sam import SamEmbedding, SamModel
 from studiocut.profiles import Matting
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""predict.BackdropKey: keying on synthetic shots whose true alpha is known.
+"""key: BackdropKey, keying on synthetic shots whose true alpha is known.
 
 Each shot is made as a camera would see it: I = a F + (1 - a) B, with the alpha ``a`` drawn
 here, so the key's answer can be held against the truth. Lab distances are in OpenCV's
@@ -16,7 +16,8 @@ from PIL import Image
 from conftest import make_profile
 from studiocut.imaging import pipeline
 from studiocut.models import predict
-from studiocut.models.predict import NEUTRAL_CHROMA, BackdropKey, KeySettings, chroma
+from studiocut.models.key import NEUTRAL_CHROMA, BackdropKey, chroma
+from studiocut.models.registry import KeySettings
 
 GREEN = (0, 177, 64)  # "#00B140", chroma-key green
 SWEEP = (250, 250, 250)  # a white paper sweep
@@ -66,6 +67,34 @@ class StubAssist:
 
 
 # --------------------------------------------------------------------------- coloured screens
+
+
+def test_backdrop_key_separates_a_subject_from_a_green_screen() -> None:
+    pixels = np.empty((150, 200, 3), dtype=np.uint8)
+    pixels[:] = (20, 170, 60)
+    pixels[40:110, 60:140] = (150, 110, 80)  # a brown box
+    pixels[60:90, 80:120] = (245, 245, 240)  # with a white label
+    truth = np.zeros((150, 200), dtype=bool)
+    truth[40:110, 60:140] = True
+
+    mask = predict.load("backdrop-key").predict(pixels)
+
+    assert mask.shape == (150, 200)
+    assert mask.min() >= 0.0 and mask.max() <= 1.0
+    assert mask[truth].min() > 0.99
+    assert mask[~truth].max() < 0.01
+
+
+def test_backdrop_key_works_on_a_reduced_copy_of_a_large_frame() -> None:
+    pixels = np.empty((300, 400, 3), dtype=np.uint8)
+    pixels[:] = (20, 170, 60)
+    pixels[100:200, 150:250] = (200, 40, 40)
+
+    mask = BackdropKey(work=100).predict(pixels)
+
+    assert mask.shape == (75, 100)  # the model's own resolution; the frame is the same
+    assert mask[30:45, 42:58].min() > 0.99
+    assert mask[:20].max() < 0.01
 
 
 def test_key_alpha_on_a_green_screen_follows_a_soft_edged_subject() -> None:

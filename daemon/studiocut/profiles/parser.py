@@ -1,0 +1,192 @@
+"""parser: the loaded YAML of one profile into a Profile.
+
+Validation collects every problem of a file before raising, each reported as
+``<file>: At '<dotted.key>': <problem> (got <value>; expected <choices>)``. Structural checks
+(types, ranges, unknown keys) come first, cross-field checks second; both raise ConfigError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from studiocut.errors import ConfigError
+from studiocut.models.registry import CPU, DEVICE_CHOICES, DEVICES, MODELS
+from studiocut.profiles.fields import (
+    MISSING,
+    Problems,
+    check_name_template,
+    parse_bool,
+    parse_choice,
+    parse_colour,
+    parse_globs,
+    parse_number,
+    parse_path,
+    unknown_keys,
+)
+from studiocut.profiles.schema import (
+    DEFAULT_INCLUDE,
+    FORMATS,
+    NAME_FIELDS,
+    TIFF_COMPRESSIONS,
+    Encoding,
+    Profile,
+    Rgb,
+)
+from studiocut.profiles.sections import (
+    parse_cleanup,
+    parse_key,
+    parse_limits,
+    parse_matting,
+    parse_model,
+    parse_prompt,
+    parse_review,
+    parse_square,
+)
+
+TOP_KEYS = (
+    "watch", "output", "model", "matting", "backdrop", "square", "format", "quality",
+    "png_level", "tiff_compression", "icc", "dpi", "name", "limits", "recursive", "include",
+    "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
+    "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
+)  # fmt: skip
+
+
+def parse(data: object, *, name: str, source: str, base: Path | None = None) -> Profile:
+    """Given the loaded YAML of one profile, return the Profile; raise ConfigError listing
+    every problem found. Relative folders are taken relative to ``base``."""
+    p = Problems(source)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        p.add("(top)", "a profile must be a mapping of keys", data, "key: value lines")
+        raise ConfigError(p.items)
+    unknown_keys(data, TOP_KEYS, "", p)
+    get = data.get
+
+    backdrop: Rgb | None = (255, 255, 255)
+    if "backdrop" in data:
+        try:
+            backdrop = parse_colour(data["backdrop"])
+        except ValueError:
+            p.add("backdrop", "not a colour", data["backdrop"], '"#RRGGBB" | transparent')
+    default_format = "png" if backdrop is None else "jpeg"
+    encoding = Encoding(
+        format=parse_choice(get("format", MISSING), "format", p, default_format, FORMATS),
+        quality=parse_number(get("quality", MISSING), "quality", p, 92, lo=1, hi=100, integer=True),
+        png_level=parse_number(get("png_level", MISSING), "png_level", p, 1, lo=0, hi=9,
+                               integer=True),
+        tiff_compression=parse_choice(get("tiff_compression", MISSING), "tiff_compression", p,
+                                      "deflate", TIFF_COMPRESSIONS),
+        icc=parse_choice(get("icc", MISSING), "icc", p, "srgb", ("srgb", "original")),
+        dpi=parse_number(get("dpi", MISSING), "dpi", p, 300, lo=1, hi=10000, integer=True),
+        name=get("name", "{stem}.{ext}"),
+    )
+    if not isinstance(encoding.name, str):
+        p.add("name", "must be a text template", encoding.name, "e.g. '{stem}.{ext}'")
+        encoding = replace(encoding, name="{stem}.{ext}")
+    elif (problem := check_name_template(encoding.name)) is not None:
+        p.add("name", problem, encoding.name,
+              "a file name using " + ", ".join(f"{{{f}}}" for f in NAME_FIELDS))
+
+    model, custom_model = parse_model(get("model", "u2netp"), p, base)
+    prompt = parse_prompt(get("prompt", MISSING), p)
+    if prompt is not None and (custom_model is not None or (
+            model in MODELS and MODELS[model].family != "sam")):
+        p.add("prompt", "only Segment Anything models take a prompt", model,
+              " | ".join(n for n, s in sorted(MODELS.items()) if s.family == "sam"))
+    device = parse_choice(get("device", MISSING), "device", p, "auto", DEVICE_CHOICES)
+    provider_options = get("provider_options", {})
+    if not isinstance(provider_options, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in provider_options.items()):
+        p.add("provider_options", "must map provider names to option mappings",
+              provider_options, "{CUDAExecutionProvider: {device_id: 1}}")
+        provider_options = {}
+    # only providers studiocut can choose; values onnxruntime takes (and a session key can hold)
+    known = tuple(dict.fromkeys([*(n for names in DEVICES.values() for n in names), CPU]))
+    unknown_keys(provider_options, known, "provider_options.", p)
+    for provider, options in provider_options.items():
+        for key, option in options.items():
+            if not isinstance(key, str) or not isinstance(option, (str, int, float)):
+                p.add(f"provider_options.{provider}.{key}", "must be an option name with a "
+                      "single value", option, "a string, a number, true or false")
+
+    after_value = get("after", "keep")
+    after, move_to = "keep", None
+    if isinstance(after_value, dict) and set(after_value) == {"move"}:
+        after, move_to = "move", parse_path(after_value["move"], "after.move", p, base)
+    elif isinstance(after_value, str) and after_value in ("keep", "delete"):
+        after = after_value
+    else:
+        p.add("after", "not a valid choice", after_value, "keep | delete | {move: FOLDER}")
+
+    profile = Profile(
+        name=name,
+        path=Path(source) if source and not source.startswith("<") else None,
+        watch=parse_path(get("watch", MISSING), "watch", p, base),
+        output=parse_path(get("output", MISSING), "output", p, base),
+        model=model,
+        custom_model=custom_model,
+        device=device,
+        require_gpu=parse_bool(get("require_gpu", MISSING), "require_gpu", p, False),
+        provider_options=provider_options,
+        prompt=prompt,
+        key=parse_key(get("key", MISSING), p),
+        cleanup=parse_cleanup(get("cleanup", MISSING), p),
+        review=parse_review(get("review", MISSING), p, base),
+        matting=parse_matting(get("matting", MISSING), p),
+        backdrop=backdrop,
+        square=parse_square(get("square", MISSING), p),
+        encoding=encoding,
+        limits=parse_limits(get("limits", MISSING), p),
+        recursive=parse_bool(get("recursive", MISSING), "recursive", p, True),
+        include=parse_globs(get("include", MISSING), "include", p) or DEFAULT_INCLUDE,
+        ignore=parse_globs(get("ignore", MISSING), "ignore", p),
+        settle=parse_number(get("settle", MISSING), "settle", p, 1.0, lo=0, hi=3600),
+        watch_mode=parse_choice(get("watch_mode", MISSING), "watch_mode", p, "native",
+                                ("native", "polling")),
+        poll_interval=parse_number(get("poll_interval", MISSING), "poll_interval", p, 2.0,
+                                   lo=0.1, hi=3600),
+        after=after,  # type: ignore[arg-type]
+        move_to=move_to,
+        failed=parse_path(get("failed", MISSING), "failed", p, base),
+        retries=parse_number(get("retries", MISSING), "retries", p, 3, lo=0, hi=100, integer=True),
+    )
+    if not p.items:
+        _cross_checks(profile, p)
+    if p.items:
+        raise ConfigError(p.items)
+    return profile
+
+
+def _cross_checks(profile: Profile, p: Problems) -> None:
+    if profile.key is not None and profile.model != "backdrop-key":
+        p.add("key", "only the backdrop-key model uses key settings", profile.model,
+              "model: backdrop-key, or remove 'key'")
+    if profile.require_gpu and profile.device == "cpu":
+        p.add("require_gpu", "cannot be met with device: cpu", True,
+              "false, or a GPU device such as auto or cuda")
+    enc = profile.encoding
+    if profile.transparent and enc.format == "jpeg":
+        p.add("format", "JPEG cannot hold transparency; with 'backdrop: transparent'",
+              enc.format, "png | webp | tiff")
+    watch, output = profile.watch, profile.output
+    if watch is not None and output is not None:
+        if inside(output, watch) and profile.recursive:
+            p.add("output", "the output folder is inside the watched folder, so outputs would "
+                  "be processed again", str(output), "a folder outside " + str(watch))
+        if output == watch:
+            p.add("output", "the output folder is the watched folder", str(output),
+                  "a separate folder")
+    review_folder = profile.review.folder if profile.review is not None else None
+    for key, folder in (("after.move", profile.move_to), ("failed", profile.failed),
+                        ("review.folder", review_folder)):
+        within = folder is not None and watch is not None and inside(folder, watch)
+        if within and profile.recursive:
+            p.add(key, "this folder is inside the watched folder", str(folder),
+                  "a folder outside " + str(watch))
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or below it (by name: neither needs to exist)."""
+    return path == folder or folder in path.parents

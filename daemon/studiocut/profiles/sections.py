@@ -1,0 +1,290 @@
+"""sections: the nested parts of a profile (matting, square, limits, model, prompt, key,
+cleanup, review), each parsed from its YAML value into its dataclass, every problem recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from studiocut.models.registry import MODELS, KeySettings, ModelSpec, Prompt
+from studiocut.profiles.fields import (
+    MISSING,
+    Problems,
+    parse_bool,
+    parse_choice,
+    parse_colour,
+    parse_fraction_or_off,
+    parse_number,
+    parse_path,
+    unknown_keys,
+)
+from studiocut.profiles.schema import Cleanup, Limits, Matting, Review, Square
+
+
+def parse_matting(value: object, p: Problems) -> Matting:
+    if value is MISSING:
+        return Matting()
+    if isinstance(value, bool):
+        return Matting(enabled=value)
+    if not isinstance(value, dict):
+        p.add("matting", "must be true, false or a mapping", value, "true | false | {band: 0.01}")
+        return Matting()
+    known = ("enabled", "band", "uncertain", "grow", "max_pixels", "decontaminate")
+    unknown_keys(value, known, "matting.", p)
+    d = Matting()
+    uncertain = value.get("uncertain", list(d.uncertain))
+    if not (isinstance(uncertain, list) and len(uncertain) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in uncertain)
+            and 0 < uncertain[0] < uncertain[1] < 1):
+        p.add("matting.uncertain", "must be two thresholds between 0 and 1, low first",
+              uncertain, "[0.3, 0.7]")
+        uncertain = list(d.uncertain)
+    return Matting(
+        enabled=parse_bool(value.get("enabled", True), "matting.enabled", p, True),
+        band=parse_number(value.get("band", MISSING), "matting.band", p, d.band, lo=0.001, hi=0.2),
+        uncertain=(float(uncertain[0]), float(uncertain[1])),
+        grow=parse_number(value.get("grow", MISSING), "matting.grow", p, d.grow, lo=0, hi=0.2),
+        max_pixels=parse_number(
+            value.get("max_pixels", MISSING), "matting.max_pixels", p, d.max_pixels,
+            lo=10_000, hi=50_000_000, integer=True,
+        ),
+        decontaminate=parse_bool(value.get("decontaminate", MISSING), "matting.decontaminate", p,
+                                 d.decontaminate),
+    )
+
+
+def parse_square(value: object, p: Problems) -> Square | None:
+    if value is MISSING or value is False or value is None:
+        return None
+    if value is True:
+        return Square()
+    if not isinstance(value, dict):
+        p.add("square", "must be false or a mapping", value, "false | {size: 2000, margin: 0.05}")
+        return None
+    known = ("size", "margin", "placement", "floor", "max_upscale", "min_size")
+    unknown_keys(value, known, "square.", p)
+    d = Square()
+    size = parse_number(value.get("size", MISSING), "square.size", p, d.size,
+                        lo=16, hi=20000, integer=True)
+    margin = parse_number(value.get("margin", MISSING), "square.margin", p, d.margin, lo=0, hi=size)
+    if 0.5 <= margin < 1 or (margin >= 1 and margin * 2 >= size):
+        p.add("square.margin", "leaves no room for the subject", margin,
+              "a fraction below 0.5, or pixels below half the size")
+    min_size = value.get("min_size", MISSING)
+    return Square(
+        size=size,
+        margin=margin,
+        placement=parse_choice(value.get("placement", MISSING), "square.placement", p,
+                               d.placement, ("center", "bottom")),
+        floor=parse_number(value.get("floor", MISSING), "square.floor", p, d.floor, lo=0,
+                           hi=size / 2),
+        max_upscale=parse_number(value.get("max_upscale", MISSING), "square.max_upscale", p,
+                                 d.max_upscale, lo=0.01, hi=16),
+        min_size=None if min_size in (MISSING, None) else parse_number(
+            min_size, "square.min_size", p, 0, lo=16, hi=size, integer=True) or None,
+    )
+
+
+def parse_limits(value: object, p: Problems) -> Limits:
+    if value is MISSING:
+        return Limits()
+    if not isinstance(value, dict):
+        p.add("limits", "must be a mapping", value, "{max_pixels: 120000000}")
+        return Limits()
+    unknown_keys(value, ("max_pixels", "max_bytes"), "limits.", p)
+    d = Limits()
+    return Limits(
+        max_pixels=parse_number(value.get("max_pixels", MISSING), "limits.max_pixels", p,
+                                d.max_pixels, lo=1, hi=2_000_000_000, integer=True),
+        max_bytes=parse_number(value.get("max_bytes", MISSING), "limits.max_bytes", p,
+                               d.max_bytes, lo=1, hi=1 << 40, integer=True),
+    )
+
+
+def parse_model(value: object, p: Problems, base: Path | None) -> tuple[str, ModelSpec | None]:
+    """A registry name, or a mapping describing a studio's own ONNX export."""
+    if isinstance(value, str) and value:
+        if value not in MODELS:
+            p.add("model", "unknown model", value, " | ".join(sorted(MODELS)))
+        return value, None
+    if not isinstance(value, dict):
+        p.add("model", "must be a model name or a mapping", value,
+              "u2netp | {path: my.onnx, input_size: [320, 320]}")
+        return "u2netp", None
+    known = ("path", "input_size", "mean", "std", "output", "sha256")
+    unknown_keys(value, known, "model.", p)
+    path = parse_path(value.get("path", MISSING), "model.path", p, base)
+    if path is None:
+        p.add("model.path", "a custom model needs the path of its .onnx file",
+              expected="path: models/my-export.onnx")
+    size = value.get("input_size", [320, 320])
+    if not (isinstance(size, list) and len(size) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 16 <= v <= 8192 for v in size)):
+        p.add("model.input_size", "must be [width, height] in pixels", size, "[320, 320]")
+        size = [320, 320]
+    triples = {}
+    for key, default in (("mean", (0.485, 0.456, 0.406)), ("std", (0.229, 0.224, 0.225))):
+        triple = value.get(key, list(default))
+        if not (isinstance(triple, list) and len(triple) == 3 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in triple)):
+            p.add(f"model.{key}", "must be three numbers (R, G, B)", triple, str(list(default)))
+            triple = list(default)
+        if key == "std" and any(v == 0 for v in triple):
+            p.add("model.std", "cannot contain 0", triple, "[0.229, 0.224, 0.225]")
+            triple = list(default)
+        triples[key] = (float(triple[0]), float(triple[1]), float(triple[2]))
+    output = parse_choice(value.get("output", MISSING), "model.output", p, "minmax",
+                          ("minmax", "sigmoid"))
+    sha256 = value.get("sha256", "")
+    if not isinstance(sha256, str) or (sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256)):
+        p.add("model.sha256", "must be a 64-digit hex sha256", sha256, "the file's sha256")
+        sha256 = ""
+    name = f"custom:{path.stem}" if path is not None else "custom"
+    spec = ModelSpec(name, "custom", file=path.name if path else "", sha256=sha256.lower(),
+                     input_size=(size[0], size[1]), mean=triples["mean"], std=triples["std"],
+                     output=output, licence="the studio's own", path=path)
+    return name, spec
+
+
+def parse_prompt(value: object, p: Problems) -> Prompt | None:
+    """``auto``, ``{box: [x0, y0, x1, y1]}`` or ``{points: [[x, y, label], ...]}`` in fractions
+    of the frame (label 1 keeps, 0 removes), or ``{auto: true, first_pass: MODEL}``: the box
+    of that saliency model's mask (u2netp unless named)."""
+    if value is MISSING or value is None:
+        return None
+    if value == "auto":
+        return Prompt(auto=True)
+    if not isinstance(value, dict):
+        p.add("prompt", "must be auto or a mapping", value,
+              "auto | {box: [0.1, 0.1, 0.9, 0.9]} | {points: [[0.5, 0.5, 1]]}")
+        return None
+    unknown_keys(value, ("box", "points", "auto", "first_pass"), "prompt.", p)
+    auto = parse_bool(value.get("auto", MISSING), "prompt.auto", p, False)
+    box = value.get("box")
+    points = value.get("points", [])
+    if box is not None and not (isinstance(box, list) and len(box) == 4 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in box)
+            and box[0] < box[2] and box[1] < box[3]):
+        p.add("prompt.box", "must be [x0, y0, x1, y1], fractions of the frame with x0 < x1 and "
+              "y0 < y1", box, "[0.1, 0.1, 0.9, 0.9]")
+        box = None
+    good_points: list[tuple[float, float, int]] = []
+    if not isinstance(points, list):
+        p.add("prompt.points", "must be a list of [x, y, label]", points, "[[0.5, 0.5, 1]]")
+        points = []
+    for i, point in enumerate(points):
+        if (isinstance(point, list) and len(point) == 3 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in point)
+                and 0 <= point[0] <= 1 and 0 <= point[1] <= 1 and point[2] in (0, 1)):
+            good_points.append((float(point[0]), float(point[1]), int(point[2])))
+        else:
+            p.add(f"prompt.points.{i}", "must be [x, y, label] with x, y fractions of the frame "
+                  "and label 1 (keep) or 0 (remove)", point, "[0.5, 0.5, 1]")
+    if auto and box is not None:
+        p.add("prompt.box", "cannot be combined with auto: true, which makes the box", box,
+              "a box, or auto: true")
+        box = None
+    if all(value.get(key) in (None, False, []) for key in ("box", "points", "auto")):
+        p.add("prompt", "needs a box, at least one point, or auto: true", value,
+              "{box: [...]} | auto")
+    first_pass = value.get("first_pass", "u2netp")
+    saliency = sorted(n for n, s in MODELS.items() if s.family != "sam")
+    if first_pass not in saliency:
+        p.add("prompt.first_pass", "must be a model that is not Segment Anything", first_pass,
+              " | ".join(saliency))
+        first_pass = "u2netp"
+    elif "first_pass" in value and not auto:
+        p.add("prompt.first_pass", "is only used with auto: true", first_pass, "auto: true")
+    return Prompt(box=tuple(box) if box else None, points=tuple(good_points), auto=auto,
+                  first_pass=first_pass)
+
+
+ASSIST_FAMILIES = ("u2net", "isnet", "birefnet", "bria")  # saliency: one image in, one map out
+
+
+def parse_key(value: object, p: Problems) -> KeySettings | None:
+    if value is MISSING or value is None:
+        return None
+    if not isinstance(value, dict):
+        p.add("key", "must be a mapping", value, "{colour: auto, tolerance: [12, 40]}")
+        return None
+    unknown_keys(value, ("colour", "tolerance", "spill", "assist"), "key.", p)
+    colour = None
+    raw = value.get("colour", "auto")
+    if raw != "auto":
+        try:
+            colour = parse_colour(raw)
+        except ValueError:
+            colour = None
+        if colour is None:
+            p.add("key.colour", "not a colour", raw, 'auto | "#RRGGBB"')
+    tolerance = value.get("tolerance", [12, 40])
+    if not (isinstance(tolerance, list) and len(tolerance) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in tolerance)
+            and 0 <= tolerance[0] < tolerance[1] <= 200):
+        p.add("key.tolerance", "must be two Lab distances, low first", tolerance, "[12, 40]")
+        tolerance = [12, 40]
+    assist = value.get("assist", "auto")
+    if assist not in ("auto", "none") and not (
+            isinstance(assist, str) and assist in MODELS
+            and MODELS[assist].family in ASSIST_FAMILIES):
+        p.add("key.assist", "not a saliency model", assist,
+              "auto | none | " + " | ".join(n for n, s in sorted(MODELS.items())
+                                             if s.family in ASSIST_FAMILIES))
+        assist = "auto"
+    return KeySettings(colour=colour, tolerance=(float(tolerance[0]), float(tolerance[1])),
+                       spill=parse_bool(value.get("spill", MISSING), "key.spill", p, True),
+                       assist=assist)
+
+
+def parse_cleanup(value: object, p: Problems) -> Cleanup:
+    if value is MISSING or value is None:
+        return Cleanup()
+    if value is False:
+        return Cleanup(min_island=0.0)
+    if not isinstance(value, dict):
+        p.add("cleanup", "must be a mapping or false", value, "{min_island: 0.01}")
+        return Cleanup()
+    unknown_keys(value, ("min_island", "max_hole", "keep", "min_subject"), "cleanup.", p)
+    d = Cleanup()
+    return Cleanup(
+        min_island=parse_number(value.get("min_island", MISSING), "cleanup.min_island", p,
+                                d.min_island, lo=0, hi=1),
+        max_hole=parse_number(value.get("max_hole", MISSING), "cleanup.max_hole", p, d.max_hole,
+                              lo=0, hi=1),
+        keep=parse_choice(value.get("keep", MISSING), "cleanup.keep", p, d.keep,
+                          ("all", "largest")),
+        min_subject=parse_number(value.get("min_subject", MISSING), "cleanup.min_subject", p,
+                                 d.min_subject, lo=0, hi=1),
+    )
+
+
+def parse_review(value: object, p: Problems, base: Path | None) -> Review | None:
+    if value is MISSING:
+        return Review()
+    if value is None or value is False:
+        return None
+    if not isinstance(value, dict):
+        p.add("review", "must be a mapping or false", value, "{max_uncertain: 0.2}")
+        return Review()
+    known = ("max_uncertain", "touches_border", "min_area", "max_area", "several_subjects",
+             "min_confidence", "folder", "hold")
+    unknown_keys(value, known, "review.", p)
+    d = Review()
+    get = value.get
+    return Review(
+        max_uncertain=parse_fraction_or_off(get("max_uncertain", MISSING), "review.max_uncertain",
+                                            p, d.max_uncertain),
+        touches_border=parse_bool(get("touches_border", MISSING), "review.touches_border", p,
+                                  d.touches_border),
+        min_area=parse_fraction_or_off(get("min_area", MISSING), "review.min_area", p, d.min_area),
+        max_area=parse_fraction_or_off(get("max_area", MISSING), "review.max_area", p, d.max_area),
+        several_subjects=parse_bool(get("several_subjects", MISSING), "review.several_subjects",
+                                    p, d.several_subjects),
+        min_confidence=parse_fraction_or_off(get("min_confidence", MISSING),
+                                             "review.min_confidence", p, d.min_confidence),
+        folder=parse_path(get("folder", MISSING), "review.folder", p, base),
+        hold=parse_choice(get("hold", MISSING), "review.hold", p, d.hold,
+                          ("none", "flagged", "all")),
+    )
