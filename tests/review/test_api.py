@@ -24,7 +24,7 @@ import pytest
 from PIL import Image
 
 from daemon_harness import Daemon, shoot
-from review_client import SLOWPOKE, WEB, Page, assert_hardened, shared_page
+from review_client import SLOWPOKE, WEB, Page, assert_hardened
 from studiocut.review import api
 
 
@@ -69,13 +69,6 @@ def read_events(lines: Iterator[str], until: Any, timeout: float = 20.0) -> list
             key, _, value = line.partition(":")
             fields[key] = value[1:] if value.startswith(" ") else value
     raise AssertionError(f"the stream ended or stalled before the awaited event: {events}")
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """The shared daemon of this module's tests (see review_client.shared_page)."""
-    with shared_page(tmp_path_factory.mktemp("page")) as client:
-        yield client
 
 
 # --------------------------------------------------------------------------- files

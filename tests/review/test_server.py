@@ -13,23 +13,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from daemon_harness import Daemon
-from review_client import WEB, Page, assert_hardened, shared_page
+from review_client import WEB, Page, assert_hardened
 from studiocut.review import server
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """The shared daemon of this module's tests (see review_client.shared_page)."""
-    with shared_page(tmp_path_factory.mktemp("page")) as client:
-        yield client
-
 
 # --------------------------------------------------------------------------- security
 

@@ -28,7 +28,8 @@ from studiocut.errors import StudiocutError
 from studiocut.journal import Job, Journal, Revision
 from studiocut.models import predict
 from studiocut.review import artefacts
-from studiocut.review.desk import Desk, Refused
+from studiocut.review.desk import Desk
+from studiocut.review.lookup import Refused
 from studiocut.review.refine import BadEdit
 
 log = logging.getLogger(__name__)
