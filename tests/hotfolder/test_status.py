@@ -30,7 +30,7 @@ def fill(state: Path, *, age: float = 120.0) -> None:
     one failed as truncated; and one done job of profile ``web``."""
     clock = Clock(time.time() - age)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(journal, "time", clock)
+        patch.setattr(journal.store, "time", clock)
         record(state / app.JOURNAL_FILE, clock)
 
 

@@ -1,6 +1,7 @@
 """decode: turn one input file into sRGB pixels, safely, decoding no more pixels than needed.
 
-Formats are allow-listed (no EPS, no PDF: Ghostscript never runs). The pixel limit comes from the
+Formats are allow-listed (no EPS, no PDF: Ghostscript never runs: see ``formats``; camera RAW
+is read by ``raw``). The pixel limit comes from the
 profile and is checked on the header, before any pixel is decoded; truncated files are refused,
 never grey-filled. EXIF orientation is applied, ICC profiles honoured, 16-bit and CMYK converted
 without clipping.
@@ -11,9 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 import stat
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,33 +21,14 @@ from typing import Literal
 import cv2
 import numpy as np
 import simplejpeg
-from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from studiocut.errors import InputError
+from studiocut.imaging import raw
+from studiocut.imaging.formats import PILLOW_FORMATS, jpeg_complete, what_is
 from studiocut.profiles import Limits
 
 log = logging.getLogger(__name__)
-
-# Pillow formats we accept, by their Pillow names. Everything else is refused before decoding,
-# whatever the file's extension says (an EPS named .jpg never reaches Ghostscript).
-ALLOWED_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP", "GIF", "HEIF")
-RAW_EXTENSIONS = frozenset({".cr2", ".cr3", ".nef", ".arw", ".dng", ".raf", ".orf", ".rw2"})
-
-# Our own pixel limit is checked on the header; Pillow's decompression-bomb warning (issued
-# between 1x and 2x its global limit) is an error, never a warning to ignore.
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
-Image.MAX_IMAGE_PIXELS = 250_000_000
-ImageFile.LOAD_TRUNCATED_IMAGES = False
-
-try:
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-except ImportError:  # pragma: no cover - pillow-heif is a dependency, but HEIF is optional
-    log.debug("pillow-heif not installed: HEIC/HEIF inputs will be refused")
-
-Image.init()
-PILLOW_FORMATS = tuple(f for f in ALLOWED_FORMATS if f in Image.OPEN)  # JPEG also opens MPO
 
 Colour = Literal["srgb", "original"]
 Size = tuple[int, int]
@@ -76,44 +56,6 @@ def srgb_profile() -> ImageCms.ImageCmsProfile:
 @lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
     return srgb_profile().tobytes()
-
-
-_ENTROPY_MARKER = re.compile(rb"\xff[^\x00\xff\xd0-\xd7]")
-
-
-def jpeg_complete(data: bytes) -> bool:
-    """True when a JPEG's markers run from SOI to an EOI: False when the data is cut short.
-    Segments are skipped by their lengths; inside entropy-coded scans, stuffed 0xFF00 bytes and
-    restart markers are not markers. Bytes after the EOI (a ZIP appended) do not matter."""
-    n = len(data)
-    if data[:2] != b"\xff\xd8":
-        return False
-    pos = 2
-    while pos < n:
-        if data[pos] != 0xFF:
-            return False
-        while pos < n and data[pos] == 0xFF:  # fill bytes
-            pos += 1
-        if pos >= n:
-            return False
-        marker = data[pos]
-        pos += 1
-        if marker == 0xD9:
-            return True
-        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
-            continue
-        if pos + 2 > n:
-            return False
-        end = pos + int.from_bytes(data[pos : pos + 2], "big")
-        if end > n:
-            return False
-        pos = end
-        if marker == 0xDA:  # a scan: its entropy-coded data runs to the next real marker
-            found = _ENTROPY_MARKER.search(data, pos)
-            if found is None:
-                return False
-            pos = found.start()
-    return False
 
 
 _PROBE = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [128, 128, 128],
@@ -252,7 +194,7 @@ class Source:
 
     def _decode(self, at_least: Size | None) -> Image.Image:
         if self._opened is None:
-            return _decode_raw(self.path, self._data, at_least)
+            return raw.decode(self.path, self._data, at_least)
         if self._opened.format in ("JPEG", "MPO") and at_least is not None:
             return _decode_jpeg_draft(self._data, at_least, self.size)
         if self._full is None:
@@ -269,7 +211,7 @@ def open_source(path: Path, limits: Limits) -> Source:
     data = _read_regular_file(path, limits)
     if not data:
         raise InputError("empty", f"{path}: empty file (0 bytes)", retryable=True)
-    if path.suffix.lower() in RAW_EXTENSIONS:
+    if path.suffix.lower() in raw.RAW_EXTENSIONS:
         return _open_raw(path, data, limits)
     try:
         image = Image.open(io.BytesIO(data), formats=PILLOW_FORMATS)
@@ -293,20 +235,10 @@ def open_source(path: Path, limits: Limits) -> Source:
     return Source(path, data, image, size, _exif_without_orientation(image), orientation)
 
 
-def what_is(data: bytes) -> str:
-    """A few words on what a non-image file looks like, for error messages."""
-    head = data[:512].lstrip().lower()
-    if head.startswith(b"%!ps") or data[:4] == b"\xc5\xd0\xd3\xc6":
-        return "looks like PostScript/EPS, which is not allowed"
-    if head.startswith(b"%pdf"):
-        return "looks like a PDF, which is not allowed"
-    if head.startswith((b"<!doctype html", b"<html")):
-        return "looks like an HTML page"
-    if data[:4] == b"PK\x03\x04":
-        return "looks like a ZIP archive"
-    if all(32 <= b < 127 or b in (9, 10, 13) for b in data[:512]):
-        return "looks like text"
-    return "unrecognised content"
+def _open_raw(path: Path, data: bytes, limits: Limits) -> Source:
+    w, h = raw.oriented_size(path, data)
+    _check_pixels(path, w, h, limits)
+    return Source(path, data, None, (w, h), None)
 
 
 def _read_regular_file(path: Path, limits: Limits) -> bytes:
@@ -458,63 +390,3 @@ def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
     except (ImageCms.PyCMSError, OSError, ValueError) as e:
         log.warning("ignoring an unusable ICC profile (%s); treating the pixels as sRGB", e)
         return image.convert("RGB")
-
-
-# --------------------------------------------------------------------------- camera RAW
-
-
-def _open_raw(path: Path, data: bytes, limits: Limits) -> Source:
-    raw = _rawpy_open(path, data)
-    with raw:
-        w, h = raw.sizes.width, raw.sizes.height
-        if raw.sizes.flip in (5, 6):
-            w, h = h, w
-    _check_pixels(path, w, h, limits)
-    return Source(path, data, None, (w, h), None)
-
-
-def _rawpy_open(path: Path, data: bytes):  # type: ignore[no-untyped-def]
-    try:
-        import rawpy
-    except ImportError as e:  # pragma: no cover - rawpy is a dependency
-        raise InputError("unsupported", f"{path}: camera RAW needs rawpy installed") from e
-    try:
-        return rawpy.imread(io.BytesIO(data))
-    except Exception as e:
-        raise InputError("not-an-image", f"{path}: not a camera RAW file libraw can read "
-                         f"({type(e).__name__}: {e})") from e
-
-
-# libraw's flip code to Pillow's transpose for the embedded preview
-_RAW_FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90,
-             6: Image.Transpose.ROTATE_270}
-
-
-def _decode_raw(path: Path, data: bytes, at_least: Size | None) -> Image.Image:
-    """Use the camera's embedded JPEG preview when it is at least the size needed (the full
-    size when ``at_least`` is None); demosaic otherwise. The preview is stored in sensor
-    orientation unless it carries its own EXIF orientation; libraw's flip code turns it."""
-    import rawpy
-
-    raw = _rawpy_open(path, data)
-    with raw:
-        flip = raw.sizes.flip
-        sensor = (raw.sizes.width, raw.sizes.height)
-        oriented = (sensor[1], sensor[0]) if flip in (5, 6) else sensor
-        need = at_least or oriented
-        try:
-            thumb = raw.extract_thumb()
-        except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-            thumb = None
-        if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
-            preview: Image.Image = Image.open(io.BytesIO(thumb.data), formats=("JPEG",))
-            if preview.getexif().get(0x0112, 1) != 1:
-                preview = ImageOps.exif_transpose(preview)
-            elif flip in _RAW_FLIP:
-                preview = preview.transpose(_RAW_FLIP[flip])
-            if preview.size[0] >= need[0] and preview.size[1] >= need[1]:
-                preview.load()
-                return preview
-        half = need[0] * 2 <= oriented[0] and need[1] * 2 <= oriented[1]
-        rgb = raw.postprocess(use_camera_wb=True, half_size=half, output_bps=8)
-    return Image.fromarray(rgb, mode="RGB")

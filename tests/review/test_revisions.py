@@ -1,0 +1,404 @@
+"""revisions: keeping a worker's result, refining and re-running it, the views of a revision
+and purging old ones, on real journal rows, artefacts and output files.
+
+Each photo goes through the worker's steps (enqueue, claim, ``pipeline.process`` with
+``holding`` and ``keep``, ``Desk.keep``, finish) with the fake model, in tmp folders
+(tests/desk_bench.py). Also here: the pipeline's holding and keeping that ``keep`` relies on."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import FakeModel, make_profile
+from desk_bench import REMOVE_MIDDLE, WHOLE_FRAME, Bench, jpeg_rgb, make_bench
+from studiocut import journal
+from studiocut.imaging import encode, pipeline
+from studiocut.journal import Identity, Revision
+from studiocut.review.artefacts import View
+from studiocut.review.lookup import Refused
+
+# --------------------------------------------------------------------------- keep
+
+
+def test_keep_stores_the_first_revision_with_its_artefacts(bench: Bench) -> None:
+    job_id = bench.shoot()
+
+    [rev] = bench.journal.revisions(job_id)
+    assert (rev.number, rev.kind, rev.params, rev.status, rev.size, rev.ext) == (
+        1, "auto", {"framing": WHOLE_FRAME}, journal.PUBLISHED, (400, 300), "jpg")
+    assert rev.folder.startswith(f"{job_id}/")
+    assert bench.store.result(rev) == bench.output()  # the bytes published are the revision
+    assert not bench.store.has_before(rev)  # unflagged: framed again when first asked for
+    job = bench.job(job_id)
+    assert (job.review, job.published, job.output) == ("none", 1, bench.out / "shot.jpg")
+
+
+def test_a_published_first_revision_shares_the_output_file_until_it_is_replaced(
+    bench: Bench,
+) -> None:
+    job_id = bench.shoot()
+    first = bench.revision(job_id, 1)
+    kept = bench.store.folder(first) / "result.jpg"
+    assert kept.stat().st_ino == (bench.out / "shot.jpg").stat().st_ino  # no second copy
+    original = bench.output()
+
+    bench.desk.publish(bench.desk.refine(job_id, REMOVE_MIDDLE).id)
+
+    assert bench.output() != original
+    assert kept.read_bytes() == original  # the replace made a new file; this one stayed
+
+
+def test_a_held_result_is_kept_but_not_published(held: Bench) -> None:
+    job_id = held.shoot()
+
+    job = held.job(job_id)
+    assert (job.review, job.published) == ("held", None)
+    assert held.output() is None and list(held.out.iterdir()) == []
+    assert held.revision(job_id, 1).status == journal.READY
+    assert held.store.has_before(held.revision(job_id, 1))  # stored at once: it will be seen
+
+
+@pytest.mark.parametrize("keys", [{"review": {"min_area": 0.5}}, {"after": "delete"}],
+                         ids=["flagged", "original-to-be-deleted"])
+def test_keep_stores_the_framed_original_at_once_where_it_will_be_needed(
+    tmp_path: Path, keys: dict[str, object]
+) -> None:
+    bench = make_bench(tmp_path, "none", **keys)
+    try:
+        job_id = bench.shoot()
+
+        assert bench.store.has_before(bench.revision(job_id, 1))
+        assert bench.job(job_id).flags == (("subject too small: 22.2% of the frame (limit 50%)",)
+                                           if "review" in keys else ())
+    finally:
+        bench.journal.close()
+
+
+# --------------------------------------------------------------------------- refine
+
+
+def test_refine_makes_a_candidate_and_publish_of_an_earlier_revision_reverts(
+    bench: Bench,
+) -> None:
+    job_id = bench.shoot()
+    first = bench.output()
+
+    candidate = bench.desk.refine(job_id, REMOVE_MIDDLE)
+
+    assert (candidate.number, candidate.kind, candidate.status) == (2, "refine", journal.READY)
+    assert candidate.params == {**REMOVE_MIDDLE, "base": 1, "framing": WHOLE_FRAME}
+    assert bench.output() == first  # a candidate is not published by itself
+    _, alpha = bench.store.layers(candidate)
+    assert alpha[160, 200] == 0.0 and alpha[100, 140] == 1.0
+    assert jpeg_rgb(bench.store.result(candidate))[160, 200].min() > 240  # white backdrop
+
+    job = bench.desk.publish(candidate.id)
+    assert (job.published, job.review) == (2, "approved")
+    assert bench.output() == bench.store.result(candidate)
+
+    job = bench.desk.publish(bench.revision(job_id, 1).id)
+    assert job.published == 1
+    assert bench.output() == first
+    assert [r.status for r in bench.journal.revisions(job_id)] == [journal.PUBLISHED,
+                                                                   journal.READY]
+
+
+def test_refine_builds_on_the_revision_it_is_given(bench: Bench) -> None:
+    job_id = bench.shoot()
+    bench.desk.refine(job_id, REMOVE_MIDDLE)
+
+    again = bench.desk.refine(job_id, {"strokes": [
+        {"mode": "remove", "radius": 5, "points": [[130, 90]]}]}, base_number=2)
+    fresh = bench.desk.refine(job_id, {}, base_number=1)
+
+    _, alpha = bench.store.layers(again)
+    assert again.params["base"] == 2 and alpha[160, 200] == 0.0 and alpha[90, 130] == 0.0
+    _, alpha = bench.store.layers(fresh)
+    assert fresh.params["base"] == 1 and alpha[160, 200] == 1.0
+
+
+def test_refine_with_a_point_runs_the_segmenter_and_records_which(bench: Bench) -> None:
+    job_id = bench.shoot()
+
+    candidate = bench.desk.refine(job_id, {"points": [{"x": 30, "y": 30, "label": 0}]})
+
+    assert candidate.params["segmenter"] == "grabcut"
+    _, alpha = bench.store.layers(candidate)
+    assert alpha[160, 200] == 1.0 and alpha[30, 30] == 0.0
+
+
+def mark_review_copy_blue(bench: Bench, revision: Revision) -> None:
+    """Paint the revision's review copy (before.jpg) blue, so its use shows."""
+    folder = bench.store.folder(revision)
+    w, h = revision.size
+    blue = np.zeros((h, w, 3), np.uint8)
+    blue[..., 0] = 255  # BGR
+    cv2.imwrite(str(folder / "before.jpg"), blue)
+
+
+def test_refine_uses_the_originals_own_pixels_while_it_is_there(held: Bench) -> None:
+    job_id = held.shoot()
+    mark_review_copy_blue(held, held.revision(job_id, 1))
+
+    candidate = held.desk.refine(job_id, REMOVE_MIDDLE)
+
+    before, _ = held.store.layers(candidate)
+    assert np.abs(before[100, 140].astype(int) - (200, 30, 30)).max() < 12  # the red subject
+    assert np.abs(before[10, 10].astype(int) - (235, 235, 235)).max() < 8
+
+
+def test_refine_falls_back_to_the_review_copy_when_the_original_is_gone(held: Bench) -> None:
+    job_id = held.shoot()
+    mark_review_copy_blue(held, held.revision(job_id, 1))
+    (held.watch / "shot.jpg").unlink()
+
+    candidate = held.new_desk().refine(job_id, REMOVE_MIDDLE)
+
+    before, alpha = held.store.layers(candidate)
+    assert np.abs(before[100, 140].astype(int) - (0, 0, 255)).max() < 8
+    assert alpha[160, 200] == 0.0
+
+
+def test_refine_without_the_original_or_a_review_copy_cannot_be_done(bench: Bench) -> None:
+    job_id = bench.shoot()  # unflagged: no review copy stored
+    (bench.watch / "shot.jpg").unlink()
+
+    with pytest.raises(FileNotFoundError, match=r"shot\.jpg: the original is gone"):
+        bench.new_desk().refine(job_id, REMOVE_MIDDLE)
+    assert len(bench.journal.revisions(job_id)) == 1
+
+
+def test_a_refine_of_a_photo_shot_again_meanwhile_is_refused(bench: Bench) -> None:
+    job_id = bench.shoot()
+    source = bench.watch / "shot.jpg"
+    original_identity = bench.job(job_id).identity
+    real_render = pipeline.render
+
+    def reshoot_during_render(*args: object, **kwargs: object) -> np.ndarray:
+        source.write_bytes(source.read_bytes() + b"\0")  # the photographer shoots again
+        bench.journal.enqueue("test", source, Identity.of(source.stat()), "v1")
+        return real_render(*args, **kwargs)  # type: ignore[arg-type]
+
+    pipeline.render = reshoot_during_render  # type: ignore[assignment]
+    try:
+        with pytest.raises(Refused, match="shot again meanwhile"):
+            bench.desk.refine(job_id, REMOVE_MIDDLE)
+    finally:
+        pipeline.render = real_render  # type: ignore[assignment]
+
+    assert bench.job(job_id).identity != original_identity
+    assert all(r.status == journal.DISCARDED for r in bench.journal.revisions(job_id))
+    assert {p.name for p in (bench.store.root / str(job_id)).iterdir()} == {
+        r.folder.split("/")[1] for r in bench.journal.revisions(job_id)}  # no stray folder
+
+
+# --------------------------------------------------------------------------- media
+
+
+def test_media_frames_the_original_again_for_a_revision_stored_without_it(
+    bench: Bench,
+) -> None:
+    job_id = bench.shoot()
+    rev = bench.revision(job_id, 1)
+
+    data, content_type = bench.desk.media(rev, "before", View())
+
+    assert content_type == "image/jpeg" and bench.store.has_before(rev)
+    shown = jpeg_rgb(data)
+    assert shown.shape == (300, 400, 3)
+    assert np.abs(shown[100, 140].astype(int) - (200, 30, 30)).max() < 12
+    assert bench.desk.media(rev, "mask", View())[1] == "image/png"
+    cutout, _ = bench.desk.media(rev, "cutout", View())
+    with Image.open(io.BytesIO(cutout)) as image:
+        assert (image.mode, image.size) == ("RGBA", (400, 300))
+
+
+def test_media_needing_the_original_fails_once_it_is_gone_or_frames_differently(
+    bench: Bench,
+) -> None:
+    job_id = bench.shoot()
+    rev = bench.revision(job_id, 1)
+    square = dataclasses.replace(make_profile(square={"size": 500}), name="test",
+                                 watch=bench.watch, output=bench.out)
+    bench.profiles.table["test"] = (square, FakeModel())
+
+    with pytest.raises(FileNotFoundError, match="no longer frames like this revision"):
+        bench.desk.media(rev, "overlay", View())
+    (bench.watch / "shot.jpg").unlink()
+    with pytest.raises(FileNotFoundError, match="the original is gone"):
+        bench.desk.media(rev, "before", View())
+    assert not bench.store.has_before(rev)
+
+
+# --------------------------------------------------------------------------- rerun
+
+
+def test_rerun_cuts_the_original_again_with_another_profile(bench: Bench) -> None:
+    job_id = bench.shoot()
+    first = bench.output()
+
+    candidate = bench.desk.rerun(job_id, profile_name="web")
+
+    assert (candidate.number, candidate.kind, candidate.ext) == (2, "rerun", "png")
+    assert {k: candidate.params[k] for k in ("profile", "model")} == {"profile": "web",
+                                                                       "model": "u2netp"}
+    with Image.open(bench.store.folder(candidate) / "result.png") as image:
+        assert (image.mode, image.size) == ("RGBA", (400, 300))
+
+    bench.desk.publish(candidate.id)  # another format: the old file goes
+    assert bench.output("shot.png") == bench.store.result(candidate)
+    assert bench.output("shot.jpg") is None
+
+    bench.desk.publish(bench.revision(job_id, 1).id)  # and back
+    assert bench.output("shot.jpg") == first
+    assert bench.output("shot.png") is None
+    assert sorted(p.name for p in bench.out.iterdir()) == ["shot.jpg"]
+
+
+def test_rerun_uses_the_original_where_after_moved_it(bench: Bench) -> None:
+    moved = bench.tmp / "done" / "shot.jpg"
+    job_id = bench.shoot(original=moved)
+    assert not (bench.watch / "shot.jpg").exists()
+
+    candidate = bench.desk.rerun(job_id)
+
+    assert candidate.kind == "rerun" and candidate.params["profile"] == "test"
+
+
+def test_rerun_is_refused_once_the_original_is_gone(bench: Bench) -> None:
+    job_id = bench.shoot()
+    (bench.watch / "shot.jpg").unlink()
+
+    with pytest.raises(Refused, match="the original is gone") as refused:
+        bench.desk.rerun(job_id)
+
+    assert refused.value.status == 409
+    assert len(bench.journal.revisions(job_id)) == 1
+
+
+def test_rerun_with_an_unknown_profile_is_a_bad_request(bench: Bench) -> None:
+    job_id = bench.shoot()
+
+    with pytest.raises(Refused, match="no running profile named 'nope'") as refused:
+        bench.desk.rerun(job_id, profile_name="nope")
+
+    assert refused.value.status == 400
+
+
+# --------------------------------------------------------------------------- purge
+
+
+def test_purge_removes_old_revisions_but_not_the_output(bench: Bench) -> None:
+    job_id = bench.shoot()
+    output = bench.output()
+    candidate = bench.desk.refine(job_id, REMOVE_MIDDLE)
+    published = bench.revision(job_id, 1)
+    stray = bench.store.root / "99" / "leftover"
+    stray.mkdir(parents=True)
+    os.utime(stray, (time.time() - 7200, time.time() - 7200))  # left by a crash, long ago
+
+    removed = bench.desk.purge(keep_days=-1)  # everything counts as old
+
+    assert removed == 3  # both revisions and the stray folder
+    assert not bench.store.folder(candidate).exists() and not stray.parent.exists()
+    assert not bench.store.folder(published).exists()
+    assert [r.status for r in bench.journal.revisions(job_id)] == [journal.DISCARDED] * 2
+    assert bench.output() == output  # the published result stays in the output folder
+    assert bench.job(job_id).published == 1
+    with pytest.raises(Refused) as refused:
+        bench.desk.publish(candidate.id)
+    assert refused.value.status == 404
+    assert bench.desk.purge(keep_days=-1) == 0
+
+
+def test_purge_keeps_recent_revisions(bench: Bench) -> None:
+    job_id = bench.shoot()
+    candidate = bench.desk.refine(job_id, REMOVE_MIDDLE)
+
+    assert bench.desk.purge(keep_days=30) == 0
+    assert bench.store.folder(candidate).is_dir()
+
+
+def test_purge_keeps_what_a_person_still_has_to_decide(held: Bench) -> None:
+    job_id = held.shoot()  # held: its only copy is the revision
+
+    assert held.desk.purge(keep_days=-1) == 0
+
+    assert held.store.folder(held.revision(job_id, 1)).is_dir()
+    held.desk.approve(job_id)
+    assert held.output() is not None
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def test_process_holding_a_result_writes_nothing_and_keeps_its_bytes(
+    photo: Path, out: Path, fake_model: FakeModel
+) -> None:
+    profile = make_profile(review={"hold": "all"})
+
+    outcome = pipeline.process(photo, fake_model, profile, output_root=out, holding=True,
+                               keep=True)
+
+    assert outcome.ok and outcome.held
+    assert outcome.output == out / "shot.jpg" and list(out.iterdir()) == []
+    assert outcome.framed is not None and outcome.data is not None
+    framed = outcome.framed
+    assert framed.before.shape == (300, 400, 3) and framed.before.dtype == np.uint8
+    assert framed.alpha.shape == (300, 400) and framed.alpha.dtype == np.float32
+    image = pipeline.render(framed.before, framed.alpha, fake_model, profile)
+    assert outcome.data == encode.encode(image, profile.encoding, icc=framed.icc,
+                                         exif=framed.exif)
+    with Image.open(photo) as original:  # framed.before is the original's own pixels
+        assert np.abs(framed.before.astype(int) - np.asarray(original, int)).max() == 0
+
+
+def test_process_without_holding_writes_the_result_as_before(
+    photo: Path, out: Path, fake_model: FakeModel
+) -> None:
+    profile = make_profile(review={"hold": "all"})
+
+    outcome = pipeline.process(photo, fake_model, profile, output_root=out, keep=True)
+    plain = pipeline.process(photo, fake_model, profile, output_root=out,
+                             dest=out / "plain.jpg")
+
+    assert outcome.ok and not outcome.held
+    assert outcome.output is not None and outcome.output.read_bytes() == outcome.data
+    assert (plain.framed, plain.data, plain.held) == (None, None, False)
+    assert (out / "plain.jpg").read_bytes() == outcome.data
+
+
+def test_process_holding_only_what_the_profile_holds(
+    photo: Path, out: Path, fake_model: FakeModel
+) -> None:
+    profile = make_profile(review={"hold": "flagged"})  # this photo raises no flag
+
+    outcome = pipeline.process(photo, fake_model, profile, output_root=out, holding=True)
+
+    assert outcome.flags == () and not outcome.held
+    assert (out / "shot.jpg").is_file()
+    assert pipeline.holds(profile, ("too small",))
+    assert not pipeline.holds(make_profile(review=False), ("too small",))
+
+
+def test_render_of_the_framed_layers_is_the_cut_image(
+    photo: Path, fake_model: FakeModel
+) -> None:
+    profile = make_profile(matting={"decontaminate": False})
+
+    cut = pipeline.cut(photo, fake_model, profile)
+    again = pipeline.render(cut.framed.before, cut.framed.alpha, fake_model, profile)
+    cleaned = pipeline.render(cut.framed.before, cut.framed.alpha, fake_model, profile,
+                              decontaminate=True)
+
+    assert np.array_equal(again, cut.image)
+    assert not np.array_equal(cleaned, cut.image)  # the override reaches the edge pixels
