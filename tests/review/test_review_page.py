@@ -60,7 +60,7 @@ HELD = {"hold": "flagged", "min_area": 0.99}  # every photo: "subject too small"
 FLAGGED = {"min_area": 0.99}  # every photo flagged, but published
 PROFILES = {
     "arrive": HELD, "approve": HELD, "bulk": FLAGGED, "refine": FLAGGED, "revert": FLAGGED,
-    "offline": HELD, "guard": HELD, "failing": HELD, "showcase": HELD,
+    "offline": HELD, "guard": HELD, "failing": HELD, "showcase": HELD, "keys": HELD,
 }
 PRODUCTS = [("bottle", (40, 120, 90)), ("mug", (200, 70, 40)), ("box", (50, 90, 170)),
             ("bottle", (150, 40, 110))]
@@ -550,6 +550,64 @@ def test_publishing_revision_1_reverts_the_output(ui: Ui, studio: Studio) -> Non
     assert studio.job(job["id"])["published"] == 1
 
 
+def test_keys_on_the_grid_and_in_the_inspector(ui: Ui, studio: Studio) -> None:
+    """The shortcuts the page lists: select all and clear, move, open, background (F),
+    original (O), brush size (]), undo a mark (Backspace), reject (X) and undo it (U)."""
+    first, second, third = studio.shoot_done("keys", 3, "keys")
+    page = ui.open("keys")
+    expect(page.locator("#queue .card")).to_have_count(3)
+    expect(card(page, first)).to_have_class(has_class("current"))
+    page.keyboard.press("Control+a")
+    expect(page.locator("#bulk-count")).to_have_text("3")
+    page.keyboard.press("Escape")
+    expect(page.locator("#bulk")).to_be_hidden()
+    page.keyboard.press("ArrowRight")
+    expect(card(page, second)).to_have_class(has_class("current"))
+
+    page.keyboard.press("Enter")
+    expect(page.locator("#insp-name")).to_have_text(second["name"])
+    expect(page.locator("#frame")).to_be_visible()
+    expect(page.locator("#stage")).not_to_have_class(has_class("is-loading"))
+    page.keyboard.press("f")
+    expect(page.locator("#frame")).to_have_class(has_class("bg-white"))
+    page.keyboard.press("o")
+    expect(page.locator("button.mode[data-mode='original']")).to_have_attribute(
+        "aria-pressed", "true")
+    expect(page.locator("#img-main")).to_have_attribute("data-kind", "before")
+    page.keyboard.press("o")
+    expect(page.locator("#img-main")).to_have_attribute("data-kind", "cutout")
+    expect(page.locator("#frame")).to_have_class(has_class("bg-white"))
+    page.locator("button.zoom[data-zoom='100']").click()
+    expect(page.locator("#frame")).to_have_class(has_class("zoomed"))
+    page.locator("button.zoom[data-zoom='fit']").click()
+    expect(page.locator("#frame")).not_to_have_class(has_class("zoomed"))
+
+    page.keyboard.press("]")
+    expect(page.locator("#brush-radius-v")).to_have_text("23")
+    page.locator("button.tool[data-tool='remove']").click()
+    size = second["revisions"][0]["size"]
+    click_canvas(page, size, size[0] / 2, size[1] / 2)
+    expect(page.locator("#marks-count")).to_have_text("Marks: 1 remove")
+    page.keyboard.press("Backspace")
+    expect(page.locator("#marks-count")).to_have_text(re.compile(r"^No marks"))
+
+    page.locator("#inspector").focus()  # keys go to the inspector, not the tool button
+    page.keyboard.press("x")
+    expect(page.locator("#insp-name")).to_have_text(third["name"])  # moved on
+    studio.daemon.wait_for(lambda: studio.job(second["id"])["review"] == "rejected", 10,
+                           "the rejection in the journal")
+    page.keyboard.press("u")
+    expect(page.locator("#insp-name")).to_have_text(second["name"])  # back to the undone job
+    studio.daemon.wait_for(lambda: studio.job(second["id"])["review"] == "held", 10,
+                           "the undone rejection in the journal")
+    expect(page.locator("#insp-review")).to_have_text("held")
+    page.keyboard.press("Escape")
+    expect(page.locator("#inspector")).to_be_hidden()
+    expect(card(page, second)).to_have_class(has_class("current"))
+    expect(card(page, second)).not_to_have_class(has_class("gone"))
+    assert studio.job(third["id"])["review"] == "held"
+
+
 # --------------------------------------------------------------------------- degraded
 
 
@@ -618,6 +676,19 @@ def test_refusals(ui: Ui, studio: Studio, playwright: Playwright) -> None:
     assert allowed.status == 200, allowed.text()
     assert studio.job(job["id"])["review"] == "approved"
     expect(card(page, job)).to_have_attribute("data-review", "approved")
+
+
+def test_a_lost_session_shows_its_screen_and_stops_asking(ui: Ui, studio: Studio) -> None:
+    ui.allow(lambda text, url: "status of 401" in text)
+    page = ui.open()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    ui.context.clear_cookies()  # as after a restart with a new token
+    expect(page.locator("#session")).to_be_visible()  # the next status refresh is refused
+    expect(page.locator("#toast")).to_have_text(page.locator("#session-msg").inner_text())
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/" in r.url else None)
+    page.wait_for_timeout(3000)  # longer than the status refresh and the polling
+    assert asked == []
 
 
 # --------------------------------------------------------------------------- failed photos
