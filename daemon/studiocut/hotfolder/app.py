@@ -28,7 +28,7 @@ from typing import Any
 from watchdog.observers.api import BaseObserver
 
 from studiocut import atomic, faults, journal, profiles
-from studiocut.errors import ConfigError, ModelError, StudiocutError
+from studiocut.errors import ConfigError, InputError, ModelError, StudiocutError
 from studiocut.hotfolder import archive, intake, notify, watcher
 from studiocut.imaging import naming, pipeline
 from studiocut.journal import Job, Journal
@@ -503,13 +503,19 @@ class Daemon:
                                 f"folder {profile.watch}")
             return
         relative = source.parent.relative_to(profile.watch)
-        wanted = naming.output_path(profile.output, relative, source, profile.encoding,
-                                    profile.name)
-        fallback = wanted.with_name(
-            f"{source.stem}-{source.suffix.lstrip('.').lower()}.{profile.encoding.ext}")
-        dest = self.journal.reserve_output(job.id, profile.name, wanted, fallback)
-        outcome = pipeline.process(source, item.model, profile, output_root=profile.output,
-                                   dest=dest, holding=self.reviewing, keep=self.reviewing)
+        try:
+            wanted = naming.output_path(profile.output, relative, source, profile.encoding,
+                                        profile.name)
+        except InputError as e:  # an odd file name the template makes no plain name of
+            outcome = pipeline.Outcome(source, None, 0.0, e.reason, str(e),
+                                       retryable=e.retryable)
+        else:
+            fallback = wanted.with_name(
+                f"{source.stem}-{source.suffix.lstrip('.').lower()}.{profile.encoding.ext}")
+            dest = self.journal.reserve_output(job.id, profile.name, wanted, fallback)
+            outcome = pipeline.process(source, item.model, profile,
+                                       output_root=profile.output, dest=dest,
+                                       holding=self.reviewing, keep=self.reviewing)
         self.last_results.append(dataclasses.replace(outcome, framed=None, data=None))
         if outcome.ok:
             faults.point("after-replace", source)
