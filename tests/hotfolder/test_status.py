@@ -10,7 +10,7 @@ import pytest
 
 from studiocut import journal
 from studiocut.cli import commands as cli
-from studiocut.hotfolder import app, status
+from studiocut.hotfolder import lock, status
 from studiocut.journal import Identity, Journal
 
 
@@ -32,7 +32,7 @@ def fill(state: Path, *, age: float = 120.0) -> None:
     clock = Clock(time.time() - age)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(journal, "time", clock)
-        record(state / app.JOURNAL_FILE, clock)
+        record(state / status.JOURNAL_FILE, clock)
 
 
 def record(path: Path, clock: Clock) -> None:
@@ -57,7 +57,7 @@ def record(path: Path, clock: Clock) -> None:
 
 
 def write_daemon_json(state: Path) -> None:
-    (state / app.STATUS_FILE).write_text(json.dumps({
+    (state / status.STATUS_FILE).write_text(json.dumps({
         "pid": 1, "state": "running", "review": "http://127.0.0.1:8770/",
         "profiles": {"studio": {"state": "paused", "reason": "output folder /out is missing",
                                 "watch": "/in", "output": "/out", "model": "u2netp",
@@ -124,11 +124,11 @@ def test_collect_is_running_only_while_the_daemon_lock_is_held(
 ) -> None:
     fill(state)
     write_daemon_json(state)
-    handle = app.take_lock(state / app.LOCK_FILE)
+    handle = lock.take_lock(state / lock.LOCK_FILE)
     try:
         report = status.collect(state, tmp_path / "profiles")
     finally:
-        app.release_lock(handle)
+        lock.release_lock(handle)
 
     assert report["running"] is True
     studio = by_name(report)["studio"]
@@ -142,7 +142,7 @@ def test_collect_is_running_only_while_the_daemon_lock_is_held(
 def test_collect_reads_a_journal_that_the_daemon_holds_open(
     state: Path, tmp_path: Path,
 ) -> None:
-    db = Journal(state / app.JOURNAL_FILE)
+    db = Journal(state / status.JOURNAL_FILE)
     try:
         db.enqueue("studio", Path("/in/IMG_0001.jpg"), ident(1), "v1")
 
@@ -157,7 +157,7 @@ def test_collect_on_an_empty_state_folder_reports_nothing(state: Path, tmp_path:
     report = status.collect(state, tmp_path / "profiles")
 
     assert (report["running"], report["profiles"], report["jobs"]) == (False, [], [])
-    assert not (state / app.JOURNAL_FILE).exists()  # status never creates the journal
+    assert not (state / status.JOURNAL_FILE).exists()  # status never creates the journal
 
 
 def test_cli_status_json_prints_profiles_and_jobs(
@@ -226,7 +226,7 @@ def record_flagged(path: Path) -> None:
 
 
 def test_collect_counts_flagged_results_per_profile(state: Path, tmp_path: Path) -> None:
-    record_flagged(state / app.JOURNAL_FILE)
+    record_flagged(state / status.JOURNAL_FILE)
 
     rows = by_name(status.collect(state, tmp_path / "profiles"))
 
@@ -235,7 +235,7 @@ def test_collect_counts_flagged_results_per_profile(state: Path, tmp_path: Path)
 
 
 def test_collect_lists_each_jobs_flags(state: Path, tmp_path: Path) -> None:
-    record_flagged(state / app.JOURNAL_FILE)
+    record_flagged(state / status.JOURNAL_FILE)
 
     report = status.collect(state, tmp_path / "profiles")
 
@@ -260,7 +260,7 @@ def test_cli_status_shows_the_flagged_column(
     state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    record_flagged(state / app.JOURNAL_FILE)
+    record_flagged(state / status.JOURNAL_FILE)
     monkeypatch.setenv("COLUMNS", "200")
 
     code = cli.main(["status", "--state", str(state), "--profiles", str(tmp_path)])

@@ -334,7 +334,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from studiocut.hotfolder import app
+    from studiocut import hotfolder
 
     if args.verbose == 0:
         setup_logging(1)  # a service logs one INFO line per photo
@@ -347,15 +347,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(page.problems())
     if args.keep_revisions <= 0:
         raise ConfigError([f"--keep-revisions must be above 0 days (got {args.keep_revisions})"])
-    options = app.Options(
+    options = hotfolder.Options(
         profiles_dir=profiles_dir(args), state_dir=state_dir(args), workers=args.workers,
         rescan=args.rescan, shutdown_timeout=args.shutdown_timeout,
         max_crashes=args.max_crashes, live=sys.stderr.isatty() and not args.plain,
         review=page, keep_revisions=args.keep_revisions, refiner=args.refiner,
     )
     try:
-        return app.run(options)
-    except app.AlreadyRunning as e:
+        return hotfolder.run(options)
+    except hotfolder.AlreadyRunning as e:
         _error_lines([str(e)])
         return EXIT_USAGE
 
@@ -367,16 +367,16 @@ def server_port() -> int:
 
 
 def cmd_review_url(args: argparse.Namespace) -> int:
-    from studiocut.hotfolder import app
+    from studiocut import hotfolder
     from studiocut.review import server
 
     state = state_dir(args)
     try:
-        published = json.loads((state / app.STATUS_FILE).read_text())
+        published = json.loads((state / hotfolder.STATUS_FILE).read_text())
         secret = (state / server.TOKEN_FILE).read_text().strip()
     except (OSError, ValueError):
         published, secret = {}, ""
-    address = published.get("review") if app.is_running(state) else None
+    address = published.get("review") if hotfolder.is_running(state) else None
     if not address or not secret:
         _error_lines([f"no review page is running for the state folder {state} (start the "
                       "daemon with `studiocut run`; `--no-review` turns the page off)"])

@@ -1,8 +1,7 @@
-"""app helpers: the state folder's lock, environment checks and profile bookkeeping."""
+"""roster: environment checks and the bookkeeping of the profiles the daemon runs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,37 +9,8 @@ import pytest
 from conftest import make_profile
 from studiocut import atomic, profiles
 from studiocut.errors import ConfigError, OutputError
-from studiocut.hotfolder import app
+from studiocut.hotfolder import roster
 from studiocut.profiles import Profile
-
-# --------------------------------------------------------------------------- lock
-
-
-def test_a_second_lock_on_the_state_folder_says_already_running(tmp_path: Path) -> None:
-    lock = tmp_path / app.LOCK_FILE
-    first = app.take_lock(lock)
-    try:
-        with pytest.raises(app.AlreadyRunning, match="already running"):
-            app.take_lock(lock)
-    finally:
-        app.release_lock(first)
-
-    again = app.take_lock(lock)  # released: the next daemon may start
-    app.release_lock(again)
-    assert lock.read_text().strip() == str(os.getpid())
-
-
-def test_is_running_is_true_only_while_the_lock_is_held(tmp_path: Path) -> None:
-    assert not app.is_running(tmp_path)  # no lock file at all
-
-    handle = app.take_lock(tmp_path / app.LOCK_FILE)
-    try:
-        assert app.is_running(tmp_path)
-    finally:
-        app.release_lock(handle)
-
-    assert not app.is_running(tmp_path)
-
 
 # --------------------------------------------------------------------------- environment
 
@@ -50,7 +20,7 @@ def folders(tmp_path: Path) -> Profile:
 
 
 def test_environment_problem_names_a_missing_watched_folder(tmp_path: Path) -> None:
-    problem = app.environment_problem(folders(tmp_path), probe=False)
+    problem = roster.environment_problem(folders(tmp_path), probe=False)
 
     assert problem == f"watched folder {tmp_path / 'in'} is missing"
 
@@ -58,7 +28,7 @@ def test_environment_problem_names_a_missing_watched_folder(tmp_path: Path) -> N
 def test_environment_problem_names_a_missing_output_folder(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
 
-    problem = app.environment_problem(folders(tmp_path), probe=True)
+    problem = roster.environment_problem(folders(tmp_path), probe=True)
 
     assert problem == f"output folder {tmp_path / 'out'} is missing"
 
@@ -69,8 +39,8 @@ def test_environment_problem_is_none_when_the_output_takes_a_probe_write(
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
 
-    assert app.environment_problem(folders(tmp_path), probe=False) is None
-    assert app.environment_problem(folders(tmp_path), probe=True) is None
+    assert roster.environment_problem(folders(tmp_path), probe=False) is None
+    assert roster.environment_problem(folders(tmp_path), probe=True) is None
     assert list((tmp_path / "out").iterdir()) == []  # the probe file is gone again
 
 
@@ -85,8 +55,8 @@ def test_environment_problem_reports_a_failed_probe_write(
 
     monkeypatch.setattr(atomic, "write_atomic", disk_full)
 
-    assert app.environment_problem(folders(tmp_path), probe=False) is None  # no write tried
-    problem = app.environment_problem(folders(tmp_path), probe=True)
+    assert roster.environment_problem(folders(tmp_path), probe=False) is None  # no write tried
+    problem = roster.environment_problem(folders(tmp_path), probe=True)
     assert problem is not None
     assert "no space left on the device" in problem
     assert str(tmp_path / "out") in problem
@@ -97,7 +67,7 @@ def test_environment_problem_reports_a_failed_probe_write(
 
 def test_check_runnable_refuses_a_profile_without_folders_naming_each_key() -> None:
     with pytest.raises(ConfigError) as caught:
-        app.check_runnable(make_profile())
+        roster.check_runnable(make_profile())
 
     assert caught.value.problems == [
         "test: At 'watch': required to run as a hot folder (got nothing; expected a folder "
@@ -109,10 +79,10 @@ def test_check_runnable_refuses_a_profile_without_folders_naming_each_key() -> N
 
 def test_check_runnable_names_only_the_missing_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        app.check_runnable(make_profile(watch=str(tmp_path / "in")))
+        roster.check_runnable(make_profile(watch=str(tmp_path / "in")))
 
     assert [p.split(":")[1].strip() for p in caught.value.problems] == ["At 'output'"]
-    app.check_runnable(folders(tmp_path))  # both given: accepted
+    roster.check_runnable(folders(tmp_path))  # both given: accepted
 
 
 def test_profile_files_lists_visible_yaml_files_in_order(tmp_path: Path) -> None:
@@ -126,9 +96,9 @@ def test_profile_files_lists_visible_yaml_files_in_order(tmp_path: Path) -> None
 def test_snapshot_changes_when_a_profile_file_is_edited(tmp_path: Path) -> None:
     path = tmp_path / "studio.yaml"
     path.write_text("settle: 1\n")
-    before = app.snapshot([path, tmp_path / "gone.yaml"])
+    before = roster.snapshot([path, tmp_path / "gone.yaml"])
 
     path.write_text("settle: 2.5\n")
 
     assert list(before) == [path]  # a file that cannot be read is left out
-    assert app.snapshot([path]) != before
+    assert roster.snapshot([path]) != before
