@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import make_profile
 from studiocut import atomic, profiles
 from studiocut.errors import ConfigError, OutputError
 from studiocut.hotfolder import roster
+from studiocut.hotfolder.intake import Intake
+from studiocut.journal import Journal
 from studiocut.profiles import Profile
 
 # --------------------------------------------------------------------------- environment
@@ -102,3 +107,84 @@ def test_snapshot_changes_when_a_profile_file_is_edited(tmp_path: Path) -> None:
 
     assert list(before) == [path]  # a file that cannot be read is left out
     assert roster.snapshot([path]) != before
+
+
+# --------------------------------------------------------------------------- the roster
+
+
+@pytest.fixture
+def journal_db(tmp_path: Path) -> Iterator[Journal]:
+    db = Journal(tmp_path / "journal.db")
+    yield db
+    db.close()
+
+
+def write(folder: Path, name: str, keys: dict[str, object]) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump(keys))
+
+
+def studio_keys(tmp_path: Path, **more: object) -> dict[str, object]:
+    return {"watch": str(tmp_path / "in"), "output": str(tmp_path / "out"),
+            "model": "backdrop-key", "key": {"assist": "none"}, **more}
+
+
+def start(tmp_path: Path, db: Journal) -> roster.Roster:
+    folder = tmp_path / "profiles"
+    return roster.Roster(roster.load(folder), folder=folder, journal=db,
+                         intake=Intake(db, lambda: None), wake=threading.Event(),
+                         reviewing=False, cache_dir=tmp_path / "cache")
+
+
+def test_load_reports_every_broken_file_and_creates_the_folders(tmp_path: Path) -> None:
+    folder = tmp_path / "profiles"
+    write(folder, "a", {"backdrop": "mauve"})
+    write(folder, "b", {"model": "no-such-model"})
+    with pytest.raises(ConfigError) as caught:
+        roster.load(folder)
+    assert {p.split(":")[0] for p in caught.value.problems} == {
+        str(folder / "a.yaml"), str(folder / "b.yaml")}  # every file's problems at once
+
+    write(folder, "a", studio_keys(tmp_path))
+    (folder / "b.yaml").unlink()
+    found = roster.load(folder)
+    assert list(found.profiles) == ["a"] and not found.builtin
+    assert (tmp_path / "in").is_dir() and (tmp_path / "out").is_dir()
+
+
+def test_a_broken_edit_keeps_the_last_good_version(
+        tmp_path: Path, journal_db: Journal) -> None:
+    write(tmp_path / "profiles", "studio", studio_keys(tmp_path))
+    running = start(tmp_path, journal_db)
+    good = running.watched["studio"]
+    try:
+        write(tmp_path / "profiles", "studio", studio_keys(tmp_path, backdrop="mauve"))
+        assert running.changed()
+        running.reload()
+        assert running.watched["studio"] is good and not running.changed()
+
+        write(tmp_path / "profiles", "studio", studio_keys(tmp_path, settle=2.5))
+        running.reload()
+        assert running.watched["studio"].profile.settle == 2.5
+        assert running.watched["studio"].observer is not None  # watching again
+    finally:
+        running.stop_watching()
+
+
+def test_a_paused_profile_takes_no_jobs_until_its_folders_work_again(
+        tmp_path: Path, journal_db: Journal) -> None:
+    write(tmp_path / "profiles", "studio", studio_keys(tmp_path))
+    running = start(tmp_path, journal_db)
+    item = running.watched["studio"]
+    try:
+        running.pause(item, "output folder is missing")
+        assert running.active() == [] and item.observer is None
+
+        running.check(item)  # the probe write succeeds: it resumes by itself
+
+        assert running.active() == ["studio"] and item.paused is None
+    finally:
+        running.stop_watching()
+    events = [e.data for e in journal_db.events(0) if e.kind == "status"]
+    assert events == [{"state": "paused", "reason": "output folder is missing"},
+                      {"state": "active"}]

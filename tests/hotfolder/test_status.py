@@ -274,3 +274,86 @@ def test_cli_status_shows_the_flagged_column(
     column = cells(next(line for line in lines if "flagged" in line)).index("flagged")
     assert cells(next(line for line in lines if "│ studio" in line))[column] == "2"
     assert cells(next(line for line in lines if "│ web" in line))[column] == "1"
+
+
+# ===========================================================================================
+# The status counted once: every view derived from one Status.
+# ===========================================================================================
+
+
+LIVE = {"studio": status.Live("paused", "output folder /out is missing", "/in", "/out",
+                              "u2netp", "CPUExecutionProvider", 4, hold="flagged")}
+
+
+def test_the_status_line_counts_queue_work_in_progress_throughput_and_pauses(
+    state: Path,
+) -> None:
+    fill(state)
+    db = Journal(state / status.JOURNAL_FILE)
+    try:
+        line = status.Status(db, LIVE, in_flight=[1]).line()
+    finally:
+        db.close()
+
+    assert line == "1 queued, 1 in progress, 4/min, 1 profile(s) paused"
+    assert status.Status(None, {}).line() == "0 queued, 0 in progress, 0/min"
+
+
+def test_the_status_file_carries_each_live_profile_to_collect(
+    state: Path, tmp_path: Path,
+) -> None:
+    fill(state)
+    db = Journal(state / status.JOURNAL_FILE)
+    try:
+        snapshot = status.Status(db, LIVE, started=123.0, review="http://127.0.0.1:8770/")
+        status.write(state, snapshot)
+    finally:
+        db.close()
+    written = json.loads((state / status.STATUS_FILE).read_text())
+    assert set(written) == {"pid", "started", "updated", "state", "review", "profiles"}
+    assert (written["started"], written["state"]) == (123.0, "running")
+    assert written["profiles"]["studio"] == {
+        "state": "paused", "reason": "output folder /out is missing", "watch": "/in",
+        "output": "/out", "model": "u2netp", "provider": "CPUExecutionProvider",
+        "per_minute": 4}  # the review page's hold stays in the daemon
+
+    handle = lock.take_lock(state / lock.LOCK_FILE)
+    try:
+        report = status.collect(state, tmp_path / "profiles")
+    finally:
+        lock.release_lock(handle)
+
+    studio = by_name(report)["studio"]
+    assert (studio["state"], studio["provider"], studio["per_minute"]) == (
+        "paused", "CPUExecutionProvider", 4)
+    assert report["review"] == "http://127.0.0.1:8770/"
+    status.write(state, snapshot, stopping=True)
+    stopping = json.loads((state / status.STATUS_FILE).read_text())
+    assert (stopping["state"], stopping["review"]) == ("stopping", None)
+
+
+def test_monitor_rows_show_running_and_standby_profiles_with_todays_figures(
+    state: Path,
+) -> None:
+    fill(state, age=60.0)
+    db = Journal(state / status.JOURNAL_FILE)
+    try:
+        in_progress = [j.id for j in db.jobs(states=(journal.PROCESSING,))]
+        rows = {row["name"]: row for row in status.Status(db, LIVE,
+                                                          in_flight=in_progress).monitor()}
+    finally:
+        db.close()
+
+    studio, web = rows["studio"], rows["web"]
+    assert list(studio) == [
+        "name", "state", "reason", "watch", "output", "model", "provider", "hold", "queued",
+        "processing", "done_today", "failed_today", "flagged_today", "per_minute",
+        "oldest_pending_s", "last_error"]
+    assert (studio["state"], studio["hold"], studio["queued"]) == ("paused", "flagged", 1)
+    assert studio["processing"] == ["IMG_0001.jpg"]
+    assert (studio["done_today"], studio["failed_today"], studio["flagged_today"]) == (1, 1, 0)
+    assert studio["last_error"] == "IMG_0003.jpg: the file ends early"
+    assert 59.0 <= studio["oldest_pending_s"] <= 70.0
+    assert (web["state"], web["reason"]) == ("standby", status.STANDBY)
+    assert (web["hold"], web["per_minute"], web["provider"], web["done_today"]) == (
+        "none", 0, None, 1)
