@@ -156,11 +156,13 @@ class Publisher:
                               delay=delay)
 
     def vanished(self, job: Job) -> None:
+        """Record a job whose file was deleted before it was processed (not a failure)."""
         self._journal.finish(job.id, journal.VANISHED, reason="vanished",
                              message=f"{job.source}: deleted before it was processed")
         log.info("%s vanished before processing", job.source)
 
     def ignored(self, job: Job, reason: str, message: str) -> None:
+        """End a job by a stated rule (its file is no longer in the profile's folder)."""
         self._journal.finish(job.id, journal.IGNORED, reason=reason, message=message)
 
     def broken(self, job: Job) -> None:
