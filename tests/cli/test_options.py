@@ -11,7 +11,7 @@ from studiocut.cli import options
 
 def _format(record_level: int) -> str:
     handler = logging.getLogger().handlers[-1]
-    record = logging.LogRecord("studiocut.hotfolder.app", record_level, __file__, 1,
+    record = logging.LogRecord("studiocut.hotfolder.daemon", record_level, __file__, 1,
                                "profile %s paused", ("shop",), None)
     return handler.format(record)
 
@@ -20,7 +20,7 @@ def test_under_journald_lines_carry_a_syslog_priority_and_no_timestamp(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
     options.setup_logging(1)
-    assert _format(logging.ERROR) == "<3>ERROR studiocut.hotfolder.app: profile shop paused"
+    assert _format(logging.ERROR) == "<3>ERROR studiocut.hotfolder.daemon: profile shop paused"
     assert _format(logging.INFO).startswith("<6>INFO ")
 
 
@@ -29,7 +29,7 @@ def test_a_plain_pipe_gets_timestamped_lines(monkeypatch: pytest.MonkeyPatch) ->
     options.setup_logging(1)
     line = _format(logging.WARNING)
     assert not line.startswith("<")
-    assert line.endswith("WARNING studiocut.hotfolder.app: profile shop paused")
+    assert line.endswith("WARNING studiocut.hotfolder.daemon: profile shop paused")
 
 
 def test_log_lines_never_carry_raw_control_characters(monkeypatch: pytest.MonkeyPatch) -> None:

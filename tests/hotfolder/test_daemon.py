@@ -483,7 +483,7 @@ def test_unreadable_input_fails_after_retries_and_others_flow(
     """In-process (as root nothing is unreadable): opening one input is refused by the OS."""
     import threading
 
-    from studiocut.hotfolder import app
+    from studiocut import hotfolder
 
     real_open = os.open
 
@@ -497,8 +497,9 @@ def test_unreadable_input_fails_after_retries_and_others_flow(
     layout.write_profile("studio", {"retries": 1, "settle": 0.1})
     shoot(layout.inbox / "secret.jpg")
     shoot(layout.inbox / "fine.jpg")
-    daemon = app.Daemon(app.Options(profiles_dir=layout.profiles, state_dir=layout.state,
-                                    workers=1, rescan=60, shutdown_timeout=5))
+    daemon = hotfolder.Daemon(hotfolder.Options(profiles_dir=layout.profiles,
+                                                state_dir=layout.state, workers=1, rescan=60,
+                                                shutdown_timeout=5))
     daemon.startup()
     serving = threading.Thread(target=daemon.serve)
     serving.start()

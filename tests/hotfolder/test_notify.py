@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from daemon_harness import Daemon, shoot
-from studiocut import faults
-from studiocut.hotfolder import app, notify
+from studiocut import faults, hotfolder
+from studiocut.hotfolder import notify
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="abstract unix sockets and inotify are Linux's")
@@ -212,8 +212,9 @@ def test_a_photo_holding_a_worker_too_long_makes_the_daemon_unhealthy(
     (profiles / "studio.yaml").write_text(yaml.safe_dump({
         "watch": str(inbox), "output": str(outbox), "model": "backdrop-key", "format": "png",
         "backdrop": "transparent", "settle": 0.2}))
-    daemon = app.Daemon(app.Options(profiles_dir=profiles, state_dir=tmp_path / "state",
-                                    workers=1, shutdown_timeout=5, stuck_after=0.3))
+    daemon = hotfolder.Daemon(hotfolder.Options(
+        profiles_dir=profiles, state_dir=tmp_path / "state", workers=1, shutdown_timeout=5,
+        stuck_after=0.3))
     daemon.startup()
     try:
         assert daemon.health_problems() == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from studiocut import cli, journal
-from studiocut.hotfolder import app, status
+from studiocut.hotfolder import lock, status
 from studiocut.journal import Identity, Journal
 
 
@@ -31,7 +31,7 @@ def fill(state: Path, *, age: float = 120.0) -> None:
     clock = Clock(time.time() - age)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(journal.store, "time", clock)
-        record(state / app.JOURNAL_FILE, clock)
+        record(state / status.JOURNAL_FILE, clock)
 
 
 def record(path: Path, clock: Clock) -> None:
@@ -56,7 +56,7 @@ def record(path: Path, clock: Clock) -> None:
 
 
 def write_daemon_json(state: Path) -> None:
-    (state / app.STATUS_FILE).write_text(json.dumps({
+    (state / status.STATUS_FILE).write_text(json.dumps({
         "pid": 1, "state": "running", "review": "http://127.0.0.1:8770/",
         "profiles": {"studio": {"state": "paused", "reason": "output folder /out is missing",
                                 "watch": "/in", "output": "/out", "model": "u2netp",
@@ -123,11 +123,11 @@ def test_collect_is_running_only_while_the_daemon_lock_is_held(
 ) -> None:
     fill(state)
     write_daemon_json(state)
-    handle = app.take_lock(state / app.LOCK_FILE)
+    handle = lock.take_lock(state / lock.LOCK_FILE)
     try:
         report = status.collect(state, tmp_path / "profiles")
     finally:
-        app.release_lock(handle)
+        lock.release_lock(handle)
 
     assert report["running"] is True
     studio = by_name(report)["studio"]
@@ -141,7 +141,7 @@ def test_collect_is_running_only_while_the_daemon_lock_is_held(
 def test_collect_reads_a_journal_that_the_daemon_holds_open(
     state: Path, tmp_path: Path,
 ) -> None:
-    db = Journal(state / app.JOURNAL_FILE)
+    db = Journal(state / status.JOURNAL_FILE)
     try:
         db.enqueue("studio", Path("/in/IMG_0001.jpg"), ident(1), "v1")
 
@@ -156,7 +156,7 @@ def test_collect_on_an_empty_state_folder_reports_nothing(state: Path, tmp_path:
     report = status.collect(state, tmp_path / "profiles")
 
     assert (report["running"], report["profiles"], report["jobs"]) == (False, [], [])
-    assert not (state / app.JOURNAL_FILE).exists()  # status never creates the journal
+    assert not (state / status.JOURNAL_FILE).exists()  # status never creates the journal
 
 
 def test_cli_status_json_prints_profiles_and_jobs(
@@ -225,7 +225,7 @@ def record_flagged(path: Path) -> None:
 
 
 def test_collect_counts_flagged_results_per_profile(state: Path, tmp_path: Path) -> None:
-    record_flagged(state / app.JOURNAL_FILE)
+    record_flagged(state / status.JOURNAL_FILE)
 
     rows = by_name(status.collect(state, tmp_path / "profiles"))
 
@@ -234,7 +234,7 @@ def test_collect_counts_flagged_results_per_profile(state: Path, tmp_path: Path)
 
 
 def test_collect_lists_each_jobs_flags(state: Path, tmp_path: Path) -> None:
-    record_flagged(state / app.JOURNAL_FILE)
+    record_flagged(state / status.JOURNAL_FILE)
 
     report = status.collect(state, tmp_path / "profiles")
 
@@ -259,7 +259,7 @@ def test_cli_status_shows_the_flagged_column(
     state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    record_flagged(state / app.JOURNAL_FILE)
+    record_flagged(state / status.JOURNAL_FILE)
     monkeypatch.setenv("COLUMNS", "200")
 
     code = cli.main(["status", "--state", str(state), "--profiles", str(tmp_path)])
@@ -273,3 +273,86 @@ def test_cli_status_shows_the_flagged_column(
     column = cells(next(line for line in lines if "flagged" in line)).index("flagged")
     assert cells(next(line for line in lines if "│ studio" in line))[column] == "2"
     assert cells(next(line for line in lines if "│ web" in line))[column] == "1"
+
+
+# ===========================================================================================
+# The status counted once: every view derived from one Status.
+# ===========================================================================================
+
+
+LIVE = {"studio": status.Live("paused", "output folder /out is missing", "/in", "/out",
+                              "u2netp", "CPUExecutionProvider", 4, hold="flagged")}
+
+
+def test_the_status_line_counts_queue_work_in_progress_throughput_and_pauses(
+    state: Path,
+) -> None:
+    fill(state)
+    db = Journal(state / status.JOURNAL_FILE)
+    try:
+        line = status.Status(db, LIVE, in_flight=[1]).line()
+    finally:
+        db.close()
+
+    assert line == "1 queued, 1 in progress, 4/min, 1 profile(s) paused"
+    assert status.Status(None, {}).line() == "0 queued, 0 in progress, 0/min"
+
+
+def test_the_status_file_carries_each_live_profile_to_collect(
+    state: Path, tmp_path: Path,
+) -> None:
+    fill(state)
+    db = Journal(state / status.JOURNAL_FILE)
+    try:
+        snapshot = status.Status(db, LIVE, started=123.0, review="http://127.0.0.1:8770/")
+        status.write(state, snapshot)
+    finally:
+        db.close()
+    written = json.loads((state / status.STATUS_FILE).read_text())
+    assert set(written) == {"pid", "started", "updated", "state", "review", "profiles"}
+    assert (written["started"], written["state"]) == (123.0, "running")
+    assert written["profiles"]["studio"] == {
+        "state": "paused", "reason": "output folder /out is missing", "watch": "/in",
+        "output": "/out", "model": "u2netp", "provider": "CPUExecutionProvider",
+        "per_minute": 4}  # the review page's hold stays in the daemon
+
+    handle = lock.take_lock(state / lock.LOCK_FILE)
+    try:
+        report = status.collect(state, tmp_path / "profiles")
+    finally:
+        lock.release_lock(handle)
+
+    studio = by_name(report)["studio"]
+    assert (studio["state"], studio["provider"], studio["per_minute"]) == (
+        "paused", "CPUExecutionProvider", 4)
+    assert report["review"] == "http://127.0.0.1:8770/"
+    status.write(state, snapshot, stopping=True)
+    stopping = json.loads((state / status.STATUS_FILE).read_text())
+    assert (stopping["state"], stopping["review"]) == ("stopping", None)
+
+
+def test_monitor_rows_show_running_and_standby_profiles_with_todays_figures(
+    state: Path,
+) -> None:
+    fill(state, age=60.0)
+    db = Journal(state / status.JOURNAL_FILE)
+    try:
+        in_progress = [j.id for j in db.jobs(states=(journal.PROCESSING,))]
+        rows = {row["name"]: row for row in status.Status(db, LIVE,
+                                                          in_flight=in_progress).monitor()}
+    finally:
+        db.close()
+
+    studio, web = rows["studio"], rows["web"]
+    assert list(studio) == [
+        "name", "state", "reason", "watch", "output", "model", "provider", "hold", "queued",
+        "processing", "done_today", "failed_today", "flagged_today", "per_minute",
+        "oldest_pending_s", "last_error"]
+    assert (studio["state"], studio["hold"], studio["queued"]) == ("paused", "flagged", 1)
+    assert studio["processing"] == ["IMG_0001.jpg"]
+    assert (studio["done_today"], studio["failed_today"], studio["flagged_today"]) == (1, 1, 0)
+    assert studio["last_error"] == "IMG_0003.jpg: the file ends early"
+    assert 59.0 <= studio["oldest_pending_s"] <= 70.0
+    assert (web["state"], web["reason"]) == ("standby", status.STANDBY)
+    assert (web["hold"], web["per_minute"], web["provider"], web["done_today"]) == (
+        "none", 0, None, 1)

@@ -21,8 +21,7 @@ import yaml
 import studiocut
 import studiocut.service
 from daemon_harness import shoot
-from studiocut import places
-from studiocut.hotfolder import app
+from studiocut import hotfolder, places
 from studiocut.service import platforms
 from studiocut.service.plan import execute
 from studiocut.service.spec import Spec
@@ -148,18 +147,18 @@ def test_start_runs_the_daemon_and_stop_drains_it(
         wait_until(lambda: svc.daemon.ready)
         shoot(root / "in" / "a.jpg")
         wait_until(lambda: (root / "out" / "a.png").exists())
-        assert app.is_running(root / "state")
+        assert hotfolder.is_running(root / "state")
     finally:
         svc.SvcStop()
         runner.join(15)
 
     assert not runner.is_alive()
-    assert not app.is_running(root / "state")  # shut down, lock released
+    assert not hotfolder.is_running(root / "state")  # shut down, lock released
     assert svc.daemon.options.profiles_dir == root / "profiles"
     assert pywin32.named("ReportServiceStatus") == [
         ("ReportServiceStatus", SERVICE_STOP_PENDING, 30_000)]  # drain 5 s + margin
     infos = [message for kind, message in pywin32.events if kind == "Info"]
-    assert any(m.startswith("studiocut.hotfolder.app: studiocut ready") for m in infos)
+    assert any(m.startswith("studiocut.hotfolder.daemon: studiocut ready") for m in infos)
     assert any("a.jpg" in m for m in infos)  # one line per photo, as under systemd
     assert any("stopping" in m for kind, m in pywin32.events if kind == "Warning")
 
@@ -173,7 +172,7 @@ def test_a_profile_error_goes_to_the_event_log_and_the_service_stops(
 
     errors = [message for kind, message in pywin32.events if kind == "Error"]
     assert any("not started" in m and "backdrop" in m for m in errors), errors
-    assert not app.is_running(tmp_path / "state")
+    assert not hotfolder.is_running(tmp_path / "state")
 
 
 def test_missing_parameters_take_the_run_defaults(

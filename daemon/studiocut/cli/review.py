@@ -24,16 +24,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def cmd_review_url(args: argparse.Namespace) -> int:
-    from studiocut.hotfolder import app
+    from studiocut import hotfolder
     from studiocut.review import server
 
     state = state_dir(args)
     try:
-        published = json.loads((state / app.STATUS_FILE).read_text())
+        published = json.loads((state / hotfolder.STATUS_FILE).read_text())
         secret = (state / server.TOKEN_FILE).read_text().strip()
     except (OSError, ValueError):
         published, secret = {}, ""
-    address = published.get("review") if app.is_running(state) else None
+    address = published.get("review") if hotfolder.is_running(state) else None
     if not address or not secret:
         error_lines([f"no review page is running for the state folder {state} (start the "
                      "daemon with `studiocut run`; `--no-review` turns the page off)"])

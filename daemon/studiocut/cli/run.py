@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from studiocut.hotfolder import app
+    from studiocut import hotfolder
 
     if args.verbose == 0:
         setup_logging(1)  # a service logs one INFO line per photo
@@ -57,15 +57,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise ConfigError(page.problems())
     if args.keep_revisions <= 0:
         raise ConfigError([f"--keep-revisions must be above 0 days (got {args.keep_revisions})"])
-    options = app.Options(
+    options = hotfolder.Options(
         profiles_dir=profiles_dir(args), state_dir=state_dir(args), workers=args.workers,
         rescan=args.rescan, shutdown_timeout=args.shutdown_timeout,
         max_crashes=args.max_crashes, live=sys.stderr.isatty() and not args.plain,
         review=page, keep_revisions=args.keep_revisions, refiner=args.refiner,
     )
     try:
-        return app.run(options)
-    except app.AlreadyRunning as e:
+        return hotfolder.run(options)
+    except hotfolder.AlreadyRunning as e:
         error_lines([str(e)])
         return EXIT_USAGE
 

@@ -6,39 +6,31 @@ stderr instead, one INFO line per photo.
 
 from __future__ import annotations
 
-import os
-import time
-from typing import TYPE_CHECKING
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from studiocut.hotfolder.app import Daemon
+from studiocut.hotfolder.status import Status
 
 
-def render(daemon: Daemon) -> Group:
-    """One frame of the live view."""
-    counts = daemon.journal.counts() if daemon.ready else {}
-    page = daemon.page
+def render(status: Status) -> Group:
+    """One frame of the live view, drawn from the daemon's status at this moment."""
+    counts = status.jobs
     profiles = Table("profile", "state", "queue", "done", "failed", "per minute", "watching",
                      title="studiocut", title_justify="left", expand=True,
-                     caption=f"review page: {page.url} (`studiocut review url` adds the token)"
-                     if page is not None else None, caption_justify="left")
-    now = time.monotonic()
-    for name, item in sorted(daemon.watched.items()):
+                     caption=f"review page: {status.review} (`studiocut review url` adds the "
+                     "token)" if status.review is not None else None, caption_justify="left")
+    for name, item in sorted(status.live.items()):
         c = counts.get(name, {})
-        state = Text("paused: " + item.paused, "yellow") if item.paused else Text("active",
+        state = Text("paused: " + item.reason, "yellow") if item.reason else Text("active",
                                                                                    "green")
         profiles.add_row(
             name, state, str(c.get("pending", 0) + c.get("processing", 0)),
             str(c.get("done", 0)), str(c.get("failed", 0)),
-            str(item.per_minute(now)),
-            os.fsdecode(item.profile.watch or ""),
+            str(item.per_minute), item.watch or "",
         )
     recent = Table("last results", "seconds", box=None, expand=True)
-    for outcome in list(daemon.last_results)[-8:][::-1]:
+    for outcome in status.recent[-8:][::-1]:
         if outcome.ok:
             line = Text(f"{outcome.source.name} -> {outcome.output}", "default")
         else:

@@ -1,52 +1,224 @@
-"""status: what the daemon is doing, read from its journal and status file (never written)."""
+"""status: what the daemon is doing, counted in one place.
+
+A ``Status`` is the daemon's state at one moment: the journal's jobs, each running profile as
+the daemon runs it (``Live``) and the photos in progress. Every view is derived from it: the
+review page's monitor rows, the status file (daemon.json), the line the service manager shows
+and the live view on a terminal. ``collect`` (``studiocut status``, another process) derives
+its report from a Status as well, made of the journal read only and the status file's
+profiles. Journal figures are read once, when a view first needs them.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from studiocut import journal
-from studiocut.hotfolder import app
+from studiocut import atomic, journal
+from studiocut.errors import StudiocutError
+from studiocut.hotfolder import lock
+from studiocut.hotfolder.roster import Watched
+from studiocut.imaging.pipeline import Outcome
+from studiocut.journal import Journal
 
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "daemon.json"
+JOURNAL_FILE = "journal.db"
 RECENT_FAILURES = 5
+STANDBY = "no profile file loaded by this name"
+
+
+@dataclass(frozen=True)
+class Live:
+    """A profile as the running daemon runs it: what only the daemon knows. The status file
+    carries it (all but ``hold``) to ``studiocut status``."""
+
+    state: str  # active or paused; "stopped" when no daemon runs it
+    reason: str | None = None  # why it is paused
+    watch: str | None = None
+    output: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    per_minute: int | None = None
+    hold: str = "none"  # which results wait for approval on the review page
+
+    @classmethod
+    def of(cls, item: Watched, now: float) -> Live:
+        profile = item.profile
+        return cls("paused" if item.paused else "active", item.paused,
+                   os.fsdecode(profile.watch or ""), os.fsdecode(profile.output or ""),
+                   profile.model, getattr(item.model, "provider", "unknown"),
+                   item.per_minute(now), profile.review.hold if profile.review else "none")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "reason": self.reason, "watch": self.watch,
+                "output": self.output, "model": self.model, "provider": self.provider,
+                "per_minute": self.per_minute}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Live:
+        return cls(data.get("state", "stopped"), data.get("reason"), data.get("watch"),
+                   data.get("output"), data.get("model"), data.get("provider"),
+                   data.get("per_minute"))
+
+
+def live(watched: Mapping[str, Watched]) -> dict[str, Live]:
+    """Each running profile as the daemon runs it now."""
+    now = time.monotonic()
+    return {name: Live.of(item, now) for name, item in dict(watched).items()}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One profile's figures: ``live`` (None when no daemon runs it) and its jobs: ``jobs``
+    per state, ``today`` (done, failed, flagged since midnight), ``flagged`` (finished
+    results flagged, all time), the oldest waiting job's age, the last failure's message
+    and the names of its photos in progress."""
+
+    name: str
+    live: Live | None
+    jobs: dict[str, int]
+    today: dict[str, int]
+    flagged: int
+    oldest_pending_s: float | None
+    last_error: str | None
+    processing: list[str]
+
+    @property
+    def pending(self) -> int:
+        """Jobs not finished yet: waiting or in progress."""
+        return self.jobs.get(journal.PENDING, 0) + self.jobs.get(journal.PROCESSING, 0)
+
+
+class Status:
+    """The daemon's status at one moment, from ``journal`` (None: no journal yet), the
+    ``live`` profiles, the ids of the jobs ``in_flight``, when it ``started``, its review
+    page's address and its ``recent`` results."""
+
+    def __init__(self, db: Journal | None, profiles: Mapping[str, Live], *,
+                 in_flight: Sequence[int] = (), started: float = 0.0,
+                 review: str | None = None, recent: Sequence[Outcome] = ()) -> None:
+        self._db = db
+        self.live = dict(profiles)
+        self.in_flight = list(in_flight)
+        self.started = started
+        self.review = review
+        self.recent = list(recent)
+        self.wall = time.time()
+
+    @cached_property
+    def jobs(self) -> dict[str, dict[str, int]]:
+        """{profile: {state: jobs}}."""
+        return self._db.counts() if self._db is not None else {}
+
+    def figures(self) -> list[Figures]:
+        """Every profile's figures, by name: the running ones and those with jobs."""
+        db = self._db
+        if db is None:
+            return [Figures(name, self.live[name], {}, {}, 0, None, None, [])
+                    for name in sorted(self.live)]
+        midnight = time.mktime((*time.localtime(self.wall)[:3], 0, 0, 0, 0, 0, -1))
+        today, flagged = db.counts_since(midnight), db.flagged()
+        oldest, errors = db.oldest_pending(), db.last_error()
+        processing: dict[str, list[str]] = {}
+        for job_id in self.in_flight:
+            found = db.job(job_id)
+            if found is not None:
+                processing.setdefault(found.profile, []).append(found.source.name)
+        return [
+            Figures(name, self.live.get(name), self.jobs.get(name, {}), today.get(name, {}),
+                    flagged.get(name, 0),
+                    round(self.wall - oldest[name], 1) if name in oldest else None,
+                    errors.get(name), processing.get(name, []))
+            for name in sorted(set(self.live) | set(self.jobs))
+        ]
+
+    def line(self) -> str:
+        """One line for the service manager: queue depth, photos in progress, throughput."""
+        queued = sum(c.get(journal.PENDING, 0) for c in self.jobs.values())
+        done = sum(p.per_minute or 0 for p in self.live.values())
+        line = f"{queued} queued, {len(self.in_flight)} in progress, {done}/min"
+        paused = sum(1 for p in self.live.values() if p.state == "paused")
+        return line + (f", {paused} profile(s) paused" if paused else "")
+
+    def file(self, *, stopping: bool = False) -> dict[str, Any]:
+        """The status file's content: what only the running daemon knows (pauses,
+        throughput), for ``studiocut status``."""
+        return {
+            "pid": os.getpid(),
+            "started": self.started,
+            "updated": self.wall,
+            "state": "stopping" if stopping else "running",
+            "review": self.review if not stopping else None,
+            "profiles": {name: p.to_json() for name, p in self.live.items()},
+        }
+
+    def monitor(self) -> list[dict[str, Any]]:
+        """One row per profile for the review page's monitor."""
+        rows = []
+        for f in self.figures():
+            p = f.live
+            rows.append({
+                "name": f.name, "state": p.state if p else "standby",
+                "reason": p.reason if p else STANDBY,
+                "watch": p.watch if p else None, "output": p.output if p else None,
+                "model": p.model if p else None, "provider": p.provider if p else None,
+                "hold": p.hold if p else "none",
+                "queued": f.jobs.get(journal.PENDING, 0),
+                "processing": f.processing,
+                "done_today": f.today.get("done", 0), "failed_today": f.today.get("failed", 0),
+                "flagged_today": f.today.get("flagged", 0),
+                "per_minute": p.per_minute if p else 0,
+                "oldest_pending_s": f.oldest_pending_s,
+                "last_error": f.last_error,
+            })
+        return rows
+
+
+def write(state_dir: Path, status: Status, *, stopping: bool = False) -> None:
+    """Replace the state folder's status file (a failure is logged: it is only a view)."""
+    path = state_dir / STATUS_FILE
+    try:
+        atomic.write_atomic(path, json.dumps(status.file(stopping=stopping), indent=1).encode())
+    except StudiocutError as e:
+        log.debug("cannot write %s: %s", path, e)
+
+
+# --------------------------------------------------------------------------- studiocut status
 
 
 def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str, Any]:
     """Return ``{"running", "state_dir", "profiles": [...], "jobs": [...]}``; ``jobs`` is the
     number of most recent jobs to include (0 for all)."""
-    live = _read_json(state_dir / app.STATUS_FILE)
-    running = app.is_running(state_dir)
-    live_profiles: dict[str, Any] = live.get("profiles", {}) if running else {}
-    db_path = state_dir / app.JOURNAL_FILE
+    published = _read_json(state_dir / STATUS_FILE)
+    running = lock.is_running(state_dir)
+    found: dict[str, Any] = published.get("profiles", {}) if running else {}
+    profiles = {name: Live.from_json(info or {}) for name, info in found.items()}
+    db_path = state_dir / JOURNAL_FILE
     report: dict[str, Any] = {
         "running": running,
-        "review": live.get("review") if running else None,  # the page's address, no token
+        "review": published.get("review") if running else None,  # the address, no token
         "state_dir": os.fsdecode(state_dir),
         "profiles_dir": os.fsdecode(profiles_dir),
         "profiles": [],
         "jobs": [],
     }
     if not db_path.exists():
-        report["profiles"] = [_profile_row(name, {}, None, [], info)
-                              for name, info in sorted(live_profiles.items())]
+        report["profiles"] = [_profile_row(f, []) for f in Status(None, profiles).figures()]
         return report
     db = journal.Journal(db_path, readonly=True)
     try:
-        counts = db.counts()
-        flagged = db.flagged()
-        oldest = db.oldest_pending()
-        names = sorted(set(counts) | set(live_profiles))
-        now = time.time()
-        for name in names:
-            failures = db.jobs(profile=name, states=(journal.FAILED,), limit=RECENT_FAILURES,
-                               newest_first=True)
-            age = now - oldest[name] if name in oldest else None
-            report["profiles"].append(
-                _profile_row(name, counts.get(name, {}), age, failures,
-                             live_profiles.get(name), flagged.get(name, 0)))
+        for f in Status(db, profiles).figures():
+            failures = db.jobs(profile=f.name, states=(journal.FAILED,),
+                               limit=RECENT_FAILURES, newest_first=True)
+            report["profiles"].append(_profile_row(f, failures))
         recent = db.jobs(limit=jobs or None, newest_first=True)
         report["jobs"] = [_job_row(job) for job in recent]
     finally:
@@ -54,29 +226,27 @@ def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str,
     return report
 
 
-def _profile_row(name: str, counts: dict[str, int], age: float | None,
-                 failures: list[journal.Job], info: dict[str, Any] | None,
-                 flagged: int = 0) -> dict[str, Any]:
-    info = info or {}
+def _profile_row(f: Figures, failures: list[journal.Job]) -> dict[str, Any]:
+    p = f.live or Live("stopped")
     return {
-        "name": name,
-        "state": info.get("state", "stopped"),
-        "reason": info.get("reason"),
-        "watch": info.get("watch"),
-        "output": info.get("output"),
-        "model": info.get("model"),
-        "provider": info.get("provider"),
-        "per_minute": info.get("per_minute"),
-        "pending": counts.get(journal.PENDING, 0) + counts.get(journal.PROCESSING, 0),
-        "done": counts.get(journal.DONE, 0),
-        "failed": counts.get(journal.FAILED, 0),
-        "flagged": flagged,
-        "vanished": counts.get(journal.VANISHED, 0),
-        "ignored": counts.get(journal.IGNORED, 0),
-        "oldest_pending_seconds": round(age, 1) if age is not None else None,
+        "name": f.name,
+        "state": p.state,
+        "reason": p.reason,
+        "watch": p.watch,
+        "output": p.output,
+        "model": p.model,
+        "provider": p.provider,
+        "per_minute": p.per_minute,
+        "pending": f.pending,
+        "done": f.jobs.get(journal.DONE, 0),
+        "failed": f.jobs.get(journal.FAILED, 0),
+        "flagged": f.flagged,
+        "vanished": f.jobs.get(journal.VANISHED, 0),
+        "ignored": f.jobs.get(journal.IGNORED, 0),
+        "oldest_pending_seconds": f.oldest_pending_s,
         "last_failures": [
-            {"source": os.fsdecode(f.source), "reason": f.reason, "message": f.message}
-            for f in failures
+            {"source": os.fsdecode(j.source), "reason": j.reason, "message": j.message}
+            for j in failures
         ],
     }
 

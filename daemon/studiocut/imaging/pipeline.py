@@ -1,7 +1,10 @@
 """pipeline: the life of one photo, from its file to a finished listing image.
 
-``cut`` returns the finished pixels; ``process`` also names and writes them and turns every
-expected failure into an Outcome with a reason an operator can act on.
+``cut`` returns the finished pixels; ``make`` also encodes them and says why a person should
+look (the daemon's executor runs it; its publisher names and writes the result with
+``write``); ``process`` does it all in one call (``studiocut process``): it names, makes and
+writes, and turns every expected failure into an Outcome with a reason an operator can act on
+(``failure``).
 """
 
 from __future__ import annotations
@@ -219,6 +222,63 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
         return Cutout(render(framed.before, framed.alpha, model, profile), framed)
 
 
+@dataclass(frozen=True)
+class Made:
+    """A finished result before it is written: the encoded ``data``, the ``framed`` layers it
+    was rendered from and the ``flags`` asking a person to look at it."""
+
+    data: bytes
+    framed: Framed
+    flags: tuple[str, ...]
+
+
+def make(source: Path, model: MaskModel, profile: Profile) -> Made:
+    """Cut out ``source`` and encode the result; nothing is written. Raise InputError for a
+    bad input (and ModelError or MemoryError as the stages do)."""
+    with located_in_slot(source, model, profile) as located:
+        framed = frame_located(located, profile)
+        image = render(framed.before, framed.alpha, model, profile)
+        data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
+        del image
+    faults.point("after-inference", source)
+    flags = triage.reasons(framed.signals, profile.review) if framed.signals else ()
+    return Made(data, framed, flags)
+
+
+def write(dest: Path, data: bytes, profile: Profile, *, output_root: Path, source: Path,
+          flags: tuple[str, ...], signals: triage.Signals | None, held: bool = False) -> None:
+    """Write a finished result to ``dest`` (inside ``output_root``) unless it is ``held``,
+    and its copy to the review folder when it is flagged (else withdraw an earlier copy of
+    ``dest``: the photo was re-shot and needs no look now); raise OutputError."""
+    if not held:
+        atomic.write_atomic(dest, data, root=output_root)
+    if flags and profile.review is not None and signals is not None:
+        reviewcopy.file_copy(dest, data, output_root=output_root, rules=profile.review,
+                             source=source, signals=signals, found=flags)
+    elif profile.review is not None:
+        reviewcopy.withdraw(dest, output_root=output_root, rules=profile.review)
+
+
+def failure(source: Path, error: Exception, seconds: float) -> Outcome:
+    """The Outcome of a photo that ``error`` stopped. Input faults fail only this photo;
+    output faults are marked ``environment``; any other error is a bug that fails this
+    photo only, with its traceback logged (so call this where the error is caught)."""
+    if isinstance(error, InputError):
+        message = str(error) if str(source) in str(error) else f"{source}: {error}"
+        return Outcome(source, None, seconds, error.reason, message, retryable=error.retryable)
+    if isinstance(error, OutputError):
+        return Outcome(source, None, seconds, error.reason, str(error), retryable=True,
+                       environment=True)
+    if isinstance(error, ModelError):
+        return Outcome(source, None, seconds, "model", str(error), environment=True)
+    if isinstance(error, MemoryError):
+        return Outcome(source, None, seconds, "too-large",
+                       f"{source}: ran out of memory processing this image")
+    log.error("internal error processing %s", source, exc_info=error)
+    return Outcome(source, None, seconds, "internal-error",
+                   f"{source}: internal error: {type(error).__name__}: {error}")
+
+
 def process(
     source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
     relative_dir: Path = Path(), dest: Path | None = None, holding: bool = False,
@@ -235,44 +295,18 @@ def process(
         if dest is None:
             dest = naming.output_path(output_root, relative_dir, source, profile.encoding,
                                       profile.name)
-        with located_in_slot(source, model, profile) as located:
-            framed = frame_located(located, profile)
-            image = render(framed.before, framed.alpha, model, profile)
-            data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
-            del image
-        faults.point("after-inference", source)
-        flags = triage.reasons(framed.signals, profile.review) if framed.signals else ()
-        held = holding and holds(profile, flags)
-        if not held:
-            atomic.write_atomic(dest, data, root=output_root)
-        if flags and profile.review is not None and framed.signals is not None:
-            reviewcopy.file_copy(dest, data, output_root=output_root, rules=profile.review,
-                             source=source, signals=framed.signals, found=flags)
-        elif profile.review is not None:
-            reviewcopy.withdraw(dest, output_root=output_root, rules=profile.review)
-    except InputError as e:
-        message = str(e) if str(source) in str(e) else f"{source}: {e}"
-        return Outcome(source, None, time.perf_counter() - started, e.reason, message,
-                       retryable=e.retryable)
-    except OutputError as e:
-        return Outcome(source, None, time.perf_counter() - started, e.reason, str(e),
-                       retryable=True, environment=True)
-    except ModelError as e:
-        return Outcome(source, None, time.perf_counter() - started, "model", str(e),
-                       environment=True)
-    except MemoryError:
-        return Outcome(source, None, time.perf_counter() - started, "too-large",
-                       f"{source}: ran out of memory processing this image")
+        made = make(source, model, profile)
+        held = holding and holds(profile, made.flags)
+        write(dest, made.data, profile, output_root=output_root, source=source,
+              flags=made.flags, signals=made.framed.signals, held=held)
     except Exception as e:  # a bug must fail this photo only, with the traceback in the log
-        log.exception("internal error processing %s", source)
-        return Outcome(source, None, time.perf_counter() - started, "internal-error",
-                       f"{source}: internal error: {type(e).__name__}: {e}")
+        return failure(source, e, time.perf_counter() - started)
     seconds = time.perf_counter() - started
     log.info("%s -> %s (%.2f s)%s%s", source, dest, seconds,
-             f"; flagged for review: {'; '.join(flags)}" if flags else "",
+             f"; flagged for review: {'; '.join(made.flags)}" if made.flags else "",
              "; held for approval on the review page" if held else "")
-    return Outcome(source, dest, seconds, flags=flags, held=held,
-                   framed=framed if keep else None, data=data if keep else None)
+    return Outcome(source, dest, seconds, flags=made.flags, held=held,
+                   framed=made.framed if keep else None, data=made.data if keep else None)
 
 
 def holds(profile: Profile, flags: tuple[str, ...]) -> bool:

@@ -23,9 +23,8 @@ import servicemanager
 import win32service
 import win32serviceutil
 
-from studiocut import places
+from studiocut import hotfolder, places
 from studiocut.errors import ConfigError, StudiocutError
-from studiocut.hotfolder import app
 from studiocut.service.spec import NAME, STOP_MARGIN
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ class StudiocutService(win32serviceutil.ServiceFramework):  # type: ignore[misc]
 
     def __init__(self, args: Sequence[str]) -> None:
         super().__init__(args)
-        self.daemon = app.Daemon(read_options())
+        self.daemon = hotfolder.Daemon(read_options())
 
     def SvcDoRun(self) -> None:
         """Run the daemon until SvcStop; a configuration error is logged and stops the
@@ -99,7 +98,7 @@ def attach_event_log() -> logging.Handler:
     return handler
 
 
-def read_options() -> app.Options:
+def read_options() -> hotfolder.Options:
     """The daemon's options from the service's registry parameters; a missing one takes
     ``studiocut run``'s default. Raise ConfigError for a drain time that is not a number."""
     profiles = _option("profiles") or str(places.profiles_dir())
@@ -110,8 +109,8 @@ def read_options() -> app.Options:
     except ValueError:
         raise ConfigError([f"service parameter shutdown_timeout: not a number of seconds "
                            f"(got {timeout!r})"]) from None
-    return app.Options(profiles_dir=Path(profiles), state_dir=Path(state),
-                       shutdown_timeout=seconds)
+    return hotfolder.Options(profiles_dir=Path(profiles), state_dir=Path(state),
+                             shutdown_timeout=seconds)
 
 
 def _option(name: str) -> str:
