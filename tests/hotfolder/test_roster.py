@@ -70,26 +70,6 @@ def test_environment_problem_reports_a_failed_probe_write(
 # --------------------------------------------------------------------------- profiles
 
 
-def test_check_runnable_refuses_a_profile_without_folders_naming_each_key() -> None:
-    with pytest.raises(ConfigError) as caught:
-        roster.check_runnable(make_profile())
-
-    assert caught.value.problems == [
-        "test: At 'watch': required to run as a hot folder (got nothing; expected a folder "
-        "path)",
-        "test: At 'output': required to run as a hot folder (got nothing; expected a folder "
-        "path)",
-    ]
-
-
-def test_check_runnable_names_only_the_missing_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as caught:
-        roster.check_runnable(make_profile(watch=str(tmp_path / "in")))
-
-    assert [p.split(":")[1].strip() for p in caught.value.problems] == ["At 'output'"]
-    roster.check_runnable(folders(tmp_path))  # both given: accepted
-
-
 def test_profile_files_lists_visible_yaml_files_in_order(tmp_path: Path) -> None:
     for name in ("b.yml", "a.yaml", ".hidden.yaml", "notes.txt", "c.yaml~"):
         (tmp_path / name).write_text("{}\n")

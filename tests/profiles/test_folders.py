@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from studiocut.errors import ConfigError
 from studiocut.profiles import Profile, folders, parse
 
 
@@ -26,19 +27,23 @@ def test_an_output_folder_that_links_into_the_watched_folder_is_refused(tmp_path
     (tmp_path / "in").mkdir()
     (tmp_path / "out").symlink_to(tmp_path / "in")
 
-    (problem,) = folders.problems([profile("shop", tmp_path / "in", tmp_path / "out")])
+    with pytest.raises(ConfigError) as refused:
+        profile("shop", tmp_path / "in", tmp_path / "out")
 
-    assert problem.startswith("shop.yaml: At 'output': ")
-    assert "its own watched folder" in problem and "through a link" in problem
+    (problem,) = [p for p in refused.value.problems if "At 'output'" in p]
+    assert problem.startswith("shop.yaml: At 'output': this folder is the watched folder")
+    assert "through a link" in problem
 
 
 def test_a_link_above_the_output_folder_is_resolved_too(tmp_path: Path) -> None:
     (tmp_path / "in" / "done").mkdir(parents=True)
     (tmp_path / "studio").symlink_to(tmp_path / "in")
 
-    problems = folders.problems([profile("shop", tmp_path / "in", tmp_path / "studio" / "done")])
+    with pytest.raises(ConfigError) as refused:
+        profile("shop", tmp_path / "in", tmp_path / "studio" / "done")
 
-    assert any("At 'output'" in p for p in problems)
+    assert any("At 'output': this folder is inside the watched folder" in p
+               for p in refused.value.problems)
 
 
 def test_two_profiles_writing_into_each_others_watched_folder_are_both_refused(
@@ -61,6 +66,7 @@ def test_a_failed_folder_inside_another_profiles_watched_folder_is_refused(tmp_p
     (problem,) = folders.problems([a, b])
 
     assert problem.startswith("a.yaml: At 'failed'") and "profile b's watched" in problem
+    assert folders.problems([a, b], between=True) == [problem]
 
 
 def test_an_output_below_a_folder_watched_without_subfolders_is_allowed(tmp_path: Path) -> None:
@@ -68,6 +74,8 @@ def test_an_output_below_a_folder_watched_without_subfolders_is_allowed(tmp_path
 
     assert folders.problems([flat]) == []
     assert folders.problems([dataclasses.replace(flat, recursive=True)]) != []
+    with pytest.raises(ConfigError):
+        profile("deep", tmp_path / "in", tmp_path / "in" / "done")
 
 
 def test_two_profiles_with_one_output_folder_and_the_same_names_are_refused(
@@ -116,7 +124,9 @@ def test_case_is_folded_only_where_the_file_system_ignores_it(
 
     monkeypatch.setattr(folders, "ignores_case", lambda path: True)  # as on macOS or Windows
     problems = folders.problems([shop])
-    assert problems and all("its own watched folder" in p for p in problems)
+    assert problems and all("inside the watched folder" in p for p in problems)
+    with pytest.raises(ConfigError):
+        profile("shop", tmp_path / "In", tmp_path / "in" / "out")
 
 
 def test_watcher_of_names_the_profile_that_would_take_a_file_as_a_new_photo(
@@ -125,3 +135,24 @@ def test_watcher_of_names_the_profile_that_would_take_a_file_as_a_new_photo(
 
     assert folders.watcher_of(tmp_path / "in" / "sub" / "a.jpg", [shop]) is shop
     assert folders.watcher_of(tmp_path / "out" / "a.jpg", [shop]) is None
+
+
+def test_check_runnable_refuses_a_profile_without_folders_naming_each_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        folders.check_runnable(parse({}, name="test", source="<test>"))
+
+    assert caught.value.problems == [
+        "test: At 'watch': required to run as a hot folder (got nothing; expected a folder "
+        "path)",
+        "test: At 'output': required to run as a hot folder (got nothing; expected a folder "
+        "path)",
+    ]
+
+
+def test_check_runnable_names_only_the_missing_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        folders.check_runnable(parse({"watch": str(tmp_path / "in")}, name="test",
+                                     source="<test>"))
+
+    assert [p.split(":")[1].strip() for p in caught.value.problems] == ["At 'output'"]
+    folders.check_runnable(profile("shop", tmp_path / "in", tmp_path / "out"))  # accepted

@@ -8,6 +8,7 @@ import json
 from studiocut import profiles
 from studiocut.cli.options import error_lines, profiles_dir
 from studiocut.errors import EXIT_OK, EXIT_USAGE, ConfigError, StudiocutError
+from studiocut.profiles import folders
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 def cmd_check(args: argparse.Namespace) -> int:
     folder = profiles_dir(args)
     problems: list[str] = []
-    checked: list[str] = []
+    checked: list[profiles.Profile] = []
     targets: list[str] = list(args.names)
     if not targets:
         if not folder.is_dir():
@@ -35,13 +36,20 @@ def cmd_check(args: argparse.Namespace) -> int:
                 problems.append(f"{folder}: no profiles (*.yaml) in this folder")
     for target in targets:
         try:
-            checked.append(profiles.resolve(target, folder).name)
+            profile = profiles.resolve(target, folder)
+            if profile.path is not None and profile.path.parent.resolve() == folder.resolve():
+                folders.check_runnable(profile)  # the daemon runs these, as hot folders
+            checked.append(profile)
         except StudiocutError as e:
             problems.extend(e.problems if isinstance(e, ConfigError) else [str(e)])
+    breaches = folders.breaches(checked)  # what the profiles do to each other's folders
+    problems.extend(folders.problems(checked, between=True))
+    broken = {name for b in breaches if b.others for name in (b.profile.name, *b.others)}
+    names = [profile.name for profile in checked if profile.name not in broken]
     if args.json:
-        print(json.dumps({"ok": not problems, "profiles": checked, "problems": problems}))
+        print(json.dumps({"ok": not problems, "profiles": names, "problems": problems}))
     else:
-        for name in checked:
+        for name in names:
             print(f"ok: {name}")
         error_lines(problems)
     return EXIT_USAGE if problems else EXIT_OK

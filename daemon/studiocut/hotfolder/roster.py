@@ -31,9 +31,12 @@ from studiocut.hotfolder.intake import Intake
 from studiocut.journal import Journal
 from studiocut.models import predict
 from studiocut.models.registry import MaskModel
-from studiocut.profiles import Profile
+from studiocut.profiles import Profile, folders
 
 log = logging.getLogger(__name__)
+
+RELAPSE = 30.0  # seconds after a resume within which a new pause counts as the same fault
+MAX_BACKOFF = 300.0  # the longest wait between two probes of a relapsing profile
 
 
 @dataclass
@@ -46,6 +49,10 @@ class Watched:
     observer: BaseObserver | None = None
     paused: str | None = None
     done_recent: deque[float] = field(default_factory=lambda: deque(maxlen=200))
+    # a fault that comes back right after each resume waits longer each time (see pause)
+    resumed_at: float = 0.0
+    relapses: int = 0
+    next_probe: float = 0.0
 
     def per_minute(self, now: float | None = None) -> int:
         """Photos finished in the last minute (a copy: workers append meanwhile)."""
@@ -83,10 +90,11 @@ def load(folder: Path) -> Loaded:
     for path in files:
         try:
             profile = profiles.load(path)
-            check_runnable(profile)
+            folders.check_runnable(profile)
             loaded[profile.name] = (profile, version_of(path))
         except ConfigError as e:
             problems.extend(e.problems)
+    problems.extend(folders.problems([p for p, _ in loaded.values()], between=True))
     if problems:
         raise ConfigError(problems)
     for profile, _ in loaded.values():
@@ -132,6 +140,10 @@ class Roster:
     def names(self) -> list[str]:
         return sorted(dict(self.watched))
 
+    def profiles(self) -> list[Profile]:
+        """Every running profile (a copy: reloads replace entries meanwhile)."""
+        return [w.profile for w in list(self.watched.values())]
+
     def watch_of(self, name: str) -> Path | None:
         item = self.watched.get(name)
         return item.profile.watch if item is not None else None
@@ -161,7 +173,8 @@ class Roster:
                 continue
             try:
                 profile = profiles.load(path)
-                check_runnable(profile)
+                folders.check_runnable(profile)
+                self._check_folders(profile)
                 prepare_folders(profile)
                 replacement = self._activate(profile, version)
             except (ConfigError, ModelError, OSError) as e:
@@ -183,6 +196,16 @@ class Roster:
                 watcher.stop(item.observer)
             log.info("profile %s removed; its pending photos wait until it returns", name)
         self.sync_intake()
+
+    def _check_folders(self, profile: Profile) -> None:
+        """Raise ConfigError when ``profile`` would write where a running profile watches,
+        or share an output tree with one where names can collide (the running ones keep
+        going; this one is refused)."""
+        others = [w.profile for name, w in self.watched.items() if name != profile.name]
+        found = [b for b in folders.breaches([*others, profile])
+                 if b.profile is profile or profile.name in b.others]
+        if found:
+            raise ConfigError(folders.lines(found))
 
     def changed(self) -> bool:
         """Whether a file in the profiles folder was added, removed or edited."""
@@ -260,6 +283,8 @@ class Roster:
         profile = item.profile
         assert profile.watch is not None
         if item.paused is not None:
+            if time.monotonic() < item.next_probe:
+                return
             problem = environment_problem(profile, probe=True)
             if problem is None:
                 self.resume(item)
@@ -278,9 +303,18 @@ class Roster:
             self.watch(item)
 
     def pause(self, item: Watched, reason: str) -> None:
+        """Stop taking the profile's photos until its folders work again. A fault that
+        returns within RELAPSE seconds of a resume (the probe passes, the next photo fails
+        again) backs the probes off: 2, 4, 8 ... up to MAX_BACKOFF seconds apart."""
         if item.paused is None:
-            log.error("profile %s paused: %s (it resumes on its own when this is fixed)",
-                      item.profile.name, reason)
+            now = time.monotonic()
+            item.relapses = item.relapses + 1 if now - item.resumed_at < RELAPSE else 0
+            wait = min(MAX_BACKOFF, 2.0 ** item.relapses) if item.relapses else 0.0
+            item.next_probe = now + wait
+            log.error("profile %s paused: %s (it resumes on its own when this is fixed%s)",
+                      item.profile.name, reason,
+                      f"; it came back {item.relapses} time(s) right after resuming, next "
+                      f"check in {wait:g} s" if wait else "")
             self._journal.event("status", profile=item.profile.name,
                                 data={"state": "paused", "reason": reason})
         item.paused = reason
@@ -292,6 +326,7 @@ class Roster:
     def resume(self, item: Watched) -> None:
         log.warning("profile %s resumed", item.profile.name)
         item.paused = None
+        item.resumed_at = time.monotonic()
         self._journal.event("status", profile=item.profile.name, data={"state": "active"})
         self.sync_intake()
         self.watch(item)
@@ -322,15 +357,6 @@ def version_of(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     except OSError:
         return secrets.token_hex(8)
-
-
-def check_runnable(profile: Profile) -> None:
-    """A profile the daemon runs needs folders, which ``process`` does not."""
-    missing = [key for key in ("watch", "output") if getattr(profile, key) is None]
-    if missing:
-        source = profile.path or profile.name
-        raise ConfigError([f"{source}: At '{key}': required to run as a hot folder "
-                           "(got nothing; expected a folder path)" for key in missing])
 
 
 def prepare_folders(profile: Profile) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from studiocut.errors import ConfigError
+from studiocut.profiles.fields import Problems
 from studiocut.profiles.schema import Profile, Review
 
 # the name template's fields that vary from photo to photo (the others are the same for every
@@ -27,7 +29,8 @@ _PER_PHOTO = ("{stem}", "{source_ext}")
 
 @dataclass(frozen=True)
 class Place:
-    """A folder as the file system sees it: links resolved, case folded where it is ignored."""
+    """A folder (or file) as the file system sees it: links resolved, case folded where it
+    is ignored."""
 
     parts: tuple[str, ...]
 
@@ -56,6 +59,16 @@ def ignores_case(path: Path) -> bool:
         return os.path.samefile(probe, probe.with_name(probe.name.swapcase()))
     except OSError:
         return False
+
+
+def check_runnable(profile: Profile) -> None:
+    """A profile the daemon runs needs folders, which ``process`` does not: raise
+    ConfigError naming each missing key."""
+    missing = [key for key in ("watch", "output") if getattr(profile, key) is None]
+    if missing:
+        source = profile.path or profile.name
+        raise ConfigError([f"{source}: At '{key}': required to run as a hot folder "
+                           "(got nothing; expected a folder path)" for key in missing])
 
 
 def written(profile: Profile) -> list[tuple[str, Path]]:
@@ -93,33 +106,66 @@ def watcher_of(path: Path, profiles: Sequence[Profile]) -> Profile | None:
     return next((profile for profile in profiles if watches(profile, folder)), None)
 
 
-def problems(profiles: Sequence[Profile]) -> list[str]:
-    """Every breach of the rule among ``profiles``: a folder one of them writes into that one
-    of them watches, and two output trees that overlap where names can collide. Each problem is
-    a ``<file>: At 'key': ...`` line naming the folders and, where two are involved, both
-    profiles."""
-    found: list[str] = []
+@dataclass(frozen=True)
+class Breach:
+    """One breach of the rule: ``key`` of ``profile`` names a folder it must not write into
+    (``others``: the other profiles involved, none when the profile breaks it alone)."""
+
+    profile: Profile
+    key: str
+    problem: str
+    got: str
+    expected: str
+    others: tuple[str, ...] = ()
+
+
+def breaches(profiles: Sequence[Profile]) -> list[Breach]:
+    """Every breach among ``profiles``: a folder one of them writes into that one of them
+    watches, and two output trees that overlap where file names can be the same."""
+    found: list[Breach] = []
     for profile in profiles:
         for key, folder in written(profile):
             for other in profiles:
                 if not watches(other, folder):
                     continue
-                whose = "its own" if other is profile else f"profile {other.name}'s"
-                found.append(
-                    f"{_source(profile)}: At '{key}': {folder} is inside {whose} watched "
-                    f"folder {other.watch}{_links(folder, other.watch)}, so its files "
-                    f"would be taken as new photos (got {folder}; expected a folder outside "
-                    f"{other.watch})")
+                assert other.watch is not None
+                links = _links(folder, other.watch)
+                if other is profile and Place.of(folder) == Place.of(other.watch):
+                    found.append(Breach(profile, key, f"this folder is the watched folder{links}",
+                                        str(folder), "a separate folder"))
+                    continue
+                whose = "the" if other is profile else f"profile {other.name}'s"
+                found.append(Breach(
+                    profile, key, f"this folder is inside {whose} watched folder{links}, so "
+                    "what is written there would be taken as new photos", str(folder),
+                    f"a folder outside {other.watch}",
+                    () if other is profile else (other.name,)))
     for index, profile in enumerate(profiles):
         for other in profiles[index + 1:]:
             if _outputs_may_collide(profile, other):
-                found.append(
-                    f"{_source(profile)}: At 'output': {profile.output} shares its output "
-                    f"folder with profile {other.name} ({other.output}), and their file names "
-                    "can be the same, so one would overwrite the other's results (expected "
-                    "separate output folders, or name templates that differ in a fixed part, "
-                    "such as {profile} or another format)")
+                found.append(Breach(
+                    profile, "output", f"profile {other.name} writes into this output folder "
+                    f"too ({other.output}), and their file names can be the same, so one "
+                    "would overwrite the other's results", str(profile.output),
+                    "separate output folders, or name templates that differ in a fixed part "
+                    "such as {profile} or the format", (other.name,)))
     return found
+
+
+def problems(profiles: Sequence[Profile], *, between: bool = False) -> list[str]:
+    """The breaches among ``profiles`` as ``<file>: At 'key': ...`` lines; with ``between``
+    only those that involve two profiles (each file's own are its parser's to report)."""
+    return lines([b for b in breaches(profiles) if b.others or not between])
+
+
+def lines(found: Sequence[Breach]) -> list[str]:
+    """Each breach as the ``<file>: At 'key': ...`` line every profile problem reads as."""
+    result: list[str] = []
+    for breach in found:
+        problem = Problems(str(breach.profile.path or breach.profile.name))
+        problem.add(breach.key, breach.problem, breach.got, breach.expected)
+        result.extend(problem.items)
+    return result
 
 
 def _outputs_may_collide(a: Profile, b: Profile) -> bool:
@@ -153,7 +199,3 @@ def _links(*paths: Path | None) -> str:
         if path is not None and os.path.realpath(path) != os.path.abspath(path):
             return f" (through a link: {path} is {os.path.realpath(path)})"
     return ""
-
-
-def _source(profile: Profile) -> str:
-    return str(profile.path or profile.name)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from studiocut.errors import ConfigError
 from studiocut.models.registry import CPU, DEVICE_CHOICES, DEVICES, MODELS
+from studiocut.profiles import folders
 from studiocut.profiles.fields import (
     MISSING,
     Problems,
@@ -115,6 +116,9 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
     after, move_to = "keep", None
     if isinstance(after_value, dict) and set(after_value) == {"move"}:
         after, move_to = "move", parse_path(after_value["move"], "after.move", p, base)
+        if after_value["move"] is None:  # `move:` with nothing after it
+            p.add("after.move", "needs the folder to move originals to", None,
+                  "a folder path, such as ~/studio/done")
     elif isinstance(after_value, str) and after_value in ("keep", "delete"):
         after = after_value
     else:
@@ -170,21 +174,8 @@ def _cross_checks(profile: Profile, p: Problems) -> None:
     if profile.transparent and enc.format == "jpeg":
         p.add("format", "JPEG cannot hold transparency; with 'backdrop: transparent'",
               enc.format, "png | webp | tiff")
-    watch, output = profile.watch, profile.output
-    if watch is not None and output is not None:
-        if inside(output, watch) and profile.recursive:
-            p.add("output", "the output folder is inside the watched folder, so outputs would "
-                  "be processed again", str(output), "a folder outside " + str(watch))
-        if output == watch:
-            p.add("output", "the output folder is the watched folder", str(output),
-                  "a separate folder")
-    review_folder = profile.review.folder if profile.review is not None else None
-    for key, folder in (("after.move", profile.move_to), ("failed", profile.failed),
-                        ("review.folder", review_folder)):
-        within = folder is not None and watch is not None and inside(folder, watch)
-        if within and profile.recursive:
-            p.add(key, "this folder is inside the watched folder", str(folder),
-                  "a folder outside " + str(watch))
+    for breach in folders.breaches([profile]):  # where it may write: one rule for all
+        p.add(breach.key, breach.problem, breach.got, breach.expected)
 
 
 def inside(path: Path, folder: Path) -> bool:
