@@ -75,8 +75,8 @@ class Bench:
         claimed = self.journal.claim_next(["test"])
         assert claimed is not None
         job = claimed[0]
-        dest = self.journal.reserve_output(job.id, "test", self.out / f"{source.stem}.jpg",
-                                           self.out / f"{source.stem}-jpg.jpg")
+        dest = self.journal.reserve_output(job.id, [self.out / f"{source.stem}.jpg",
+                                                    self.out / f"{source.stem}-jpg.jpg"])
         outcome = pipeline.process(source, FakeModel(), self.profile, output_root=self.out,
                                    dest=dest, holding=True, keep=True)
         assert outcome.ok, outcome.message

@@ -20,6 +20,11 @@ TEMP_SUFFIX = ".studiocut.tmp"
 
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+# faults of one name, not of the folder: too long, a folder or file in the way, a character the
+# file system refuses
+_BAD_NAME = {errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.EINVAL,
+             errno.ENOTEMPTY}
+NAME_MAX = 255  # bytes of one name on ext4, APFS, NTFS (UTF-16 units there), SMB shares
 
 
 def write_atomic(dest: Path, data: bytes, *, root: Path | None = None) -> None:
@@ -29,7 +34,7 @@ def write_atomic(dest: Path, data: bytes, *, root: Path | None = None) -> None:
     folder = dest.parent
     if root is not None and not root.is_dir():
         raise OutputError("output-missing", f"output folder {root} does not exist")
-    temp = folder / f".{dest.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    temp = folder / temp_name(dest.name)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
@@ -48,6 +53,16 @@ def write_atomic(dest: Path, data: bytes, *, root: Path | None = None) -> None:
     except OSError as e:
         _remove_quietly(temp)
         raise _output_error(dest, e) from e
+
+
+def temp_name(name: str) -> str:
+    """A hidden, unique temp name beside ``name`` that fits in one file name: as much of
+    ``name`` as fits, a random part, and the suffix orphan removal looks for."""
+    tail = f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    room = NAME_MAX - 1 - len(tail)
+    while len(os.fsencode(name)) > room:  # whole characters only
+        name = name[:-1]
+    return f".{name}{tail}"
 
 
 def fsync_dir(folder: Path) -> None:
@@ -82,6 +97,9 @@ def _output_error(dest: Path, e: OSError) -> OutputError:
     if e.errno in _NOT_WRITABLE:
         return OutputError("not-writable", f"cannot write {dest}: output folder "
                            f"{dest.parent} is not writable ({e.strerror})")
+    if e.errno in _BAD_NAME:
+        return OutputError("bad-output-name", f"cannot write {dest}: {e.strerror or e}",
+                           environment=False)
     if e.errno == errno.ENOENT:
         return OutputError("output-missing", f"cannot write {dest}: folder {dest.parent} "
                            "is gone")

@@ -39,12 +39,15 @@ class InputError(StudiocutError):
 
 
 class OutputError(StudiocutError):
-    """The output cannot be written for a reason outside the photo: disk full, folder gone,
-    permission denied. The daemon pauses the profile on these and retries later."""
+    """The output cannot be written. Mostly for a reason outside the photo (disk full, folder
+    gone, permission denied): the daemon pauses the profile on these and retries later. With
+    ``environment`` false the fault is this output's name alone (too long for the file system,
+    a folder in the way): that photo fails, the profile goes on."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, environment: bool = True) -> None:
         super().__init__(message)
         self.reason = reason
+        self.environment = environment
 
 
 class ModelError(StudiocutError):

@@ -9,6 +9,7 @@ import pytest
 
 from journals import A, B, Clock, queue, revise, the_job
 from studiocut import journal
+from studiocut.errors import OutputError
 from studiocut.journal import Journal
 
 # --------------------------------------------------------------------------- enqueue
@@ -160,9 +161,9 @@ def test_reserve_output_gives_a_raw_and_a_jpeg_of_one_stem_different_names(
     jpeg = queue(db, "IMG_0001.JPG")
     wanted = Path("/out/IMG_0001.jpg")
 
-    raw_out = db.reserve_output(raw, "p", wanted, Path("/out/IMG_0001-cr2.jpg"))
-    jpeg_out = db.reserve_output(jpeg, "p", wanted, Path("/out/IMG_0001-jpg.jpg"))
-    raw_again = db.reserve_output(raw, "p", wanted, Path("/out/IMG_0001-cr2.jpg"))
+    raw_out = db.reserve_output(raw, [wanted, Path("/out/IMG_0001-cr2.jpg")])
+    jpeg_out = db.reserve_output(jpeg, [wanted, Path("/out/IMG_0001-jpg.jpg")])
+    raw_again = db.reserve_output(raw, [wanted, Path("/out/IMG_0001-cr2.jpg")])
 
     assert raw_out == wanted
     assert jpeg_out == Path("/out/IMG_0001-jpg.jpg")
@@ -171,22 +172,45 @@ def test_reserve_output_gives_a_raw_and_a_jpeg_of_one_stem_different_names(
     assert row is not None and row.output == jpeg_out
 
 
-def test_reserve_output_is_scoped_to_the_profile(db: Journal) -> None:
+def test_an_output_has_one_owner_among_every_profiles_jobs(db: Journal) -> None:
     mine = queue(db, "IMG_0001.jpg", profile="p")
     theirs = queue(db, "IMG_0001.jpg", profile="q")
     wanted = Path("/out/IMG_0001.jpg")
 
-    assert db.reserve_output(mine, "p", wanted, Path("/out/fallback.jpg")) == wanted
-    assert db.reserve_output(theirs, "q", wanted, Path("/out/fallback.jpg")) == wanted
+    assert db.reserve_output(mine, [wanted, Path("/out/fallback.jpg")]) == wanted
+    assert db.reserve_output(theirs, [wanted, Path("/out/fallback.jpg")]) == Path(
+        "/out/fallback.jpg")
 
 
-def test_fallback_name_taken_too_gets_the_job_id(db: Journal) -> None:
+def test_fallback_name_taken_too_gets_the_next_candidate(db: Journal) -> None:
     first, second, third = (queue(db, n) for n in ("IMG_1.CR2", "IMG_1.JPG", "IMG_1.jpg"))
     wanted, fallback = Path("/out/IMG_1.jpg"), Path("/out/IMG_1-jpg.jpg")
-    assert db.reserve_output(first, "p", wanted, Path("/out/IMG_1-cr2.jpg")) == wanted
-    assert db.reserve_output(second, "p", wanted, fallback) == fallback
-    assert db.reserve_output(third, "p", wanted, fallback) == Path(f"/out/IMG_1-jpg-{third}.jpg")
-    assert db.reserve_output(third, "p", wanted, fallback) == Path(f"/out/IMG_1-jpg-{third}.jpg")
+    numbered = Path(f"/out/IMG_1-jpg-{third}.jpg")
+    assert db.reserve_output(first, [wanted, Path("/out/IMG_1-cr2.jpg")]) == wanted
+    assert db.reserve_output(second, [wanted, fallback]) == fallback
+    assert db.reserve_output(third, [wanted, fallback, numbered]) == numbered
+    assert db.reserve_output(third, [wanted, fallback, numbered]) == numbered
+
+
+def test_a_file_studiocut_did_not_write_is_never_reserved(db: Journal, tmp_path: Path) -> None:
+    job = queue(db, "shoe.jpg")
+    stranger = tmp_path / "shoe.jpg"
+    stranger.write_bytes(b"someone else's file")
+    fallback = tmp_path / "shoe-jpg.jpg"
+
+    assert db.reserve_output(job, [stranger, fallback]) == fallback
+    fallback.write_bytes(b"our own output, from an earlier run")
+    assert db.reserve_output(job, [stranger, fallback]) == fallback  # ours: replaced again
+
+
+def test_no_free_name_fails_that_photo_alone(db: Journal, tmp_path: Path) -> None:
+    job = queue(db, "shoe.jpg")
+    (tmp_path / "shoe.jpg").mkdir()
+
+    with pytest.raises(OutputError) as taken:
+        db.reserve_output(job, [tmp_path / "shoe.jpg"])
+
+    assert taken.value.reason == "output-taken" and not taken.value.environment
 
 
 def test_finish_records_state_reason_message_and_output(db: Journal) -> None:
@@ -194,7 +218,7 @@ def test_finish_records_state_reason_message_and_output(db: Journal) -> None:
     failed_id = queue(db, "b.jpg")
     assert db.claim_next(["p"]) is not None
     assert db.claim_next(["p"]) is not None
-    db.reserve_output(failed_id, "p", Path("/out/b.jpg"), Path("/out/b-jpg.jpg"))
+    db.reserve_output(failed_id, [Path("/out/b.jpg"), Path("/out/b-jpg.jpg")])
 
     db.finish(done_id, journal.DONE, output=Path("/out/a.jpg"), seconds=1.5)
     db.finish(failed_id, journal.FAILED, reason="truncated", message="b.jpg: cut short")

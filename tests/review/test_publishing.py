@@ -33,8 +33,7 @@ def test_a_revision_in_another_format_takes_a_reserved_name(bench: Bench) -> Non
     rerun = bench.desk.rerun(job_id, profile_name="web")  # PNG
     other = bench.journal.enqueue("test", bench.watch / "shot.tif", Identity(1, 1, 1), "v1")
     assert other is not None
-    bench.journal.reserve_output(other.id, "test", bench.out / "shot.png",
-                                 bench.out / "shot-tif.png")  # a TIFF of the same stem owns it
+    bench.journal.reserve_output(other.id, [bench.out / "shot.png"])  # a TIFF of one stem owns it
 
     bench.desk.publish(rerun.id)
 

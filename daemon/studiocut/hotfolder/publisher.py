@@ -19,14 +19,14 @@ from collections import deque
 from pathlib import Path
 
 from studiocut import atomic, faults, journal
-from studiocut.errors import StudiocutError
+from studiocut.errors import OutputError, StudiocutError
 from studiocut.hotfolder import archive
 from studiocut.hotfolder.executor import Result, Work
 from studiocut.hotfolder.roster import Roster
 from studiocut.imaging import naming, pipeline
 from studiocut.imaging.pipeline import Outcome
 from studiocut.journal import Job, Journal
-from studiocut.profiles import Profile
+from studiocut.profiles import Profile, folders
 from studiocut.review.desk import Desk
 
 log = logging.getLogger(__name__)
@@ -55,16 +55,26 @@ class Publisher:
         return self._desk is not None
 
     def reserve(self, job: Job, work: Work) -> Path:
-        """Reserve the output's name: the profile's template rendered for the source, or,
-        when another source of the profile owns that name, ``{stem}-{source extension}``.
-        Raise InputError (``bad-name``) when the template makes no plain file name of it."""
+        """Reserve the output's name: the profile's template rendered for the source; when
+        another photo owns that name, or a file studiocut did not write is in the way,
+        ``{stem}-{source extension}``, then that with the job's number. Names too long for
+        the file system are shortened (a hash keeps them apart). Raise InputError
+        (``bad-name``) when the template makes no plain file name, OutputError when every
+        name is taken or would land in a folder a profile watches."""
         profile, source = work.profile, work.source
         assert profile.output is not None
         wanted = naming.output_path(profile.output, work.subfolder, source, profile.encoding,
                                     profile.name)
-        fallback = wanted.with_name(
-            f"{source.stem}-{source.suffix.lstrip('.').lower()}.{profile.encoding.ext}")
-        return self._journal.reserve_output(job.id, profile.name, wanted, fallback)
+        plain = f"{source.stem}-{source.suffix.lstrip('.').lower()}"
+        ext = profile.encoding.ext
+        candidates = [wanted, wanted.with_name(naming.fit(f"{plain}.{ext}")),
+                      wanted.with_name(naming.fit(f"{plain}-{job.id}.{ext}"))]
+        watcher = folders.watcher_of(wanted, self._roster.profiles())
+        if watcher is not None:
+            raise OutputError("output-watched", f"{source}: its output {wanted} would land in "
+                              f"profile {watcher.name}'s watched folder {watcher.watch}",
+                              environment=False)
+        return self._journal.reserve_output(job.id, candidates)
 
     def publish(self, job: Job, attempt: int, work: Work, dest: Path | None,
                 result: Result) -> None:

@@ -16,7 +16,7 @@ import threading
 import time
 
 from studiocut import faults
-from studiocut.errors import InputError
+from studiocut.errors import InputError, OutputError
 from studiocut.hotfolder.executor import Executor, Work, failed
 from studiocut.hotfolder.intake import Intake
 from studiocut.hotfolder.publisher import Publisher
@@ -115,7 +115,7 @@ class Workers:
                     keep=self._publisher.keeps)
         try:
             dest = self._publisher.reserve(job, work)
-        except InputError as e:  # an odd file name the template makes no plain name of
+        except (InputError, OutputError) as e:  # no name this photo's output may take
             self._publisher.publish(job, attempt, work, None, failed(source, e, 0.0))
             return
         self._publisher.publish(job, attempt, work, dest, self._executor.run(work))

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
+from studiocut.atomic import NAME_MAX, TEMP_SUFFIX
 from studiocut.errors import InputError
 from studiocut.profiles import Encoding
+
+# an output name leaves room for its temp name's decoration in one file name
+MAX_NAME = NAME_MAX - len(TEMP_SUFFIX) - 10
 
 
 def output_name(source: Path, enc: Encoding, profile: str) -> str:
@@ -18,7 +23,22 @@ def output_name(source: Path, enc: Encoding, profile: str) -> str:
     )
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
         raise InputError("bad-name", f"{source}: output name {name!r} is not a plain file name")
-    return name
+    return fit(name)
+
+
+def fit(name: str, limit: int = MAX_NAME) -> str:
+    """``name`` if it fits in ``limit`` bytes; else its start, a short hash of the whole name
+    (so two long names that start alike stay apart) and its extension."""
+    if len(os.fsencode(name)) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(os.fsencode(ext)) > 16:
+        stem, ext = name, ""
+    tail = f"~{hashlib.sha256(os.fsencode(name)).hexdigest()[:10]}" + (f".{ext}" if ext else "")
+    room = limit - len(os.fsencode(tail))
+    while len(os.fsencode(stem)) > room:  # whole characters only
+        stem = stem[:-1]
+    return stem + tail
 
 
 def output_path(root: Path, relative_dir: Path, source: Path, enc: Encoding, profile: str) -> Path:

@@ -267,8 +267,8 @@ def failure(source: Path, error: Exception, seconds: float) -> Outcome:
         message = str(error) if str(source) in str(error) else f"{source}: {error}"
         return Outcome(source, None, seconds, error.reason, message, retryable=error.retryable)
     if isinstance(error, OutputError):
-        return Outcome(source, None, seconds, error.reason, str(error), retryable=True,
-                       environment=True)
+        return Outcome(source, None, seconds, error.reason, str(error),
+                       retryable=error.environment, environment=error.environment)
     if isinstance(error, ModelError):
         return Outcome(source, None, seconds, "model", str(error), environment=True)
     if isinstance(error, MemoryError):

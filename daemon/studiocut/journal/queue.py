@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from studiocut.errors import OutputError
 from studiocut.journal.events import write_event
 from studiocut.journal.records import (
     DISCARDED,
@@ -100,24 +102,25 @@ class Queue(Store):
 
     # ------------------------------------------------------------------ worker side
 
-    def reserve_output(self, job_id: int, profile: str, wanted: Path, fallback: Path) -> Path:
-        """Return ``wanted`` unless another source of this profile already owns it (a RAW and a
-        JPEG of one stem), else ``fallback``, else ``fallback`` with the job id added; record
-        the choice atomically."""
+    def reserve_output(self, job_id: int, candidates: Sequence[Path], *,
+                       exists: Callable[[Path], bool] = os.path.lexists) -> Path:
+        """Reserve for the job the first of ``candidates`` that no other job (of any profile)
+        owns and that is not a file someone else put there (one that ``exists`` and is not
+        the job's own earlier output); record the choice atomically and return it. Raise
+        OutputError (this photo's fault, not the folder's) when every candidate is taken."""
         with self._write() as db:
-            chosen = wanted
-            for candidate in (wanted, fallback, None):
-                if candidate is None:
-                    chosen = fallback.with_name(f"{fallback.stem}-{job_id}{fallback.suffix}")
-                    break
-                owner = db.execute(
-                    "SELECT id FROM jobs WHERE profile=? AND output=? AND id<>?",
-                    (profile, os.fsencode(candidate), job_id)).fetchone()
-                if owner is None:
-                    chosen = candidate
-                    break
-            db.execute("UPDATE jobs SET output=? WHERE id=?", (os.fsencode(chosen), job_id))
-        return chosen
+            row = db.execute("SELECT output FROM jobs WHERE id=?", (job_id,)).fetchone()
+            earlier = os.fsdecode(row[0]) if row is not None and row[0] is not None else None
+            for candidate in candidates:
+                owner = db.execute("SELECT id FROM jobs WHERE output=? AND id<>?",
+                                   (os.fsencode(candidate), job_id)).fetchone()
+                if owner is None and (str(candidate) == earlier or not exists(candidate)):
+                    db.execute("UPDATE jobs SET output=? WHERE id=?",
+                               (os.fsencode(candidate), job_id))
+                    return candidate
+        names = ", ".join(c.name for c in candidates)
+        raise OutputError("output-taken", f"no free output name: {names} are taken by other "
+                          "photos or by files studiocut did not write", environment=False)
 
     def finish(self, job_id: int, state: str, *, reason: str | None = None,
                message: str | None = None, output: Path | None = None,

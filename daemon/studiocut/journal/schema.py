@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
 CREATE INDEX IF NOT EXISTS jobs_output ON jobs (profile, output);
+-- an output file has one owner among every profile's jobs
+CREATE INDEX IF NOT EXISTS jobs_output_owner ON jobs (output);
 CREATE TABLE IF NOT EXISTS revisions (
     id INTEGER PRIMARY KEY,
     job INTEGER NOT NULL,

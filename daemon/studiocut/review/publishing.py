@@ -68,8 +68,7 @@ class Publishing(Lookup):
         if dest.suffix.lower() != "." + revision.ext:
             wanted = dest.with_suffix("." + revision.ext)
             dest = self.journal.reserve_output(
-                job.id, profile.name, wanted, wanted.with_name(f"{wanted.stem}-{job.id}"
-                                                               f"{wanted.suffix}"))
+                job.id, [wanted, wanted.with_name(f"{wanted.stem}-{job.id}{wanted.suffix}")])
         self.journal.begin_publish(job.id, revision.number, review)
         for attempt in range(RETRY_REPLACE):
             try:
@@ -78,8 +77,7 @@ class Publishing(Lookup):
             except StudiocutError:
                 if attempt == RETRY_REPLACE - 1:
                     if dest != job.output:  # keep the name it has
-                        self.journal.reserve_output(job.id, profile.name, job.output,
-                                                    job.output)
+                        self.journal.reserve_output(job.id, [job.output])
                     self.journal.end_publish(job.id, job.published)
                     raise
                 time.sleep(0.2 * (attempt + 1))
