@@ -14,8 +14,9 @@ from pathlib import Path
 
 from studiocut import profiles
 from studiocut.cli.options import error_lines, profiles_dir
-from studiocut.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError
+from studiocut.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, InputError
 from studiocut.imaging.pipeline import Outcome
+from studiocut.profiles import folders
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -51,6 +52,10 @@ def cmd_process(args: argparse.Namespace) -> int:
     jobs = list(_expand_inputs(args.inputs, profile))
     if not jobs:
         error_lines(["no input images found in " + ", ".join(map(str, args.inputs))])
+        return EXIT_USAGE
+    refused = _writes_over_inputs(args.inputs, jobs, out, profile)
+    if refused:
+        error_lines(refused)
         return EXIT_USAGE
     workers = args.jobs if args.jobs > 0 else max(1, min(len(jobs), os.cpu_count() or 1))
     pipeline.set_framing_slots(workers)
@@ -93,6 +98,32 @@ def _expand_inputs(
                     yield path, path.parent.relative_to(item)
         else:
             yield item, Path()
+
+
+def _writes_over_inputs(inputs: Sequence[Path], jobs: Sequence[tuple[Path, Path]], out: Path,
+                        profile: profiles.Profile) -> list[str]:
+    """Why writing to ``out`` would touch the inputs: an output that would replace an input
+    file, or an output folder inside a folder being read (by the file system's view of the
+    folders: links resolved, case folded where it is ignored)."""
+    from studiocut.imaging import naming
+
+    problems: list[str] = []
+    sources = {folders.Place.of(source): source for source, _ in jobs}
+    for source, relative in jobs:
+        try:
+            dest = naming.output_path(out, relative, source, profile.encoding, profile.name)
+        except InputError:
+            continue  # an odd name: that photo fails on its own, with its reason
+        replaced = sources.get(folders.Place.of(dest))
+        if replaced is not None:
+            problems.append(f"{replaced}: its cut-out would be written over it ({dest}); give "
+                            "--out a folder of its own")
+    target = folders.Place.of(out)
+    for item in inputs:
+        if item.is_dir() and target.within(folders.Place.of(item)):
+            problems.append(f"{out}: the output folder is inside the input folder {item}; give "
+                            "--out a folder outside it")
+    return problems
 
 
 def _with_progress(outcomes: Iterator[Outcome], total: int, *, enabled: bool) -> Iterator[Outcome]:
