@@ -82,14 +82,33 @@ class _JournalFormatter(logging.Formatter):
 
 
 def _escape_control_characters(record: logging.LogRecord) -> bool:
-    """Log lines never carry raw control characters (a file name could hold an escape
-    sequence that rewrites the operator's terminal)."""
+    """Log lines never carry raw control characters: a file name could hold an escape
+    sequence that rewrites the operator's terminal, or a newline that forges a log line. The
+    values put into a message are escaped whole (newlines too); the message's own text keeps
+    its line breaks."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(_escaped(value) for value in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {key: _escaped(value) for key, value in record.args.items()}
     message = record.getMessage()
     if not message.isprintable():
-        record.msg = "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1]
+        record.msg = "".join(c if c.isprintable() or c == "\n" else _escape(c)
                              for c in message)
         record.args = None
     return True
+
+
+def _escaped(value: object) -> object:
+    """``value`` as it may appear in a log line: itself, or its text with control characters
+    escaped when it has any."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = os.fsdecode(value) if isinstance(value, os.PathLike) else str(value)
+    return value if text.isprintable() else "".join(map(_escape, text))
+
+
+def _escape(c: str) -> str:
+    return c if c.isprintable() else repr(c)[1:-1]
 
 
 def fewer_malloc_arenas() -> None:
