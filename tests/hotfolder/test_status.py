@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from studiocut import cli, journal
 from studiocut.hotfolder import lock, status
@@ -255,24 +257,48 @@ def test_a_profile_known_only_to_the_running_daemon_has_nothing_flagged(
     assert rows["studio"]["flagged"] == 0 and rows["web"]["flagged"] == 0
 
 
-def test_cli_status_shows_the_flagged_column(
-    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_cli_status_shows_each_profiles_flagged_count(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     record_flagged(state / status.JOURNAL_FILE)
-    monkeypatch.setenv("COLUMNS", "200")
 
     code = cli.main(["status", "--state", str(state), "--profiles", str(tmp_path)])
 
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
+    studio = lines.index("studio: stopped")
+    assert "flagged 2," in lines[studio + 1]
+    web = lines.index("web: stopped")
+    assert "flagged 1," in lines[web + 1]
 
-    def cells(line: str) -> list[str]:
-        return [cell.strip() for cell in line.replace("┃", "│").split("│")]
 
-    column = cells(next(line for line in lines if "flagged" in line)).index("flagged")
-    assert cells(next(line for line in lines if "│ studio" in line))[column] == "2"
-    assert cells(next(line for line in lines if "│ web" in line))[column] == "1"
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_a_narrow_terminal_gets_whole_lines_not_cut_cells(
+        state: Path, tmp_path: Path, width: int) -> None:
+    fill(state)
+    out = io.StringIO()
+
+    status.render(status.collect(state, tmp_path),
+                  Console(file=out, width=width, force_terminal=True, color_system=None))
+
+    text = out.getvalue()
+    assert "…" not in text and "┃" not in text
+    assert "studio: stopped" in text and "web: stopped" in text
+    assert "pending 2, done 1, flagged 0, failed 1, oldest pending 120 s" in text
+    assert "IMG_0003.jpg: the file ends early" in text
+
+
+def test_a_wide_terminal_gets_the_table(state: Path, tmp_path: Path) -> None:
+    fill(state)
+    out = io.StringIO()
+
+    status.render(status.collect(state, tmp_path),
+                  Console(file=out, width=160, force_terminal=True, color_system=None))
+
+    header = next(line for line in out.getvalue().splitlines() if "oldest pending" in line)
+    assert "flagged" in header and "runs on" in header and "…" not in out.getvalue()
 
 
 # ===========================================================================================
@@ -284,7 +310,7 @@ LIVE = {"studio": status.Live("paused", "output folder /out is missing", "/in", 
                               "u2netp", "CPUExecutionProvider", 4, hold="flagged")}
 
 
-def test_the_status_line_counts_queue_work_in_progress_throughput_and_pauses(
+def test_the_status_line_counts_queue_work_in_progress_throughput_and_pauses_with_why(
     state: Path,
 ) -> None:
     fill(state)
@@ -294,7 +320,8 @@ def test_the_status_line_counts_queue_work_in_progress_throughput_and_pauses(
     finally:
         db.close()
 
-    assert line == "1 queued, 1 in progress, 4/min, 1 profile(s) paused"
+    assert line == ("1 queued, 1 in progress, 4/min, 1 profile(s) paused (studio: output folder "
+                    "/out is missing)")
     assert status.Status(None, {}).line() == "0 queued, 0 in progress, 0/min"
 
 

@@ -20,6 +20,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
 from studiocut import atomic, journal
 from studiocut.errors import StudiocutError
 from studiocut.hotfolder import lock
@@ -145,8 +149,10 @@ class Status:
         queued = sum(c.get(journal.PENDING, 0) for c in self.jobs.values())
         done = sum(p.per_minute or 0 for p in self.live.values())
         line = f"{queued} queued, {len(self.in_flight)} in progress, {done}/min"
-        paused = sum(1 for p in self.live.values() if p.state == "paused")
-        return line + (f", {paused} profile(s) paused" if paused else "")
+        paused = [f"{name}: {p.reason}" for name, p in sorted(self.live.items())
+                  if p.state == "paused"]
+        return line + (f", {len(paused)} profile(s) paused ({'; '.join(paused)})"
+                       if paused else "")
 
     def file(self, *, stopping: bool = False) -> dict[str, Any]:
         """The status file's content: what only the running daemon knows (pauses,
@@ -271,30 +277,62 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def render(report: dict[str, Any]) -> None:
-    """Print the report as tables (rich)."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+WIDE = 120  # columns a terminal needs for the table; narrower ones and pipes get blocks
 
-    console = Console()
+
+def render(report: dict[str, Any], console: Console | None = None) -> None:
+    """Print the report: a table on a terminal wide enough for it, otherwise one block of
+    whole lines per profile (an 80-column terminal or a pipe would cut table cells to
+    stubs)."""
+    console = console or Console()
     state = "running" if report["running"] else "not running"
-    console.print(f"studiocut daemon: [bold]{state}[/bold] (state in {report['state_dir']})")
+    console.print(f"studiocut daemon: [bold]{state}[/bold] (state in {report['state_dir']})",
+                  soft_wrap=True)
     if report.get("review"):
-        console.print(f"review page: {report['review']} (`studiocut review url` adds the token)")
-    table = Table("profile", "state", "pending", "done", "flagged", "failed", "oldest pending",
-                  "per minute", "model", "runs on")
-    for row in report["profiles"]:
-        age = row["oldest_pending_seconds"]
-        table.add_row(
-            row["name"], row["state"] + (f": {row['reason']}" if row["reason"] else ""),
-            str(row["pending"]), str(row["done"]), str(row["flagged"]), str(row["failed"]),
-            "-" if age is None else f"{age:.0f} s",
-            "-" if row["per_minute"] is None else str(row["per_minute"]),
-            row["model"] or "-", row["provider"] or "-",
-        )
-    console.print(table)
+        console.print(f"review page: {report['review']} (`studiocut review url` adds the token)",
+                      soft_wrap=True)
+    if console.is_terminal and console.width >= WIDE:
+        _table(console, report["profiles"])
+    else:
+        for row in report["profiles"]:
+            _block(console, row)
     for row in report["profiles"]:
         for failure in row["last_failures"]:
             console.print(Text.assemble(("failed ", "red"),
-                                        f"{failure['message']} [{failure['reason']}]"))
+                                        f"{failure['message']} [{failure['reason']}]"),
+                          soft_wrap=True)
+
+
+def _table(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table("profile", "state", "pending", "done", "flagged", "failed", "oldest pending",
+                  "per minute", "model", "runs on")
+    for row in rows:
+        figures = _figures(row)
+        table.add_row(
+            row["name"], figures["state"], figures["pending"], figures["done"],
+            figures["flagged"], figures["failed"], figures["oldest pending"],
+            figures["per minute"], figures["model"], figures["runs on"])
+    console.print(table)
+
+
+def _block(console: Console, row: dict[str, Any]) -> None:
+    figures = _figures(row)
+    console.print(Text.assemble((row["name"], "bold"), f": {figures['state']}"), soft_wrap=True)
+    counts = ", ".join(f"{key} {figures[key]}" for key in (
+        "pending", "done", "flagged", "failed", "oldest pending", "per minute"))
+    console.print(f"  {counts}", soft_wrap=True, markup=False)
+    if row["model"]:  # known while a daemon runs the profile
+        console.print(f"  model {figures['model']} on {figures['runs on']}", soft_wrap=True,
+                      markup=False)
+
+
+def _figures(row: dict[str, Any]) -> dict[str, str]:
+    age = row["oldest_pending_seconds"]
+    return {
+        "state": row["state"] + (f": {row['reason']}" if row["reason"] else ""),
+        "pending": str(row["pending"]), "done": str(row["done"]),
+        "flagged": str(row["flagged"]), "failed": str(row["failed"]),
+        "oldest pending": "-" if age is None else f"{age:.0f} s",
+        "per minute": "-" if row["per_minute"] is None else str(row["per_minute"]),
+        "model": row["model"] or "-", "runs on": row["provider"] or "-",
+    }
