@@ -419,6 +419,11 @@ def test_failed_photo_can_be_retried_and_dismissed(page: Page) -> None:
     assert job_id in failed()
     listed = page.job(job_id)
     assert listed["state"] == "failed" and listed["reason"] and listed["message"]
+    # names relative to the watched folder: the page never sends paths
+    assert listed["message"].startswith("failing/garbage.jpg: ")
+    assert str(page.daemon.root) not in listed["message"]
+    (row,) = [r for r in page.ok(page.get("/api/v1/status"))["profiles"] if r["name"] == "held"]
+    assert row["last_error"].startswith("failing/garbage.jpg: ")
     assert listed["revision"] is None and listed["revisions"] == []
     last = page.ok(page.get("/api/v1/events.json", params={"after": 0}))["last"]
     while more := page.ok(page.get("/api/v1/events.json", params={"after": last}))["events"]:

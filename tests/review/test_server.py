@@ -230,3 +230,31 @@ def test_the_page_answers_at_the_address_it_listens_on_and_bracketed_ipv6() -> N
     assert server.url("192.168.1.20", 8770) == "http://192.168.1.20:8770/"
     assert server.url("::", 8770) == "http://127.0.0.1:8770/"
     assert server.url("[fd00::5]", 8770) == "http://[fd00::5]:8770/"
+
+
+# --------------------------------------------------------------------------- slow clients
+
+
+def test_a_half_sent_request_is_cut_off_and_whole_ones_are_served() -> None:
+    """uvicorn alone waits forever for the rest of a request (slowloris)."""
+    import socket
+
+    page = server.Server(object(), server.Settings(port=0, request_timeout=0.5),  # type: ignore[arg-type]
+                         "s" * 32, watch_of=lambda name: None)
+    page.start()
+    try:
+        def connect() -> socket.socket:
+            return socket.create_connection(("127.0.0.1", page.port), timeout=5)
+
+        half, silent, whole = connect(), connect(), connect()
+        host = f"Host: 127.0.0.1:{page.port}".encode()
+        half.sendall(b"GET /api/v1/status HTTP/1.1\r\n" + host)  # and then nothing
+        whole.sendall(b"GET /api/v1/status HTTP/1.1\r\n" + host + b"\r\n\r\n")
+        assert whole.recv(100).startswith(b"HTTP/1.1 401")  # served (no token: refused)
+        started = time.monotonic()
+        assert half.recv(100) == b"" and silent.recv(100) == b""  # closed by the server
+        assert time.monotonic() - started < 3
+        for client in (half, silent, whole):
+            client.close()
+    finally:
+        page.stop(2)

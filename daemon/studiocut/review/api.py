@@ -82,11 +82,23 @@ def job_json(job: Job, revision: Revision | None, watch: Path | None) -> dict[st
     return {
         "id": job.id, "profile": job.profile, "name": job.source.name,
         "folder": "" if folder == "." else folder, "state": job.state, "review": job.review,
-        "flags": list(job.flags), "reason": job.reason, "message": job.message,
+        "flags": list(job.flags), "reason": job.reason,
+        "message": without_folders(job.message, watch),
         "attempts": job.attempts, "created": job.created, "updated": job.updated,
         "output_name": job.output.name if job.output else None, "published": job.published,
         "revision": revision_json(revision) if revision else None,
     }
+
+
+def without_folders(message: str | None, *folders: Path | None) -> str | None:
+    """A message as the page shows it: the folders' paths cut off the names in it (the page
+    never sends paths; the operator knows the folders from the monitor)."""
+    if message is None:
+        return None
+    for folder in folders:
+        if folder is not None:
+            message = message.replace(os.fsdecode(folder) + os.sep, "")
+    return message
 
 
 def revision_json(revision: Revision) -> dict[str, Any]:
@@ -140,6 +152,9 @@ class Api:
 
     async def status(self, request: Request) -> Response:
         profiles = await run_in_threadpool(self.daemon.review_status)
+        for row in profiles:
+            watch = Path(row["watch"]) if row.get("watch") else None
+            row["last_error"] = without_folders(row.get("last_error"), watch)
         return Json({"daemon": {"version": __version__, "started": self.daemon.started,
                                         "pid": os.getpid()}, "profiles": profiles})
 

@@ -21,10 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import h11
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from studiocut.review.api import Api, Daemon, json_error, plain_text
 
@@ -47,12 +49,58 @@ class Settings:
     bind: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     allowed_hosts: tuple[str, ...] = ()  # names (or addresses) a LAN browser uses
+    request_timeout: float = 10.0  # seconds a client has to send one whole request
 
     def problems(self) -> list[str]:
         if self.bind.strip("[]") not in LOOPBACK and not self.allowed_hosts:
             return [f"the review page binds {self.bind}, which other computers can reach: "
                     "name the addresses they use with --allowed-host (DNS rebinding guard)"]
         return []
+
+
+MAX_CONNECTIONS = 64  # open connections (live streams included); more get 503
+
+
+class BoundedH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline on reading each request. uvicorn times out
+    only idle keep-alive connections: a client that sends half a request (or its first byte)
+    and then stalls would hold its connection forever. Here each request, from the moment the
+    connection opens or the previous response ends, must arrive whole within
+    ``request_timeout`` seconds, or the connection is closed."""
+
+    request_timeout = 10.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE and self.conn.their_state is not h11.SEND_BODY:
+            self._disarm()  # the request is in (or the connection is ending)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()  # for the next request on this connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.request_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
+            self.transport.close()
 
 
 MIN_TOKEN = 16  # a shorter token (an empty or cut-short file) is replaced
@@ -206,8 +254,10 @@ class Server:
         self.port = int(self._socket.getsockname()[1])
         app = create_app(daemon, settings, secret, watch_of=watch_of, closing=self.closing,
                          port=self.port)
+        bounded = type("Bounded", (BoundedH11,), {"request_timeout": settings.request_timeout})
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=2, server_header=False)
+                                timeout_graceful_shutdown=2, server_header=False,
+                                http=bounded, limit_concurrency=MAX_CONNECTIONS)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="review-page", daemon=True)
 
