@@ -265,6 +265,29 @@ def test_a_symlink_and_a_fifo_named_jpg_are_recorded_as_ignored_and_never_opened
     assert hot.intake.waiting == 0
 
 
+def test_a_hidden_file_that_looks_like_a_photo_is_recorded_as_ignored_once_settled(
+    hot: Setup, caplog: pytest.LogCaptureFixture,
+) -> None:
+    hidden = hot.write("..jpg")
+    apple = hot.write("._IMG_0001.JPG")
+    rsync = hot.write(".IMG_0002.jpg.AbC123")  # a copy tool's temp: nothing to record
+    found = set(walk(hot.inbox, recursive=True))
+    assert {hidden, apple, rsync} <= found  # the scan sees them; the intake decides
+    for path in found:
+        hot.notice(path)
+
+    assert hot.intake.tick(now=100.0) == 0
+    assert hot.states() == {}  # not settled yet: a temp name may still be renamed
+    with caplog.at_level("WARNING"):
+        assert hot.intake.tick(now=100.0 + SETTLE) == 0
+
+    jobs = {job.source.name: (job.state, job.reason) for job in hot.journal.jobs()}
+    assert jobs == {"..jpg": (journal.IGNORED, "hidden-name"),
+                    "._IMG_0001.JPG": (journal.IGNORED, "hidden-name")}
+    assert sum("hidden name" in r.getMessage() for r in caplog.records) == 2
+    assert hot.intake.waiting == 0
+
+
 def test_an_already_known_file_is_dropped_at_once_with_one_journal_lookup(
     hot: Setup, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -40,9 +40,25 @@ def accepts(profile: Profile, name: str) -> bool:
         return False
     if any(fnmatch.fnmatchcase(lower, p) for p in TEMP_PATTERNS):
         return False
+    return _chosen(profile, lower)
+
+
+def _chosen(profile: Profile, lower: str) -> bool:
+    """Whether the profile's include patterns take the name and its ignore patterns do not."""
     if any(fnmatch.fnmatchcase(lower, p.lower()) for p in profile.ignore):
         return False
     return any(fnmatch.fnmatchcase(lower, p.lower()) for p in profile.include)
+
+
+def hidden_photo(profile: Profile, name: str) -> bool:
+    """True for a hidden name that otherwise looks like one of the profile's photos (``..jpg``,
+    macOS's ``._IMG_0001.JPG``): never processed, but recorded as ignored with the reason, so
+    no photo-like file disappears unexplained. Copy tools' temp names (rsync's
+    ``.name.XXXXXX``) do not look like photos and stay unrecorded."""
+    lower = name.lower()
+    if not lower.startswith(".") or any(fnmatch.fnmatchcase(lower, p) for p in TEMP_PATTERNS):
+        return False
+    return _chosen(profile, lower)
 
 
 def walk(root: Path, recursive: bool) -> Iterator[Path]:
@@ -54,10 +70,10 @@ def walk(root: Path, recursive: bool) -> Iterator[Path]:
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
-                    if entry.name.startswith("."):
-                        continue
                     try:
                         if entry.is_dir(follow_symlinks=False):
+                            if entry.name.startswith("."):
+                                continue
                             if recursive:
                                 stack.append(Path(entry.path))
                             continue
@@ -170,7 +186,8 @@ class Intake:
     def _look(self, profile: Profile, version: str, path: Path, candidate: _Candidate,
               now: float, closed_now: bool) -> int | None:
         """Return None to keep watching the file, 0 to drop it, 1 when it became a job."""
-        if not accepts(profile, path.name):
+        hidden = hidden_photo(profile, path.name)
+        if not hidden and not accepts(profile, path.name):
             return 0
         try:
             st = os.lstat(path)
@@ -201,5 +218,13 @@ class Intake:
         settle = min(profile.settle, CLOSED_SETTLE) if candidate.closed else profile.settle
         if now - candidate.stable_since < settle:
             return None
+        if hidden:
+            if not self._journal.is_known(profile.name, path, identity):
+                log.warning("ignoring %s: a hidden name (starting with '.') is never processed",
+                            path)
+                self._journal.record(profile.name, path, identity, IGNORED, "hidden-name",
+                                     f"{path}: hidden name (starting with '.'), never "
+                                     "processed; rename it to process it")
+            return 0
         job = self._journal.enqueue(profile.name, path, identity, version)
         return 1 if job is not None else 0
