@@ -209,6 +209,9 @@ def test_png_header_claiming_50000_by_50000_is_refused_fast(tmp_path: Path) -> N
     assert caught.value.reason == "too-large"
     assert time.perf_counter() - started < 1.0
     assert _peak_rss_bytes() - peak < 64 << 20
+    # in the profile's terms, not Pillow's internal limit
+    assert str(caught.value) == (f"{path}: 2500.0 MP is over the profile's limit of "
+                                 f"{LIMITS.max_pixels / 1e6:.1f} MP (limits.max_pixels)")
 
 
 def test_zlib_bomb_of_15000_by_15000_is_refused_before_any_pixel_is_decoded(

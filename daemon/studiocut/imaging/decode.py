@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass
 from functools import lru_cache
@@ -219,7 +220,7 @@ def open_source(path: Path, limits: Limits) -> Source:
         raise InputError("not-an-image", f"{path}: not an image in an allowed format "
                          f"({', '.join(PILLOW_FORMATS)}; {what_is(data)})") from e
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise InputError("too-large", f"{path}: {e}") from e
+        raise _too_many_pixels(path, e, limits) from e
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError("not-an-image", f"{path}: cannot read the image header: {e}") from e
     w, h = image.size
@@ -293,6 +294,15 @@ def _check_pixels(path: Path, w: int, h: int, limits: Limits) -> None:
         raise InputError("too-large", f"{path}: {w} x {h} = {w * h / 1e6:.1f} MP is over the "
                          f"profile's limit of {limits.max_pixels / 1e6:.1f} MP "
                          "(limits.max_pixels)")
+
+
+def _too_many_pixels(path: Path, e: Exception, limits: Limits) -> InputError:
+    """Pillow's refusal of a decompression bomb, in the profile's terms (its message quotes
+    its own internal limit, which the studio never set)."""
+    found = re.search(r"\((\d+) pixels\)", str(e))
+    size = f"{int(found.group(1)) / 1e6:.1f} MP is " if found else ""
+    return InputError("too-large", f"{path}: {size}over the profile's limit of "
+                      f"{limits.max_pixels / 1e6:.1f} MP (limits.max_pixels)")
 
 
 def _pixel_error(path: Path, e: Exception) -> InputError:
