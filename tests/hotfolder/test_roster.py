@@ -168,3 +168,33 @@ def test_a_paused_profile_takes_no_jobs_until_its_folders_work_again(
     events = [e.data for e in journal_db.events(0) if e.kind == "status"]
     assert events == [{"state": "paused", "reason": "output folder is missing"},
                       {"state": "active"}]
+
+
+def test_a_fault_back_right_after_each_resume_waits_longer_before_the_next_probe(
+        tmp_path: Path, journal_db: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "profiles", "studio", studio_keys(tmp_path))
+    running = start(tmp_path, journal_db)
+    item = running.watched["studio"]
+    clock = [1000.0]
+    monkeypatch.setattr(roster.time, "monotonic", lambda: clock[0])
+    try:
+        running.pause(item, "cannot write: quota")
+        running.check(item)  # the first pause: probed at once, and it resumes
+        assert item.paused is None
+        waits = []
+        for _ in range(4):  # the next photo fails the same way, right after each resume
+            clock[0] += 1.0
+            running.pause(item, "cannot write: quota")
+            waits.append(item.next_probe - clock[0])
+            running.check(item)
+            assert item.paused is not None  # not probed before its time
+            clock[0] = item.next_probe
+            running.check(item)
+            assert item.paused is None
+        assert waits == [2.0, 4.0, 8.0, 16.0]
+
+        clock[0] += roster.RELAPSE + 1  # a fault long after the last resume starts afresh
+        running.pause(item, "output folder is missing")
+        assert item.next_probe == clock[0]
+    finally:
+        running.stop_watching()
