@@ -270,3 +270,15 @@ def test_foreground_with_no_backdrop_in_the_frame_returns_the_image_itself() -> 
     assert ((crop_alpha > 0.004) & (crop_alpha < 0.996)).any()
 
     assert matte.foreground(crop, crop_alpha) is crop
+
+
+def test_refine_says_so_when_the_trimap_holds_no_sure_subject() -> None:
+    """pymatting refuses a trimap without foreground ("Trimap did not contain foreground
+    values"): a mask that is only half sure of the subject gives one."""
+    alpha = np.zeros((100, 100), np.float32)
+    alpha[30:70, 30:70] = 0.55
+    rgb = np.full((100, 100, 3), 200, np.uint8)
+    rgb[30:70, 30:70] = (200, 30, 30)
+
+    with pytest.raises(matte.MattingFailed, match="foreground"):
+        matte.refine(alpha, rgb, Matting(enabled=True))

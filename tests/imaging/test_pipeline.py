@@ -386,3 +386,26 @@ def test_only_formats_decoded_whole_for_the_preview_take_their_slot_before_it(
 
     assert outcome.ok, outcome.message
     assert held == [preview_in_slot, True]  # the preview, then the pixels for the output
+
+
+class HalfSureModel(FakeModel):
+    """Finds the subject but is never more than 55 % sure of it."""
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        return np.minimum(super().predict(rgb), 0.55)
+
+
+def test_a_photo_whose_matting_fails_keeps_the_mask_and_is_flagged(tmp_path: Path) -> None:
+    photo = tmp_path / "in" / "shoe.jpg"
+    photo.parent.mkdir()
+    (tmp_path / "out").mkdir()
+    product_photo().save(photo)
+    profile = make_profile(matting={"enabled": True}, format="png", backdrop="transparent")
+
+    outcome = pipeline.process(photo, HalfSureModel(), profile, output_root=tmp_path / "out")
+
+    assert outcome.ok and outcome.output is not None and outcome.output.is_file()
+    assert any(flag.startswith("alpha matting failed (Trimap did not contain foreground")
+               for flag in outcome.flags)
+    alpha = np.asarray(Image.open(outcome.output))[..., 3]
+    assert alpha.max() > 0  # the model's mask, not an empty cut-out

@@ -72,11 +72,16 @@ def _disc(radius: int) -> np.ndarray:
 CLIP = 0.03
 
 
+class MattingFailed(Exception):
+    """Closed-form matting gave no answer for this photo (pymatting refused the trimap, or
+    the solve failed): the caller keeps the model's mask and says so."""
+
+
 def refine(alpha: np.ndarray, rgb: np.ndarray, matting: Matting) -> np.ndarray:
     """Return the final alpha for ``rgb``: ``alpha`` itself when matting is off, else alpha
     solved by closed-form matting in the trimap's unknown zone. Large images are solved at
     ``matting.max_pixels`` and the solution upsampled; outside the zone the trimap's 0 and 1
-    stand."""
+    stand. Raise MattingFailed when the solve gives no answer."""
     if not matting.enabled:
         return alpha
     h, w = alpha.shape
@@ -108,7 +113,13 @@ def _closed_form(rgb: np.ndarray, tri: np.ndarray) -> np.ndarray:
     from pymatting import estimate_alpha_cf
 
     image = rgb.astype(np.float64) / 255.0
-    solved = estimate_alpha_cf(image, tri)
+    try:
+        solved = estimate_alpha_cf(image, tri)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
+        # e.g. "Trimap did not contain foreground values": a trimap with no sure subject
+        raise MattingFailed(str(e) or type(e).__name__) from e
+    if not np.isfinite(solved).all():
+        raise MattingFailed("the solve did not converge (non-finite alpha)")
     return np.asarray(solved, dtype=np.float32)
 
 

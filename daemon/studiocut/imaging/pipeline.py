@@ -129,10 +129,16 @@ def frame_located(located: Located, profile: Profile) -> Framed:
     alpha = matte.upsample(mask, decoded, box, work)
     if source_alpha is not None:
         alpha *= _sized(source_alpha, work)
+    matting_failed = None
     if profile.matting.enabled:
-        alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
+        try:
+            alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
+        except matte.MattingFailed as e:  # this photo keeps the model's mask, flagged
+            log.warning("%s: alpha matting failed (%s); the model's mask is used", src.path, e)
+            matting_failed = str(e)
     alpha = matte.cleanup(alpha, profile.cleanup)
-    signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha)
+    signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha,
+                             matting_failed=matting_failed)
     per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
     layout = frame.layout(alpha, profile.square, decoded=per_source_pixel)
     rgb, alpha = frame.fit(rgb, alpha, layout)

@@ -25,11 +25,13 @@ class Signals:
     area: float  # share of the frame the subject covers
     subjects: int  # separate subjects at least 5 % the size of the largest
     confidence: float  # how decisive the model's mask is around the subject (1: fully)
+    matting_failed: str | None = None  # why alpha matting gave no answer (the mask was used)
 
 
-def measure(mask: np.ndarray, alpha: np.ndarray) -> Signals:
-    """Given the model's mask of the whole frame and the final alpha of the working region,
-    return the signals."""
+def measure(mask: np.ndarray, alpha: np.ndarray, *,
+            matting_failed: str | None = None) -> Signals:
+    """Given the model's mask of the whole frame and the final alpha of the working region
+    (and why matting failed, if it did), return the signals."""
     inside = mask > 0.5
     touching = bool(inside[0].any() or inside[-1].any() or inside[:, 0].any()
                     or inside[:, -1].any())
@@ -43,7 +45,7 @@ def measure(mask: np.ndarray, alpha: np.ndarray) -> Signals:
     uncertain = float(unsure.sum() / present.sum()) if present.any() else 0.0
     return Signals(uncertain=round(uncertain, 4), touches_border=touching,
                    area=round(float(inside.mean()), 4), subjects=subjects,
-                   confidence=round(confidence, 4))
+                   confidence=round(confidence, 4), matting_failed=matting_failed)
 
 
 def reasons(signals: Signals, rules: Review | None) -> tuple[str, ...]:
@@ -51,6 +53,9 @@ def reasons(signals: Signals, rules: Review | None) -> tuple[str, ...]:
     if rules is None:
         return ()
     found = []
+    if signals.matting_failed is not None:  # a person should see the soft edges it lacks
+        found.append(f"alpha matting failed ({signals.matting_failed}); the model's mask "
+                     "was used")
     if rules.max_uncertain is not None and signals.uncertain > rules.max_uncertain:
         found.append(f"unsure edges: {signals.uncertain:.1%} of the subject is partly "
                      f"transparent (limit {_percent(rules.max_uncertain)})")

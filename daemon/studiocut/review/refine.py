@@ -281,7 +281,11 @@ def apply(key: Hashable, before: np.ndarray, alpha: np.ndarray, edit: Edit,
         morph = cv2.dilate if edit.shift > 0 else cv2.erode
         result = np.asarray(morph(result, disc), dtype=np.float32)
     if edit.matting:
-        result = matte.refine(result, before, Matting(enabled=True))
+        try:
+            result = matte.refine(result, before, Matting(enabled=True))
+        except matte.MattingFailed as e:
+            raise BadEdit(f"alpha matting gave no answer for this cut-out ({e}); try it "
+                          "without matting") from e
     if edit.feather > 0:
         result = np.asarray(cv2.GaussianBlur(result, (0, 0), sigmaX=edit.feather / 2),
                             dtype=np.float32)
