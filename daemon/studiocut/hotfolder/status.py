@@ -48,6 +48,7 @@ class Live:
     provider: str | None = None
     per_minute: int | None = None
     hold: str = "none"  # which results wait for approval on the review page
+    queue: str | None = None  # the cluster queue its photos go to (executor: cluster)
 
     @classmethod
     def of(cls, item: Watched, now: float) -> Live:
@@ -55,18 +56,19 @@ class Live:
         return cls("paused" if item.paused else "active", item.paused,
                    os.fsdecode(profile.watch or ""), os.fsdecode(profile.output or ""),
                    profile.model, getattr(item.model, "provider", "unknown"),
-                   item.per_minute(now), profile.review.hold if profile.review else "none")
+                   item.per_minute(now), profile.review.hold if profile.review else "none",
+                   profile.dispatch.queue if profile.dispatch.remote else None)
 
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state, "reason": self.reason, "watch": self.watch,
                 "output": self.output, "model": self.model, "provider": self.provider,
-                "per_minute": self.per_minute}
+                "per_minute": self.per_minute, "queue": self.queue}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Live:
         return cls(data.get("state", "stopped"), data.get("reason"), data.get("watch"),
                    data.get("output"), data.get("model"), data.get("provider"),
-                   data.get("per_minute"))
+                   data.get("per_minute"), queue=data.get("queue"))
 
 
 def live(watched: Mapping[str, Watched]) -> dict[str, Live]:
@@ -100,17 +102,20 @@ class Figures:
 class Status:
     """The daemon's status at one moment, from ``journal`` (None: no journal yet), the
     ``live`` profiles, the ids of the jobs ``in_flight``, when it ``started``, its review
-    page's address and its ``recent`` results."""
+    page's address, its ``recent`` results and, when some profile runs on the cluster, the
+    ``cluster`` as the executor reports it (broker state, queues, jobs in flight there)."""
 
     def __init__(self, db: Journal | None, profiles: Mapping[str, Live], *,
                  in_flight: Sequence[int] = (), started: float = 0.0,
-                 review: str | None = None, recent: Sequence[Outcome] = ()) -> None:
+                 review: str | None = None, recent: Sequence[Outcome] = (),
+                 cluster: Mapping[str, Any] | None = None) -> None:
         self._db = db
         self.live = dict(profiles)
         self.in_flight = list(in_flight)
         self.started = started
         self.review = review
         self.recent = list(recent)
+        self.cluster = dict(cluster) if cluster is not None else None
         self.wall = time.time()
 
     @cached_property
@@ -158,6 +163,7 @@ class Status:
             "state": "stopping" if stopping else "running",
             "review": self.review if not stopping else None,
             "profiles": {name: p.to_json() for name, p in self.live.items()},
+            **({"cluster": self.cluster} if self.cluster is not None else {}),
         }
 
     def monitor(self) -> list[dict[str, Any]]:
@@ -178,8 +184,18 @@ class Status:
                 "per_minute": p.per_minute if p else 0,
                 "oldest_pending_s": f.oldest_pending_s,
                 "last_error": f.last_error,
+                **({"cluster": self._remote(p.queue)} if p and p.queue else {}),
             })
         return rows
+
+    def _remote(self, queue: str) -> dict[str, Any]:
+        """A cluster profile's queue, its jobs out on the cluster and the broker's state."""
+        cluster = self.cluster or {}
+        broker = cluster.get("broker", {})
+        found = cluster.get("queues", {}).get(queue, {})
+        return {"queue": queue, "in_flight": found.get("in_flight", 0),
+                "queued": found.get("queued"), "broker": broker.get("state", "unknown"),
+                "broker_since": broker.get("since")}
 
 
 def write(state_dir: Path, status: Status, *, stopping: bool = False) -> None:
@@ -210,6 +226,8 @@ def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str,
         "profiles": [],
         "jobs": [],
     }
+    if running and published.get("cluster"):
+        report["cluster"] = published["cluster"]
     if not db_path.exists():
         report["profiles"] = [_profile_row(f, []) for f in Status(None, profiles).figures()]
         return report
@@ -237,6 +255,7 @@ def _profile_row(f: Figures, failures: list[journal.Job]) -> dict[str, Any]:
         "model": p.model,
         "provider": p.provider,
         "per_minute": p.per_minute,
+        "queue": p.queue,
         "pending": f.pending,
         "done": f.jobs.get(journal.DONE, 0),
         "failed": f.jobs.get(journal.FAILED, 0),
@@ -294,6 +313,18 @@ def render(report: dict[str, Any]) -> None:
             row["model"] or "-", row["provider"] or "-",
         )
     console.print(table)
+    cluster = report.get("cluster")
+    if cluster:
+        broker = cluster.get("broker", {})
+        since = broker.get("since")
+        console.print(f"cluster broker {broker.get('url')}: [bold]{broker.get('state')}[/bold]"
+                      + (f" since {time.strftime('%H:%M:%S', time.localtime(since))}"
+                         if since else ""))
+        for queue, info in sorted(cluster.get("queues", {}).items()):
+            waiting = info.get("queued")
+            console.print(f"  queue {queue}: {info.get('in_flight', 0)} photo(s) of this "
+                          "station in flight" + ("" if waiting is None else
+                                                  f", {waiting} waiting in the broker"))
     for row in report["profiles"]:
         for failure in row["last_failures"]:
             console.print(Text.assemble(("failed ", "red"),
