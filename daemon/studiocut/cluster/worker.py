@@ -5,7 +5,9 @@ Celery worker; each pool process loads them once, at its start (``load``). ``con
 one job: a job whose bundle exists is skipped (a resend, or a redelivery after the bundle was
 written but before the ack); otherwise the attempt is counted in Redis, since redelivery
 alone would loop forever on a photo that kills its worker, and after ``max_attempts`` the
-job is failed as poison. The pipeline's ``make`` runs on the spooled input with the recipe's
+job is failed as poison. A photo past the soft time limit (90 % of ``task_time_limit``) fails
+with that reason; one the hard limit has to kill goes back to the queue, and its attempts
+count. The pipeline's ``make`` runs on the spooled input with the recipe's
 profile, and the bundle is written: the first writer wins.
 """
 
@@ -61,7 +63,7 @@ def missing_models(models: tuple[str, ...]) -> list[str]:
             if spec_for(m).needs_files and not predict.installed(spec_for(m))]
 
 
-def load(cluster: Cluster, queue: str, *, threads: int) -> None:
+def load(cluster: Cluster, queue: str, *, threads: int, node: str) -> None:
     """Set up this pool process: load the queue's models (once: they stay open), connect to
     Redis, sweep temp files dead processes left. Raise ModelError for a missing model."""
     global _here
@@ -70,7 +72,7 @@ def load(cluster: Cluster, queue: str, *, threads: int) -> None:
         predict.load(name, threads=threads)
     client = redis.Redis.from_url(cluster.broker, socket_timeout=cluster.socket_timeout,
                                   socket_connect_timeout=cluster.socket_connect_timeout)
-    _here = _Process(cluster, root, client, threads, f"{socket.gethostname()}:{os.getpid()}")
+    _here = _Process(cluster, root, client, threads, f"{node}:{os.getpid()}")
     spool.sweep(root, max_age=2 * cluster.task_time_limit)
 
 
@@ -98,16 +100,18 @@ def consume(request: Any, relative: str, recipe_data: dict[str, Any], key: str, 
         return _finish(here, key, meta)
     here.redis.set(LOST.format(key), f"attempt {attempt} on {here.name} was lost (the worker "
                    "was killed or crashed)", ex=KEEP_COUNTS)
-    faults.point("worker-start", Path(name))
+    log.info("%s: attempt %d on %s", name, attempt, here.name)
     started = time.perf_counter()
     try:
+        faults.point("worker-start", Path(name))
         profile = recipe.profile_of(recipe_data, name="cluster")
         model = predict.open_model(profile.model_request(threads=here.threads))
         made = pipeline.make(root / relative, model, profile)
-    except SoftTimeLimitExceeded:
-        here.redis.set(LOST.format(key), f"attempt {attempt} on {here.name} exceeded the "
-                       f"{cluster.task_time_limit:g} s time limit", ex=KEEP_COUNTS)
-        raise  # back to the queue (acks_on_timeout off): the attempt count decides
+    except SoftTimeLimitExceeded:  # the photo, not the machine: another try would do the same
+        meta.update(status="failed", reason="time-limit", message=(
+            f"{name}: took longer than the cluster's {cluster.task_time_limit:g} s time limit "
+            f"on {here.name}"))
+        return _finish(here, key, meta)
     except ConfigError as e:  # a recipe this worker's version cannot read
         meta.update(status="failed", reason="recipe", message=f"{name}: {e}")
         return _finish(here, key, meta)
@@ -157,18 +161,18 @@ def start(cluster: Cluster, queue: str, *, concurrency: int, pool: str, name: st
                          "run " + "; ".join(f"`{m}`" for m in missing))
     cluster.spool_root()  # a machine cluster.yaml names no spool for cannot start
     threads = max(1, (os.cpu_count() or 1) // max(1, concurrency))
+    node = f"{name or f'studiocut-{queue}-{os.getpid()}'}@{socket.gethostname()}"
 
     def on_process_init(**_: Any) -> None:
-        load(cluster, queue, threads=threads)
+        load(cluster, queue, threads=threads, node=node)
 
     signals.worker_process_init.connect(on_process_init, weak=False)
     if pool != "prefork":  # solo and threads pools have no child processes to set up
-        load(cluster, queue, threads=threads)
+        load(cluster, queue, threads=threads, node=node)
     celery = app.make(cluster, consume=consume)
-    node = name or f"studiocut-{queue}-{os.getpid()}"
     celery.worker_main([
         "worker", f"--loglevel={loglevel}", "-Q", queue, "-c", str(concurrency), "-P", pool,
-        "-n", f"{node}@%h",
+        "-n", node,
         # no broadcast chatter at start or while idle: fewer moving parts
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ])
