@@ -226,9 +226,9 @@ def test_a_photo_that_kills_its_worker_fails_as_poison_after_three_attempts(
     studio.check(names, failed=frozenset({"poison007.jpg"}))
 
 
-@pytest.mark.slow
 def test_chaos_60_photos_8_random_kills_of_workers_and_the_station(studio: Cluster) -> None:
-    nodes = [studio.worker(), studio.worker()]
+    slow = "worker-start:sleep=0.3"  # a GPU's time per photo: kills land mid-job
+    nodes = [studio.worker(faults=slow), studio.worker(faults=slow)]
     station = studio.make_station(workers=3).start()
     inbox = station.inbox
     rng = random.Random(17)
@@ -251,7 +251,7 @@ def test_chaos_60_photos_8_random_kills_of_workers_and_the_station(studio: Clust
             station.start()
         elif what == "worker":
             nodes[i].kill()
-            nodes[i] = studio.worker()
+            nodes[i] = studio.worker(faults=slow)
         elif nodes[i].children():
             nodes[i].kill_child()
         kills.append(what)

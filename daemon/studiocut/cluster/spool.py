@@ -145,7 +145,8 @@ def write_bundle(root: Path, key: str, meta: dict[str, Any], *, output: bytes | 
 
 
 def remove(root: Path, key: str, relative: str | None) -> None:
-    """Remove a finished job's bundle and (when given) its input."""
+    """Remove a finished job's input (when given), then its bundle: in that order, a
+    worker that finds the input still there knows its bundle is still wanted."""
     if relative is not None:
         (root / relative).unlink(missing_ok=True)
     shutil.rmtree(result_folder(root, key), ignore_errors=True)

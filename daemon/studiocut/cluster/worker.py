@@ -97,7 +97,7 @@ def consume(request: Any, relative: str, recipe_data: dict[str, Any], key: str, 
         meta.update(status="failed", reason="poison", message=(
             f"{name}: failed as poison: {attempt - 1} attempts on the cluster did not finish"
             + (f" (last: {last})" if last else "")))
-        return _finish(here, key, meta)
+        return _finish(here, key, relative, meta)
     here.redis.set(LOST.format(key), f"attempt {attempt} on {here.name} was lost (the worker "
                    "was killed or crashed)", ex=KEEP_COUNTS)
     log.info("%s: attempt %d on %s", name, attempt, here.name)
@@ -111,15 +111,17 @@ def consume(request: Any, relative: str, recipe_data: dict[str, Any], key: str, 
         meta.update(status="failed", reason="time-limit", message=(
             f"{name}: took longer than the cluster's {cluster.task_time_limit:g} s time limit "
             f"on {here.name}"))
-        return _finish(here, key, meta)
+        return _finish(here, key, relative, meta)
     except ConfigError as e:  # a recipe this worker's version cannot read
         meta.update(status="failed", reason="recipe", message=f"{name}: {e}")
-        return _finish(here, key, meta)
+        return _finish(here, key, relative, meta)
     except Exception as e:  # the photo's own failure: deterministic, no retry here
+        if not (root / relative).is_file():  # its station finished it meanwhile
+            return {"status": "skipped", "reason": "input gone: its station has finished it"}
         outcome = pipeline.failure(root / relative, e, time.perf_counter() - started)
         meta.update(status="failed", reason=outcome.reason, message=outcome.message,
                     retryable=outcome.retryable, environment=outcome.environment)
-        return _finish(here, key, meta)
+        return _finish(here, key, relative, meta)
     framed = made.framed
     meta.update(status="ok", flags=list(made.flags), seconds=time.perf_counter() - started,
                 signals=vars(framed.signals) if framed.signals else None,
@@ -128,14 +130,22 @@ def consume(request: Any, relative: str, recipe_data: dict[str, Any], key: str, 
     if keep:
         files = {name: blob for name, blob in (("icc", framed.icc), ("exif", framed.exif))
                  if blob}
-    return _finish(here, key, meta, output=made.data, files=files,
+    return _finish(here, key, relative, meta, output=made.data, files=files,
                    layers=(framed.before, framed.alpha) if keep else None)
 
 
-def _finish(here: _Process, key: str, meta: dict[str, Any], **parts: Any) -> dict[str, Any]:
+def _finish(here: _Process, key: str, relative: str, meta: dict[str, Any],
+            **parts: Any) -> dict[str, Any]:
     """Write the bundle, forget the job's counts (later deliveries skip it), and say what
-    became of it."""
+    became of it. A bundle is wanted only while its input is in the spool: a station
+    removes the input (first) and the bundle when it has its result, so a second copy of
+    the job that finishes after that removes its own bundle rather than leave it behind."""
     won = spool.write_bundle(here.root, key, meta, **parts)
+    if won and not (here.root / relative).is_file():
+        spool.remove(here.root, key, None)
+        log.info("%s: its station already has this job's result: this copy is discarded",
+                 meta["name"])
+        return {"status": "skipped", "reason": "input gone: its station has finished it"}
     faults.point("worker-written", Path(meta["name"]))
     with contextlib.suppress(redis.RedisError):  # they expire anyway
         here.redis.delete(ATTEMPTS.format(key), LOST.format(key))
