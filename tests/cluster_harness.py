@@ -101,13 +101,13 @@ class Worker:
     count = 0
 
     def __init__(self, root: Path, cluster_file: Path, *, concurrency: int = 1,
-                 faults: str = "") -> None:
+                 faults: str = "", threads: int = 0) -> None:
         Worker.count += 1
         self.name = f"w{Worker.count}"
         self.log = root / f"{self.name}.log"
         self.command = [sys.executable, "-m", "studiocut", "worker", "--cluster",
                         str(cluster_file), "--queue", QUEUE, "--concurrency", str(concurrency),
-                        "--name", self.name]
+                        "--name", self.name, "--threads", str(threads)]
         self.concurrency = concurrency
         self.env = dict(os.environ, STUDIOCUT_FAULTS=faults, PYTHONUNBUFFERED="1")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -181,8 +181,10 @@ class Cluster:
         self.cluster_file.write_text(yaml.safe_dump(data), encoding="utf-8")
         return self.cluster_file
 
-    def worker(self, *, concurrency: int = 1, faults: str = "", wait: bool = True) -> Worker:
-        worker = Worker(self.root, self.cluster_file, concurrency=concurrency, faults=faults)
+    def worker(self, *, concurrency: int = 1, faults: str = "", wait: bool = True,
+               threads: int = 0) -> Worker:
+        worker = Worker(self.root, self.cluster_file, concurrency=concurrency, faults=faults,
+                        threads=threads)
         self.workers.append(worker)
         return worker.start(wait=wait)
 

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     w.add_argument("--queue", required=True, metavar="NAME", help="the queue to take jobs from")
     w.add_argument("--concurrency", type=int, default=1, metavar="N",
                    help="photos processed at once, one process each (default: 1)")
+    w.add_argument("--threads", type=int, default=0, metavar="N",
+                   help="CPU threads each process's model may use (default: the cores shared "
+                   "out between the processes)")
     w.add_argument("--pool", choices=("prefork", "threads", "solo"), default=None,
                    help="Celery pool (default: prefork; threads on Windows)")
     w.add_argument("--name", default=None, metavar="NAME",
@@ -32,12 +35,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("celery") is None:
         raise ConfigError(["studiocut worker needs the cluster extra: pip install "
                            "'studiocut[cluster]'"])
-    if args.concurrency < 1:
-        raise ConfigError([f"--concurrency must be 1 or more (got {args.concurrency})"])
+    if args.concurrency < 1 or args.threads < 0:
+        raise ConfigError([f"--concurrency must be 1 or more (got {args.concurrency}) and "
+                           f"--threads 0 or more (got {args.threads})"])
     from studiocut.cluster import config, worker
 
     cluster = config.read(args.cluster)
     worker.start(cluster, args.queue, concurrency=args.concurrency,
                  pool=args.pool or worker.default_pool(), name=args.name,
+                 threads=args.threads,
                  loglevel="DEBUG" if args.verbose > 1 else "INFO")
     return EXIT_OK

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import redis
 from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded
@@ -68,6 +69,7 @@ def load(cluster: Cluster, queue: str, *, threads: int, node: str) -> None:
     Redis, sweep temp files dead processes left. Raise ModelError for a missing model."""
     global _here
     root = cluster.spool_root()
+    cv2.setNumThreads(threads)  # the process's share of the cores, for OpenCV's stages too
     for name in cluster.queues[queue]:
         predict.load(name, threads=threads)
     client = redis.Redis.from_url(cluster.broker, socket_timeout=cluster.socket_timeout,
@@ -159,7 +161,7 @@ def _layout(layout: Any) -> dict[str, Any] | None:
 
 
 def start(cluster: Cluster, queue: str, *, concurrency: int, pool: str, name: str | None,
-          loglevel: str = "INFO") -> None:
+          threads: int = 0, loglevel: str = "INFO") -> None:
     """Run the Celery worker for ``queue`` until it is stopped (SIGTERM: finish the running
     photos). Raise ConfigError for an unknown queue, ModelError for a missing model."""
     if queue not in cluster.queues:
@@ -170,7 +172,7 @@ def start(cluster: Cluster, queue: str, *, concurrency: int, pool: str, name: st
         raise ModelError("a model of queue " + queue + " is not installed on this machine: "
                          "run " + "; ".join(f"`{m}`" for m in missing))
     cluster.spool_root()  # a machine cluster.yaml names no spool for cannot start
-    threads = max(1, (os.cpu_count() or 1) // max(1, concurrency))
+    threads = threads or max(1, (os.cpu_count() or 1) // max(1, concurrency))
     node = f"{name or f'studiocut-{queue}-{os.getpid()}'}@{socket.gethostname()}"
 
     def on_process_init(**_: Any) -> None:
