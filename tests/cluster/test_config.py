@@ -44,7 +44,7 @@ def test_a_visibility_timeout_not_above_the_time_limit_is_refused() -> None:
 
 
 def test_every_problem_is_reported_at_once_with_its_key_path() -> None:
-    found = problems(broker="http://x", spool={"gpu-1": "relative/path"},
+    found = problems(broker="http://x", spool={"gpu-1": "relative/path", "win": "S:\\spool"},
                      queues={"cutout": {"models": ["no-such-model"], "modles": []}},
                      task_time_limit=-1, visibility_timeout="soon", colour="red")
 

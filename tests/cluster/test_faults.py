@@ -9,6 +9,7 @@ import json
 import random
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -56,10 +57,11 @@ def test_a_batch_runs_on_the_workers_and_the_status_shows_the_cluster(
 
     station.wait_done(6, timeout=30)
 
-    report = station.status()
-    assert report["cluster"]["broker"]["state"] == "up"
+    report = wait_for(lambda: (r := station.status())["cluster"]["broker"]["state"] == "up"
+                      and r, 5, "the status file to say the broker is up", interval=0.2)
     assert report["cluster"]["queues"][QUEUE]["in_flight"] == 0
     assert report["profiles"][0]["queue"] == QUEUE
+    assert report["cluster"]["workers"] == [f"w1@{socket.gethostname()}"]
     assert all(attempts(worker.text(), n) == 1 for n in names)
     assert all(r["worker"].startswith("w1@") for r in studio.outbox())
     station.stop()

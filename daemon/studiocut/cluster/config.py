@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from studiocut.errors import ConfigError
@@ -141,7 +141,9 @@ def _spool(value: object, p: Problems) -> dict[str, Path]:
         if not (isinstance(folder, str) and folder.strip()):
             p.add(f"spool.{host}", "must be a folder path", folder, "/mnt/studio-spool")
             continue
-        if not Path(folder).expanduser().is_absolute() and not folder.startswith("\\\\"):
+        # one file for every machine: a Windows station's path is absolute too
+        if not (PurePosixPath(folder).is_absolute() or PureWindowsPath(folder).is_absolute()
+                or folder.startswith("~")):
             p.add(f"spool.{host}", "must be an absolute folder path", folder,
                   "/mnt/studio-spool or \\\\server\\spool")
             continue

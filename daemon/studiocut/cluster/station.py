@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 SEND_ERRORS = (OperationalError, redis.RedisError, ConnectionError, OSError)
 POLL = 0.1  # seconds between looks for a bundle
 RETRY_SEND = 1.0  # seconds between sends while the broker fails
+WORKERS_SEEN = 3600.0  # the status lists the workers that answered within this many seconds
 
 
 class ClusterExecutor:
@@ -183,7 +184,10 @@ class ClusterExecutor:
         queues = {q: {"in_flight": sum(flights.get(q, {}).values()),
                       "queued": self.broker.report()["queued"].get(q)}
                   for q in self._cluster.queues}
-        return {"broker": self.broker.report(), "queues": queues}
+        # a worker process is named <node>@<host>:<pid>; the status lists the nodes
+        workers = sorted({w.rsplit(":", 1)[0] for w in self._journal.remote_workers(
+            time.time() - WORKERS_SEEN)})
+        return {"broker": self.broker.report(), "queues": queues, "workers": workers}
 
 
 def _framed(bundle: spool.Bundle, signals: Signals | None) -> Framed | None:

@@ -62,7 +62,7 @@ class Live:
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state, "reason": self.reason, "watch": self.watch,
                 "output": self.output, "model": self.model, "provider": self.provider,
-                "per_minute": self.per_minute, "queue": self.queue}
+                "per_minute": self.per_minute, **({"queue": self.queue} if self.queue else {})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Live:
@@ -320,6 +320,9 @@ def render(report: dict[str, Any]) -> None:
         console.print(f"cluster broker {broker.get('url')}: [bold]{broker.get('state')}[/bold]"
                       + (f" since {time.strftime('%H:%M:%S', time.localtime(since))}"
                          if since else ""))
+        if cluster.get("workers"):
+            console.print("  workers that answered in the last hour: "
+                          + ", ".join(cluster["workers"]))
         for queue, info in sorted(cluster.get("queues", {}).items()):
             waiting = info.get("queued")
             console.print(f"  queue {queue}: {info.get('in_flight', 0)} photo(s) of this "

@@ -80,6 +80,14 @@ class Outbox(Store):
                 f"({','.join('?' * len(IN_FLIGHT))})", (key, job, *IN_FLIGHT)).fetchone()
         return row is not None
 
+    def remote_workers(self, since: float) -> list[str]:
+        """The workers that answered this station's jobs since ``since`` (epoch seconds)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT worker FROM remote WHERE updated>=? AND worker IS NOT NULL "
+                "ORDER BY worker", (since,)).fetchall()
+        return [row[0] for row in rows]
+
     def remote_counts(self) -> dict[str, dict[str, int]]:
         """{queue: {state: count}} of the jobs not finished yet."""
         with self._lock:
