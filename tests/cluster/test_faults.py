@@ -171,11 +171,25 @@ def test_redis_restarted_mid_batch_loses_nothing(studio: Cluster) -> None:
     studio.redis.start()
 
     station.wait_done(8, timeout=45)
-    assert station.status()["cluster"]["broker"]["state"] == "up"
+    wait_for(lambda: station.status()["cluster"]["broker"]["state"] == "up", 10,
+             "the broker up again", interval=0.3)
     assert "waits for the cluster broker" in station.text() or max(
         r["sends"] for r in studio.outbox()) > 1
     station.stop()
     studio.check(names)
+
+
+def test_an_idle_station_notices_the_broker_going_down(studio: Cluster) -> None:
+    station = studio.make_station().start()
+
+    def broker() -> str:
+        return str(station.status().get("cluster", {}).get("broker", {}).get("state"))
+
+    wait_for(lambda: broker() == "up", 10, "the broker up", interval=0.3)
+    studio.redis.stop()
+    wait_for(lambda: broker() == "down", 15, "the broker down", interval=0.3)
+    assert "cluster broker redis://127.0.0.1" in station.text()  # the log says so too
+    station.stop()
 
 
 def test_with_the_broker_down_a_local_profile_runs_its_photos_here(studio: Cluster) -> None:

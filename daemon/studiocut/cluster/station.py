@@ -28,7 +28,7 @@ from kombu.exceptions import OperationalError
 
 from studiocut import faults
 from studiocut.cluster import app, recipe, spool
-from studiocut.cluster.broker import Broker
+from studiocut.cluster.broker import PROBE_EVERY, Broker
 from studiocut.cluster.config import Cluster
 from studiocut.errors import InputError
 from studiocut.hotfolder.executor import Executor, LocalExecutor, Result, Work, failed
@@ -60,6 +60,14 @@ class ClusterExecutor:
         self._stop = threading.Event()
         self._send_lock = threading.Lock()
         spool.sweep(self._root, max_age=2 * cluster.task_time_limit)
+        # while no photo is out, this thread is what notices the broker come and go
+        self._watch = threading.Thread(target=self._watch_broker, name="cluster-broker",
+                                       daemon=True)
+        self._watch.start()
+
+    def _watch_broker(self) -> None:
+        while not self._stop.wait(PROBE_EVERY):
+            self.broker.probe(tuple(self._cluster.queues))
 
     def close(self) -> None:
         """Stop waiting: photos still out return as interrupted (their jobs run again at the
@@ -68,6 +76,8 @@ class ClusterExecutor:
 
     def release(self) -> None:
         """Close the broker connections (after the workers stopped)."""
+        self._stop.set()
+        self._watch.join()
         self.broker.close()
         self._app.close()
 
