@@ -188,11 +188,11 @@ class Cluster:
         self.workers.append(worker)
         return worker.start(wait=wait)
 
-    def make_station(self, *, faults: str = "", workers: int = 2,
+    def make_station(self, *, faults: str = "", workers: int = 2, review: bool = False,
                      **profile: Any) -> Daemon:
         keys = {"executor": "cluster", "queue": QUEUE, **profile}
-        self.station = Daemon(self.root, {"studio": keys}, faults=faults,
-                              args=["--workers", str(workers), "--no-review"])
+        args = ["--workers", str(workers)] + ([] if review else ["--no-review"])
+        self.station = Daemon(self.root, {"studio": keys}, faults=faults, args=args)
         return self.station
 
     def close(self) -> None:

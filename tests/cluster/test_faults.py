@@ -10,6 +10,7 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -65,6 +66,23 @@ def test_a_batch_runs_on_the_workers_and_the_status_shows_the_cluster(
     assert all(attempts(worker.text(), n) == 1 for n in names)
     assert all(r["worker"].startswith("w1@") for r in studio.outbox())
     station.stop()
+    studio.check(names)
+
+
+def test_the_review_page_keeps_the_layers_of_results_made_on_the_cluster(
+        studio: Cluster) -> None:
+    studio.worker()
+    station = studio.make_station(review=True).start()
+    names = drop(studio, 2)
+    station.wait_done(2, timeout=30)
+    station.stop()
+
+    db = sqlite3.connect(studio.root / "state" / "journal.db")
+    try:
+        revisions = db.execute("SELECT kind, width, height FROM revisions").fetchall()
+    finally:
+        db.close()
+    assert revisions == [("auto", 160, 120)] * 2  # framed layers came back with each result
     studio.check(names)
 
 
