@@ -16,7 +16,10 @@ import time
 from pathlib import Path
 
 POINTS = ("after-claim", "after-inference", "after-temp-write", "after-replace", "after-done",
-          "observer-event", "after-publish-write")
+          "observer-event", "after-publish-write",
+          # the cluster: a station's job recorded in its outbox, not yet sent; a worker's job
+          # started (its attempt counted); its bundle written, not yet acknowledged
+          "cluster-recorded", "worker-start", "worker-written")
 
 
 def _parse(spec: str) -> dict[str, list[tuple[str, str]]]:

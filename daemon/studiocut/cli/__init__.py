@@ -11,13 +11,24 @@ import sys
 from collections.abc import Sequence
 
 from studiocut import __version__
-from studiocut.cli import check, doctor, models, options, process, review, run, service, status
+from studiocut.cli import (
+    check,
+    doctor,
+    models,
+    options,
+    process,
+    review,
+    run,
+    service,
+    status,
+    worker,
+)
 from studiocut.errors import EXIT_USAGE, ConfigError, ModelError
 
 __all__ = ["main"]
 
 # in the order ``studiocut --help`` lists them
-COMMANDS = (process, check, run, review, status, models, doctor, service)
+COMMANDS = (process, check, run, review, status, models, doctor, service, worker)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,8 +63,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_crashes=args.max_crashes, live=sys.stderr.isatty() and not args.plain,
         review=page, keep_revisions=args.keep_revisions, refiner=args.refiner,
     )
+    from studiocut import cluster
+
+    route = cluster.route(options.profiles_dir)  # None: no profile runs on the cluster
     try:
-        return hotfolder.run(options)
+        return hotfolder.run(options, route=route)
     except hotfolder.AlreadyRunning as e:
         error_lines([str(e)])
         return EXIT_USAGE

@@ -57,12 +57,21 @@ class Options:
     refiner: str = "auto"  # what points and boxes run on the review page: a SAM, or grabcut
 
 
+# Given the daemon's LocalExecutor and journal, the executor the workers use instead (the
+# cluster's routing executor, which runs some profiles elsewhere).
+Route = Callable[[LocalExecutor, Journal], Executor]
+
+
 class Daemon:
     """The daemon's parts, assembled. ``executor`` runs the pipeline for the workers; by
-    default a LocalExecutor, in this process."""
+    default a LocalExecutor, in this process, or what ``route`` makes of it. An executor
+    with a ``close`` method is told when the daemon stops (before the workers are joined),
+    one with ``report`` adds it to the status as ``cluster``."""
 
-    def __init__(self, options: Options, *, executor: Executor | None = None) -> None:
+    def __init__(self, options: Options, *, executor: Executor | None = None,
+                 route: Route | None = None) -> None:
         self.options = options
+        self._route = route
         self.stop = threading.Event()
         self.reload_requested = threading.Event()
         self.wake = threading.Event()
@@ -124,6 +133,8 @@ class Daemon:
         count = self.options.workers or os.cpu_count() or 1
         if self._executor is None:
             self._executor = LocalExecutor(self.roster, workers=count)
+            if self._route is not None:
+                self._executor = self._route(self._executor, self.journal)
         self._publisher = Publisher(self.journal, self.roster,
                                     desk=self.desk if self.reviewing else None, wake=self.wake)
         self._workers = Workers(self.journal, self.roster, self._intake, self._executor,
@@ -233,6 +244,7 @@ class Daemon:
             self._roster.stop_watching()
         if self._intake is not None:
             self._intake.stopped.set()
+        _call(self._executor, "close")  # photos out on the cluster stop waiting
         deadline = time.monotonic() + self.options.shutdown_timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -246,6 +258,7 @@ class Daemon:
                     log.warning("stopped with %d photo(s) unfinished; they run again at the "
                                 "next start", len(unfinished))
             self.write_status(stopping=True)
+            _call(self._executor, "release")
             self.journal.close()
         lock.release_lock(self._lock_handle)
         log.info("studiocut stopped")
@@ -267,7 +280,8 @@ class Daemon:
             status.live(self._roster.watched) if self._roster is not None else {},
             in_flight=self._workers.in_flight() if self._workers is not None else (),
             started=self.started, review=self.page.url if self.page is not None else None,
-            recent=list(self._publisher.recent) if self._publisher is not None else ())
+            recent=list(self._publisher.recent) if self._publisher is not None else (),
+            cluster=_call(self._executor, "report"))
 
     def review_status(self) -> list[dict[str, Any]]:
         """One entry per profile for the review page's monitor."""
@@ -310,10 +324,16 @@ class Daemon:
             self.notifier.watchdog(self.status_line())
 
 
-def run(options: Options) -> int:
+def _call(executor: Executor | None, method: str) -> Any:
+    """Call the executor's optional ``method`` (close, release, report) when it has one."""
+    found = getattr(executor, method, None)
+    return found() if found is not None else None
+
+
+def run(options: Options, *, route: Route | None = None) -> int:
     """Run the daemon until SIGTERM or SIGINT; return the exit code. A second Ctrl+C quits
-    at once."""
-    daemon = Daemon(options)
+    at once. ``route``: see Daemon."""
+    daemon = Daemon(options, route=route)
     previous: dict[int, Any] = {}
     interrupts = 0
 

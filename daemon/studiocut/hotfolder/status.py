@@ -52,6 +52,7 @@ class Live:
     provider: str | None = None
     per_minute: int | None = None
     hold: str = "none"  # which results wait for approval on the review page
+    queue: str | None = None  # the cluster queue its photos go to (executor: cluster)
 
     @classmethod
     def of(cls, item: Watched, now: float) -> Live:
@@ -59,18 +60,19 @@ class Live:
         return cls("paused" if item.paused else "active", item.paused,
                    os.fsdecode(profile.watch or ""), os.fsdecode(profile.output or ""),
                    profile.model, getattr(item.model, "provider", "unknown"),
-                   item.per_minute(now), profile.review.hold if profile.review else "none")
+                   item.per_minute(now), profile.review.hold if profile.review else "none",
+                   profile.dispatch.queue if profile.dispatch.remote else None)
 
     def to_json(self) -> dict[str, Any]:
         return {"state": self.state, "reason": self.reason, "watch": self.watch,
                 "output": self.output, "model": self.model, "provider": self.provider,
-                "per_minute": self.per_minute}
+                "per_minute": self.per_minute, **({"queue": self.queue} if self.queue else {})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Live:
         return cls(data.get("state", "stopped"), data.get("reason"), data.get("watch"),
                    data.get("output"), data.get("model"), data.get("provider"),
-                   data.get("per_minute"))
+                   data.get("per_minute"), queue=data.get("queue"))
 
 
 def live(watched: Mapping[str, Watched]) -> dict[str, Live]:
@@ -104,17 +106,20 @@ class Figures:
 class Status:
     """The daemon's status at one moment, from ``journal`` (None: no journal yet), the
     ``live`` profiles, the ids of the jobs ``in_flight``, when it ``started``, its review
-    page's address and its ``recent`` results."""
+    page's address, its ``recent`` results and, when some profile runs on the cluster, the
+    ``cluster`` as the executor reports it (broker state, queues, jobs in flight there)."""
 
     def __init__(self, db: Journal | None, profiles: Mapping[str, Live], *,
                  in_flight: Sequence[int] = (), started: float = 0.0,
-                 review: str | None = None, recent: Sequence[Outcome] = ()) -> None:
+                 review: str | None = None, recent: Sequence[Outcome] = (),
+                 cluster: Mapping[str, Any] | None = None) -> None:
         self._db = db
         self.live = dict(profiles)
         self.in_flight = list(in_flight)
         self.started = started
         self.review = review
         self.recent = list(recent)
+        self.cluster = dict(cluster) if cluster is not None else None
         self.wall = time.time()
 
     @cached_property
@@ -164,6 +169,7 @@ class Status:
             "state": "stopping" if stopping else "running",
             "review": self.review if not stopping else None,
             "profiles": {name: p.to_json() for name, p in self.live.items()},
+            **({"cluster": self.cluster} if self.cluster is not None else {}),
         }
 
     def monitor(self) -> list[dict[str, Any]]:
@@ -184,8 +190,18 @@ class Status:
                 "per_minute": p.per_minute if p else 0,
                 "oldest_pending_s": f.oldest_pending_s,
                 "last_error": f.last_error,
+                **({"cluster": self._remote(p.queue)} if p and p.queue else {}),
             })
         return rows
+
+    def _remote(self, queue: str) -> dict[str, Any]:
+        """A cluster profile's queue, its jobs out on the cluster and the broker's state."""
+        cluster = self.cluster or {}
+        broker = cluster.get("broker", {})
+        found = cluster.get("queues", {}).get(queue, {})
+        return {"queue": queue, "in_flight": found.get("in_flight", 0),
+                "queued": found.get("queued"), "broker": broker.get("state", "unknown"),
+                "broker_since": broker.get("since")}
 
 
 def write(state_dir: Path, status: Status, *, stopping: bool = False) -> None:
@@ -216,6 +232,8 @@ def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str,
         "profiles": [],
         "jobs": [],
     }
+    if running and published.get("cluster"):
+        report["cluster"] = published["cluster"]
     if not db_path.exists():
         report["profiles"] = [_profile_row(f, []) for f in Status(None, profiles).figures()]
         return report
@@ -243,6 +261,7 @@ def _profile_row(f: Figures, failures: list[journal.Job]) -> dict[str, Any]:
         "model": p.model,
         "provider": p.provider,
         "per_minute": p.per_minute,
+        "queue": p.queue,
         "pending": f.pending,
         "done": f.jobs.get(journal.DONE, 0),
         "failed": f.jobs.get(journal.FAILED, 0),
@@ -296,11 +315,31 @@ def render(report: dict[str, Any], console: Console | None = None) -> None:
     else:
         for row in report["profiles"]:
             _block(console, row)
+    _cluster(console, report.get("cluster"))
     for row in report["profiles"]:
         for failure in row["last_failures"]:
             console.print(Text.assemble(("failed ", "red"),
                                         f"{failure['message']} [{failure['reason']}]"),
                           soft_wrap=True)
+
+
+def _cluster(console: Console, cluster: dict[str, Any] | None) -> None:
+    """The cluster's broker, the workers that answered and the queues, when profiles use it."""
+    if not cluster:
+        return
+    broker = cluster.get("broker", {})
+    since = broker.get("since")
+    console.print(f"cluster broker {broker.get('url')}: [bold]{broker.get('state')}[/bold]"
+                  + (f" since {time.strftime('%H:%M:%S', time.localtime(since))}"
+                     if since else ""), soft_wrap=True)
+    if cluster.get("workers"):
+        console.print("  workers that answered in the last hour: "
+                      + ", ".join(cluster["workers"]), soft_wrap=True, markup=False)
+    for queue, info in sorted(cluster.get("queues", {}).items()):
+        waiting = info.get("queued")
+        console.print(f"  queue {queue}: {info.get('in_flight', 0)} photo(s) of this station in "
+                      "flight" + ("" if waiting is None else f", {waiting} waiting in the broker"),
+                      soft_wrap=True, markup=False)
 
 
 def _table(console: Console, rows: list[dict[str, Any]]) -> None:

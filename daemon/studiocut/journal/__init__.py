@@ -9,12 +9,14 @@ new job; touching a finished file without changing it is not.
 
 The parts: ``records`` (the values and states), ``schema`` (the tables and upgrades of older
 journals), ``store`` (the connection), ``queue`` (intake and workers), ``review`` (revisions,
-review states, publishing), ``events`` (the event feed) and ``reports`` (counts and listings).
+review states, publishing), ``events`` (the event feed), ``reports`` (counts and listings)
+and ``outbox`` (the jobs a station sent to the cluster).
 """
 
 from __future__ import annotations
 
 from studiocut.journal.events import Events
+from studiocut.journal.outbox import Outbox, Remote
 from studiocut.journal.queue import Queue
 from studiocut.journal.records import (
     DISCARDED,
@@ -39,10 +41,10 @@ from studiocut.journal.review import VIEWS, Reviews
 __all__ = [
     "DISCARDED", "DONE", "FAILED", "IGNORED", "PENDING", "PROCESSING", "PUBLISHED", "READY",
     "REVIEW_STATES", "TERMINAL", "VANISHED", "VIEWS", "Event", "Identity", "Job", "Journal",
-    "Revision",
+    "Outbox", "Remote", "Revision",
 ]
 
 
-class Journal(Queue, Reviews, Events, Reports):
+class Journal(Queue, Reviews, Events, Reports, Outbox):
     """Thread-safe access to the jobs table. One connection, guarded by a lock: SQLite
     serialises writers anyway, and the daemon's write rate is a few rows a second."""

@@ -63,6 +63,19 @@ CREATE TABLE IF NOT EXISTS events (
     profile TEXT,
     data TEXT
 );
+CREATE TABLE IF NOT EXISTS remote (
+    job INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    input TEXT NOT NULL,
+    sends INTEGER NOT NULL DEFAULT 0,
+    sent_at REAL,
+    worker TEXT,
+    state TEXT NOT NULL,
+    recorded REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS remote_state ON remote (state, queue);
 """
 
 

@@ -35,7 +35,9 @@ from studiocut.profiles.schema import (
     Rgb,
 )
 from studiocut.profiles.sections import (
+    DISPATCH_KEYS,
     parse_cleanup,
+    parse_dispatch,
     parse_key,
     parse_limits,
     parse_matting,
@@ -50,6 +52,7 @@ TOP_KEYS = (
     "png_level", "tiff_compression", "icc", "dpi", "name", "limits", "recursive", "include",
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
     "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
+    *DISPATCH_KEYS,
 )  # fmt: skip
 
 
@@ -155,6 +158,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         move_to=move_to,
         failed=parse_path(get("failed", MISSING), "failed", p, base),
         retries=parse_number(get("retries", MISSING), "retries", p, 3, lo=0, hi=100, integer=True),
+        dispatch=parse_dispatch(data, p),
     )
     if not p.items:
         _cross_checks(profile, p)

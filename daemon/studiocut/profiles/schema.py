@@ -110,6 +110,21 @@ class Encoding:
 
 
 @dataclass(frozen=True)
+class Dispatch:
+    """Where the profile's photos are processed: ``local`` (this machine) or ``cluster`` (the
+    GPU workers of cluster.yaml, through its ``queue``); ``on_broker_down`` says what a
+    cluster profile does while the broker is unreachable: run the photos here, or wait."""
+
+    executor: Literal["local", "cluster"] = "local"
+    queue: str | None = None
+    on_broker_down: Literal["local", "wait"] = "local"
+
+    @property
+    def remote(self) -> bool:
+        return self.executor == "cluster"
+
+
+@dataclass(frozen=True)
 class Profile:
     """Everything that decides how one folder's photos are processed."""
 
@@ -142,6 +157,7 @@ class Profile:
     move_to: Path | None = None
     failed: Path | None = None
     retries: int = 3
+    dispatch: Dispatch = field(default_factory=Dispatch)
 
     @property
     def transparent(self) -> bool:

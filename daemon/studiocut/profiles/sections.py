@@ -4,8 +4,11 @@ cleanup, review), each parsed from its YAML value into its dataclass, every prob
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from studiocut.models.registry import MODELS, KeySettings, ModelSpec, Prompt
 from studiocut.profiles.fields import (
@@ -19,7 +22,7 @@ from studiocut.profiles.fields import (
     parse_path,
     unknown_keys,
 )
-from studiocut.profiles.schema import Cleanup, Limits, Matting, Review, Square
+from studiocut.profiles.schema import Cleanup, Dispatch, Limits, Matting, Review, Square
 
 
 def parse_matting(value: object, p: Problems) -> Matting:
@@ -288,3 +291,35 @@ def parse_review(value: object, p: Problems, base: Path | None) -> Review | None
         hold=parse_choice(get("hold", MISSING), "review.hold", p, d.hold,
                           ("none", "flagged", "all")),
     )
+
+
+DISPATCH_KEYS = ("executor", "queue", "on_broker_down")
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def parse_dispatch(data: Mapping[str, Any], p: Problems) -> Dispatch:
+    """The top-level ``executor``, ``queue`` and ``on_broker_down`` keys. A cluster profile
+    needs a queue and the ``cluster`` extra (Celery); whether cluster.yaml knows the queue is
+    checked where cluster.yaml is read."""
+    d = Dispatch()
+    executor = parse_choice(data.get("executor", MISSING), "executor", p, d.executor,
+                            ("local", "cluster"))
+    queue = data.get("queue")
+    if queue is not None and not (isinstance(queue, str) and _QUEUE_NAME.match(queue)):
+        p.add("queue", "must be a queue name of cluster.yaml", queue,
+              "letters, digits, '-', '_' or '.', e.g. cutout")
+        queue = None
+    on_down = parse_choice(data.get("on_broker_down", MISSING), "on_broker_down", p,
+                           d.on_broker_down, ("local", "wait"))
+    if executor == "cluster":
+        if queue is None and "queue" not in data:
+            p.add("queue", "a profile with executor: cluster needs the queue its photos go to",
+                  expected="queue: cutout (a queue of cluster.yaml)")
+        if importlib.util.find_spec("celery") is None:
+            p.add("executor", "the cluster executor needs the cluster extra, which is not "
+                  "installed", executor, "pip install 'studiocut[cluster]', or executor: local")
+    elif queue is not None or "on_broker_down" in data:
+        key = "queue" if queue is not None else "on_broker_down"
+        p.add(key, "only a profile with executor: cluster uses it", data[key],
+              "executor: cluster, or remove it")
+    return Dispatch(executor=executor, queue=queue, on_broker_down=on_down)

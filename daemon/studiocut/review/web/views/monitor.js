@@ -94,12 +94,19 @@ function fillProfileRow(row, p) {
   const name = cell(row, 'name');
   const sub = [p.model, p.provider].filter(Boolean).join(' · ');
   const hold = p.hold && p.hold !== 'none' ? `hold ${p.hold}` : '';
-  name.replaceChildren(el('strong', null, p.name), el('div', 'dim small', [sub, hold].filter(Boolean).join(' · ')));
+  const c = p.cluster && typeof p.cluster === 'object' ? p.cluster : null;
+  const remote = c ? `cluster ${c.queue}: ${orDash(c.in_flight)} out` : '';
+  name.replaceChildren(el('strong', null, p.name),
+    el('div', 'dim small', [sub, hold, remote].filter(Boolean).join(' · ')));
 
   const st = cell(row, 'state');
   const pill = el('span', `pill state-${state}`, state);
   st.replaceChildren(pill);
   if (p.reason) st.append(el('div', 'reason small', p.reason));
+  if (c && c.broker === 'down') {
+    const since = isNum(c.broker_since) ? ` since ${fmtClock(c.broker_since)}` : '';
+    st.append(el('div', 'reason small', `cluster broker down${since}`));
+  }
 
   const folders = cell(row, 'folders');
   const watch = el('div', 'path', tailOf(p.watch) || '—');
