@@ -62,3 +62,24 @@ def test_a_profile_named_outside_the_folder_need_not_be_a_hot_folder(
     (tmp_path / "web.yaml").write_text("format: png\n")  # for `studiocut process`
 
     assert check(tmp_path / "profiles", capsys, str(tmp_path / "web.yaml"))[0] == 0
+
+
+def test_a_cluster_profile_is_checked_against_cluster_yaml(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "shop.yaml").write_text("watch: ../in\noutput: ../out\nexecutor: cluster\n"
+                                      "queue: gpu\n")
+
+    code, result = check(folder, capsys)
+    assert code == 2 and result["profiles"] == []
+    assert result["problems"][0].startswith(f"{tmp_path / 'cluster.yaml'}: missing")
+
+    (tmp_path / "cluster.yaml").write_text(
+        "broker: redis://127.0.0.1:6379/0\nspool: {'*': /srv/spool}\nqueues: {cutout: {}}\n")
+    code, result = check(folder, capsys)
+    assert code == 2 and "At 'queue': not a queue of" in result["problems"][0]
+
+    (tmp_path / "cluster.yaml").write_text(
+        "broker: redis://127.0.0.1:6379/0\nspool: {'*': /srv/spool}\nqueues: {gpu: {}}\n")
+    assert check(folder, capsys) == (0, {"ok": True, "profiles": ["shop"], "problems": []})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from studiocut import profiles
+from studiocut import cluster, profiles
 from studiocut.cli.options import error_lines, profiles_dir
 from studiocut.errors import EXIT_OK, EXIT_USAGE, ConfigError, StudiocutError
 from studiocut.profiles import folders
@@ -42,6 +42,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             checked.append(profile)
         except StudiocutError as e:
             problems.extend(e.problems if isinstance(e, ConfigError) else [str(e)])
+    remote = [p for p in checked if p.dispatch.remote and p.path is not None
+              and p.path.parent.resolve() == folder.resolve()]
+    try:  # the cluster the profiles of this folder run on, when some do
+        cluster.check(remote, folder)
+    except ConfigError as e:
+        problems.extend(e.problems)
+        checked = [p for p in checked if p not in remote]
     breaches = folders.breaches(checked)  # what the profiles do to each other's folders
     problems.extend(folders.problems(checked, between=True))
     broken = {name for b in breaches if b.others for name in (b.profile.name, *b.others)}
