@@ -75,7 +75,7 @@ def key_distance(key: Key, scales: tuple[float, float], model: np.ndarray,
     its darkness costs nothing. Return (distance, shadow bool)."""
     hue = key.hue / scales[0]
     shade = key.shade / scales[1]
-    texture = local_std(shade[..., None], 5)
+    texture = local_std(highpass(shade)[..., None], 5)
     shadowish = ((hue < params.shadow_hue) & (key.ratio >= params.shadow_min) & (shade < 0)
                  & (texture < params.shadow_texture) & (model < params.model_sure))
     dark = np.where(shadowish, 0.0, shade)
@@ -134,3 +134,9 @@ def lab_chroma(colour: np.ndarray) -> float:
     return float(np.hypot(lab[1] - 128.0, lab[2] - 128.0))
 
 
+
+
+def highpass(image: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """``image`` less its Gaussian blur: noise and texture stay, a smooth ramp (a soft
+    shadow's edge, the light's falloff) goes."""
+    return np.asarray(image - cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.float32)

@@ -210,7 +210,18 @@ def decide(rgb: np.ndarray, mask: np.ndarray, params: Params) -> tuple[Decision,
     h, w = small_mask.shape
     strip = border_strip(h, w, max(2, round(params.border * max(h, w))))
     seeds = (local_std(small) < params.smooth) & (small_mask < 0.5)
-    coeffs, scale, residual = fit_surface(small, seeds, seeds & strip, params)
+    few = int(seeds.sum())
+    if few < n_terms(params.degree) * 4:  # nothing smooth to fit: texture all over
+        reason = (f"only {few} smooth background pixels in the frame ({seeds.mean():.0%}); "
+                  "not a plain backdrop")
+        return (Decision(False, 0.0, reason), np.zeros((n_terms(params.degree), 3)),
+                np.full((h, w), np.inf, dtype=np.float32))
+    try:
+        coeffs, scale, residual = fit_surface(small, seeds, seeds & strip, params)
+    except np.linalg.LinAlgError as e:  # a degenerate set of seeds: no surface to trust
+        return (Decision(False, 0.0, f"no backdrop surface could be fitted ({e}); not a "
+                         "plain backdrop"), np.zeros((n_terms(params.degree), 3)),
+                np.full((h, w), np.inf, dtype=np.float32))
     share = float((residual[strip] < params.on_surface).mean())
     plain = share >= params.plain_share
     reason = (f"{share:.0%} of the border lies within {params.on_surface:g} levels of one "
@@ -218,7 +229,6 @@ def decide(rgb: np.ndarray, mask: np.ndarray, params: Params) -> tuple[Decision,
               + ("plain backdrop" if plain else "not a plain backdrop")
               + f" (threshold {params.plain_share:.0%})")
     return Decision(plain, share, reason), coeffs, residual
-
 
 
 def surface_at(coeffs: np.ndarray, h: int, w: int, degree: int) -> np.ndarray:
