@@ -29,6 +29,7 @@ from studiocut.profiles.schema import (
     Profile,
     Review,
     Rgb,
+    Shadow,
     Square,
 )
 from studiocut.profiles.sections import ASSIST_FAMILIES
@@ -50,6 +51,7 @@ __all__ = [
     "Profile",
     "Review",
     "Rgb",
+    "Shadow",
     "Square",
     "builtin_default",
     "check_name_template",

@@ -42,6 +42,7 @@ from studiocut.profiles.sections import (
     parse_model,
     parse_prompt,
     parse_review,
+    parse_shadow,
     parse_square,
 )
 
@@ -50,6 +51,7 @@ TOP_KEYS = (
     "png_level", "tiff_compression", "icc", "dpi", "name", "limits", "recursive", "include",
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
     "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
+    "shadow",
 )  # fmt: skip
 
 
@@ -139,6 +141,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         cleanup=parse_cleanup(get("cleanup", MISSING), p),
         review=parse_review(get("review", MISSING), p, base),
         matting=parse_matting(get("matting", MISSING), p),
+        shadow=parse_shadow(get("shadow", MISSING), p),
         backdrop=backdrop,
         square=parse_square(get("square", MISSING), p),
         encoding=encoding,
