@@ -121,3 +121,15 @@ def test_matting_that_cannot_solve_keeps_the_fused_alpha_and_says_why() -> None:
     assert np.allclose(alpha[5:], 0.3) and (alpha[:5] == 0).all()
     with pytest.raises(MattingFailed):
         studio.closed_form(rgb, trimap)
+
+
+def test_a_large_photo_is_cut_at_the_working_size_and_brought_back() -> None:
+    scene = scenes.contact_shadow()
+
+    big = studio.cut_at_most(scene.rgb, scene.mask, max_pixels=scene.rgb.size // 3 // 4)
+    full = studio.cut(scene.rgb, scene.mask)
+
+    assert big.alpha.shape == full.alpha.shape == scene.mask.shape
+    assert big.shadow.shape == scene.mask.shape and big.foreground.shape == scene.rgb.shape
+    assert np.abs(big.alpha - full.alpha).mean() < 0.02
+    assert big.decision.plain

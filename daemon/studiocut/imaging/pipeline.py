@@ -146,7 +146,7 @@ def frame_located(located: Located, profile: Profile) -> Framed:
     cut_out = None
     if profile.model == "auto" and profile.custom_model is None:
         try:
-            cut_out = studio.cut(_sized(rgb, work), alpha)
+            cut_out = studio.cut_at_most(_sized(rgb, work), alpha)
             path, reason = "studio" if cut_out.decision.plain else "model", cut_out.decision.reason
         except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:  # the model, then
             path, reason = "model", f"the backdrop could not be modelled ({e})"

@@ -182,3 +182,34 @@ def cut(rgb: np.ndarray, mask: np.ndarray, params: Params | None = None) -> Resu
     shadow = shadow_map(key, shadowish, alpha, params)
     foreground = despill(rgb, alpha, backdrop.surface, params)
     return Result(alpha, shadow, foreground, decision, backdrop, key, failed)
+
+
+MAX_PIXELS = 1_000_000  # the studio path's working size; larger regions are cut smaller
+
+
+def cut_at_most(rgb: np.ndarray, mask: np.ndarray, max_pixels: int = MAX_PIXELS) -> Result:
+    """``cut`` on at most ``max_pixels`` pixels (the closed-form solve grows with the area;
+    the surface and the key need no more), the alpha and the shadow map brought back to
+    ``rgb``'s size by linear interpolation and the foreground as ``rgb`` plus the change the
+    cut made (so the unchanged pixels keep their full detail)."""
+    h, w = rgb.shape[:2]
+    k = (max_pixels / float(h * w)) ** 0.5
+    if k >= 1.0:
+        return cut(rgb, mask)
+    size = (max(1, round(w * k)), max(1, round(h * k)))
+    small = cut(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA),
+                cv2.resize(mask, size, interpolation=cv2.INTER_AREA))
+    if not small.decision.plain:
+        return Result(mask, np.ones((h, w), np.float32), rgb, small.decision)
+
+    def grown(image: np.ndarray) -> np.ndarray:
+        return np.asarray(cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR))
+
+    change = cv2.subtract(small.foreground, cv2.resize(rgb, size, interpolation=cv2.INTER_AREA),
+                          dtype=cv2.CV_16S)
+    foreground = rgb
+    if change.any():
+        foreground = np.asarray(np.clip(rgb.astype(np.int16) + grown(change), 0, 255),
+                                dtype=np.uint8)
+    return Result(np.clip(grown(small.alpha), 0.0, 1.0), grown(small.shadow), foreground,
+                  small.decision, matting_failed=small.matting_failed)
