@@ -27,6 +27,7 @@ METHODS = {  # name: (model, matting)
     "backdrop-key": ("backdrop-key", False),
     "backdrop-key+matting": ("backdrop-key", True),
     "auto": ("auto", False),  # the studio path has its own matting; the model path none
+    "auto+matting": ("auto", True),  # the model path with matting (the studio path as auto)
 }
 BASELINE = "u2netp+matting"
 

@@ -25,11 +25,11 @@ Run from the repository root::
         --trimap ../shared/eval/alphamatting/trimap [--out /tmp/qout] [--json]
 
 ``--set studio`` (or ``--set plain``) runs every method of issue 16 instead, each with its own
-transparent PNG profile (u2netp, u2netp + matting, backdrop-key, backdrop-key + matting, auto)
-on the four backdrops of ``<eval>/studio`` (white, grey, green, pale; ground truth and trimaps
-from ``<eval>/alphamatting``) or on the plain alphamatting images, and prints a markdown table
-of mae / band per backdrop, the seconds per photo against u2netp + matting, and how often
-``auto`` took the studio path::
+transparent PNG profile (u2netp, u2netp + matting, backdrop-key, backdrop-key + matting, auto,
+auto + matting) on the four backdrops of ``<eval>/studio`` (white, grey, green, pale; ground
+truth and trimaps from ``<eval>/alphamatting``) or on the plain alphamatting images, and prints
+a markdown table of mae / band per backdrop, the seconds per photo against u2netp + matting,
+and how often ``auto`` took the studio path::
 
     python bench/quality.py --set studio --eval ../shared/eval [--methods auto,u2netp+matting]
 
@@ -130,7 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval", type=Path, default=Path("../shared/eval"), metavar="DIR",
                         help="the evaluation data, with --set (default ../shared/eval)")
     parser.add_argument("--methods", default="u2netp,u2netp+matting,backdrop-key,"
-                        "backdrop-key+matting,auto", help="with --set: which, comma-separated")
+                        "backdrop-key+matting,auto,auto+matting",
+                        help="with --set: which, comma-separated")
     parser.add_argument("--profile", default="default", metavar="P",
                         help="profile name (e.g. default) or path to a .yaml file")
     parser.add_argument("--images", type=Path, default=None, metavar="DIR",
