@@ -162,3 +162,21 @@ def test_a_transparent_output_gets_no_shadow_unless_asked(tmp_path: Path) -> Non
     assert np.array_equal(alpha(shadow="keep"), alpha())
     asked = alpha(shadow={"keep": {}, "transparent": True})
     assert asked[shade].mean() > 20  # a partly opaque black shadow
+
+
+def test_a_kept_shadow_moves_and_scales_with_a_framed_subject(tmp_path: Path) -> None:
+    scene = scenes.contact_shadow()
+    model = SceneModel(scene.mask)
+
+    def framed(**shadow: object) -> np.ndarray:
+        profile = make_profile(model="auto", square={"size": 300}, format="png", **shadow)
+        return pipeline.cut(saved(tmp_path, scene), model, profile).image
+
+    none, keep = framed(), framed(shadow="keep")
+
+    darker = (none.astype(int) - keep).max(axis=2) > 10
+    rows = np.flatnonzero(darker.any(axis=1))
+    subject_rows = np.flatnonzero((none < 200).any(axis=(1, 2)))
+    assert rows.size > 0 and subject_rows.size > 0
+    assert rows.mean() > subject_rows.mean()  # under the subject, where it was cast
+    assert keep.shape == (300, 300, 3)
