@@ -99,7 +99,7 @@ def run_sets(set_name: str, eval_dir: Path, methods: list[str]) -> int:
             failed = sum(r[4] for r in rows)
             if failed:
                 notes.setdefault(method, []).append(f"{backdrop}: matting failed on {failed}")
-            if method == "auto":
+            if METHODS[method][0] == "auto":
                 studio = sum(r[3] == "studio" for r in rows)
                 notes.setdefault(method, []).append(
                     f"{backdrop}: studio path on {studio} of {len(rows)}")
