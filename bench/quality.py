@@ -24,6 +24,15 @@ Run from the repository root::
         --images ../shared/eval/alphamatting/image --gt ../shared/eval/alphamatting/gt \\
         --trimap ../shared/eval/alphamatting/trimap [--out /tmp/qout] [--json]
 
+``--set studio`` (or ``--set plain``) runs every method of issue 16 instead, each with its own
+transparent PNG profile (u2netp, u2netp + matting, backdrop-key, backdrop-key + matting, auto,
+auto + matting) on the four backdrops of ``<eval>/studio`` (white, grey, green, pale; ground
+truth and trimaps from ``<eval>/alphamatting``) or on the plain alphamatting images, and prints
+a markdown table of mae / band per backdrop, the seconds per photo against u2netp + matting,
+and how often ``auto`` took the studio path::
+
+    python bench/quality.py --set studio --eval ../shared/eval [--methods auto,u2netp+matting]
+
 The evaluation data may not be redistributed: it is read from the paths given and nothing
 derived from it (``--out`` holds cut-outs of its images) may be written inside the repository.
 """
@@ -70,6 +79,12 @@ class Row:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.set is not None:
+        from bench_sets import run_sets  # the issue-16 table; kept apart to stay short
+
+        return run_sets(args.set, args.eval.expanduser().resolve(), args.methods.split(","))
+    if args.images is None or args.gt is None:
+        return _fail("--profile, --images and --gt are needed without --set")
     try:
         profile = profiles.resolve(args.profile, None)
     except StudiocutError as e:
@@ -110,11 +125,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", required=True, metavar="P",
+    parser.add_argument("--set", choices=("studio", "plain"), default=None,
+                        help="run every method on the studio backdrops or the plain set")
+    parser.add_argument("--eval", type=Path, default=Path("../shared/eval"), metavar="DIR",
+                        help="the evaluation data, with --set (default ../shared/eval)")
+    parser.add_argument("--methods", default="u2netp,u2netp+matting,backdrop-key,"
+                        "backdrop-key+matting,auto,auto+matting",
+                        help="with --set: which, comma-separated")
+    parser.add_argument("--profile", default="default", metavar="P",
                         help="profile name (e.g. default) or path to a .yaml file")
-    parser.add_argument("--images", type=Path, required=True, metavar="DIR",
+    parser.add_argument("--images", type=Path, default=None, metavar="DIR",
                         help="input images, one per ground-truth stem")
-    parser.add_argument("--gt", type=Path, required=True, metavar="DIR",
+    parser.add_argument("--gt", type=Path, default=None, metavar="DIR",
                         help="ground-truth alpha mattes (*.png, 8-bit)")
     parser.add_argument("--trimap", type=Path, default=None, metavar="DIR",
                         help="trimaps named like the ground truth, for the band figure")

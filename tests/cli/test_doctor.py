@@ -180,7 +180,7 @@ def test_doctor_with_no_profiles_checks_the_builtin_default(
     code, report = run_json(capsys, "doctor", "--json", "--profiles", str(tmp_path / "none"))
 
     assert code == 0
-    assert report["profiles"] == [{"profile": "default", "model": "u2netp", "device": "auto",
+    assert report["profiles"] == [{"profile": "default", "model": "auto", "device": "auto",
                                    "runs_on": report["profiles"][0]["runs_on"]}]
     assert report["profiles"][0]["runs_on"] in ort.get_available_providers()
 

@@ -13,7 +13,7 @@ from conftest import make_profile
 from studiocut.errors import ConfigError
 from studiocut.models import registry
 from studiocut.models.registry import Prompt
-from studiocut.profiles import Cleanup, Matting, Review, Square, load
+from studiocut.profiles import Cleanup, Matting, Review, Shadow, Square, load
 
 LINE = re.compile(r"^(?P<file>.+?): At '(?P<key>[\w.()]+)': (?P<problem>.+)$")
 
@@ -349,3 +349,53 @@ def test_an_unknown_review_hold_lists_the_choices(tmp_path: Path) -> None:
 
     assert "At 'review.hold': not a valid choice (got 'maybe'; expected none | flagged | all)" in (
         problem)
+
+
+# --------------------------------------------------------------------------- shadow
+
+
+def test_shadow_is_none_by_default_and_a_mode_may_be_named_alone() -> None:
+    assert make_profile().shadow == Shadow()
+    assert make_profile().shadow.mode == "none"
+    assert make_profile(shadow="keep").shadow.mode == "keep"
+    assert make_profile(shadow="contact").shadow == Shadow(mode="contact")
+
+
+def test_contact_shadow_keys_are_read() -> None:
+    profile = make_profile(shadow={"contact": {"offset": 0.02, "blur": 0.05, "opacity": 0.3},
+                                   "transparent": True})
+
+    assert profile.shadow == Shadow(mode="contact", offset=0.02, blur=0.05, opacity=0.3,
+                                    transparent=True)
+
+
+def test_every_problem_of_a_shadow_mapping_is_reported_at_its_key_path(tmp_path: Path) -> None:
+    problems = _problems(_write(tmp_path, "s.yaml", """\
+shadow:
+  contact: {offset: 2, blur: -1, opacity: dark, blurr: 0.1}
+  transparent: maybe
+"""))
+
+    keys = sorted(LINE.match(p)["key"] for p in problems)  # type: ignore[index]
+    assert keys == sorted(["shadow.contact.offset", "shadow.contact.blur",
+                           "shadow.contact.opacity", "shadow.contact.blurr",
+                           "shadow.transparent"])
+    assert "did you mean 'blur'?" in _problem_at(problems, "shadow.contact.blurr")
+
+
+def test_an_unknown_shadow_mode_lists_the_choices(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "shadow: drop\n")
+
+    assert "At 'shadow':" in problem and "none | keep | contact" in problem
+
+
+def test_a_shadow_mapping_must_name_one_mode(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "shadow: {keep: {}, contact: {}}\n")
+
+    assert "At 'shadow':" in problem and "exactly one mode" in problem
+
+
+def test_review_max_disagreement_has_a_default_and_can_be_set_or_turned_off() -> None:
+    assert Review().max_disagreement == 0.3
+    assert make_profile(review={"max_disagreement": 0.1}).review.max_disagreement == 0.1
+    assert make_profile(review={"max_disagreement": None}).review.max_disagreement is None

@@ -402,3 +402,19 @@ def test_render_of_the_framed_layers_is_the_cut_image(
 
     assert np.array_equal(again, cut.image)
     assert not np.array_equal(cleaned, cut.image)  # the override reaches the edge pixels
+
+
+def test_a_revision_records_which_path_model_auto_took_and_why() -> None:
+    from studiocut.imaging.triage import Signals
+    from studiocut.review.revisions import backdrop
+
+    layers = np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.float32)
+    signals = Signals(uncertain=0.0, touches_border=False, area=0.3, subjects=1,
+                      confidence=1.0, path="studio", decision="64% of the border ...")
+    auto = pipeline.Framed(*layers, None, None, signals)
+    explicit = pipeline.Framed(*layers, None, None, dataclasses.replace(signals, path=None,
+                                                                        decision=None))
+
+    assert backdrop(auto) == {"backdrop": {"path": "studio",
+                                           "decision": "64% of the border ..."}}
+    assert backdrop(explicit) == {}

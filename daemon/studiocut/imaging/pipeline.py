@@ -22,7 +22,18 @@ import numpy as np
 
 from studiocut import atomic, faults
 from studiocut.errors import InputError, ModelError, OutputError
-from studiocut.imaging import composite, decode, encode, frame, matte, naming, reviewcopy, triage
+from studiocut.imaging import (
+    composite,
+    decode,
+    encode,
+    frame,
+    matte,
+    naming,
+    reviewcopy,
+    shadow,
+    studio,
+    triage,
+)
 from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
 
@@ -41,6 +52,8 @@ class Framed:
     exif: bytes | None
     signals: triage.Signals | None = None
     layout: frame.Layout | None = None  # where the subject went on the canvas
+    shadow: np.ndarray | None = None  # the backdrop's light on the canvas (1: unshaded),
+    # for ``shadow: keep``: the natural shadow the studio path measured
 
 
 @dataclass(frozen=True)
@@ -129,8 +142,23 @@ def frame_located(located: Located, profile: Profile) -> Framed:
     alpha = matte.upsample(mask, decoded, box, work)
     if source_alpha is not None:
         alpha *= _sized(source_alpha, work)
-    matting_failed = None
-    if profile.matting.enabled:
+    matting_failed = path = reason = disagreement = light = None
+    cut_out = None
+    if profile.model == "auto" and profile.custom_model is None:
+        try:
+            cut_out = studio.cut_at_most(_sized(rgb, work), alpha)
+            path, reason = "studio" if cut_out.decision.plain else "model", cut_out.decision.reason
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:  # the model, then
+            path, reason = "model", f"the backdrop could not be modelled ({e})"
+        log.info("%s: %s path: %s", src.path, path, reason)
+    if cut_out is not None and cut_out.decision.plain:  # its own matting, on the fused trimap
+        disagreement = triage.disagreement(cut_out.alpha, alpha)
+        alpha, light, matting_failed = cut_out.alpha, cut_out.shadow, cut_out.matting_failed
+        if matting_failed is not None:
+            log.warning("%s: alpha matting failed (%s); the fused key is used", src.path,
+                        matting_failed)
+        rgb = _despilled(rgb, cut_out.foreground)
+    elif profile.matting.enabled:
         try:
             alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
         except matte.MattingFailed as e:  # this photo keeps the model's mask, flagged
@@ -138,7 +166,8 @@ def frame_located(located: Located, profile: Profile) -> Framed:
             matting_failed = str(e)
     alpha = matte.cleanup(alpha, profile.cleanup)
     signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha,
-                             matting_failed=matting_failed)
+                             matting_failed=matting_failed, path=path, decision=reason,
+                             disagreement=disagreement)
     per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
     layout = frame.layout(alpha, profile.square, decoded=per_source_pixel)
     rgb, alpha = frame.fit(rgb, alpha, layout)
@@ -146,8 +175,10 @@ def frame_located(located: Located, profile: Profile) -> Framed:
         icc = decode.srgb_icc()
     width, height = layout.canvas
     before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
+    if light is not None:
+        light = shadow.onto_canvas(light, layout)
     alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
-    return Framed(before, alpha, icc, src.exif, signals, layout)
+    return Framed(before, alpha, icc, src.exif, signals, layout, light)
 
 
 def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
@@ -188,6 +219,18 @@ def _region(pixels: np.ndarray, box: frame.Box) -> np.ndarray:
 BLACK = (0, 0, 0)
 
 
+def _despilled(rgb: np.ndarray, foreground: np.ndarray) -> np.ndarray:
+    """The studio path's despilled colours (at the working size) on the decoded pixels: the
+    change it made, upsampled, added to ``rgb`` (unchanged pixels stay exact)."""
+    if foreground.shape == rgb.shape:
+        return foreground
+    change = cv2.subtract(foreground, _sized(rgb, foreground.shape[1::-1]), dtype=cv2.CV_16S)
+    if not change.any():
+        return rgb
+    change = cv2.resize(change, rgb.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    return np.asarray(np.clip(rgb.astype(np.int16) + change, 0, 255), dtype=np.uint8)
+
+
 def _sized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if image.shape[1::-1] == size:
         return image
@@ -195,10 +238,24 @@ def _sized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile, *,
-           decontaminate: bool | None = None) -> np.ndarray:
-    """Put the framed subject on the profile's backdrop (or keep alpha when transparent).
+           decontaminate: bool | None = None, light: np.ndarray | None = None) -> np.ndarray:
+    """Put the framed subject on the profile's backdrop (or keep alpha when transparent),
+    with the profile's shadow (``light``: the natural one, for ``shadow: keep``).
     Only the subject's box is blended, with a margin of old backdrop for decontamination to
     learn its colour from; the rest of the canvas is plain backdrop."""
+    image = _render(before, alpha, model, profile, decontaminate)
+    settings = profile.shadow
+    if settings.mode == "contact":
+        light = shadow.contact(alpha, settings)
+    elif settings.mode != "keep":
+        light = None
+    if light is None or (profile.transparent and not settings.transparent):
+        return image
+    return shadow.lay(image, alpha, light, profile.backdrop, transparent=settings.transparent)
+
+
+def _render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile,
+            decontaminate: bool | None) -> np.ndarray:
     height, width = alpha.shape
     image = composite.canvas((width, height), profile.backdrop)
     box = frame.subject_box(alpha, threshold=0.0)
@@ -225,7 +282,8 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     """Return the finished image for ``source``; raise InputError for a bad input."""
     with located_in_slot(source, model, profile) as located:
         framed = frame_located(located, profile)
-        return Cutout(render(framed.before, framed.alpha, model, profile), framed)
+        image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
+        return Cutout(image, framed)
 
 
 @dataclass(frozen=True)
@@ -243,7 +301,7 @@ def make(source: Path, model: MaskModel, profile: Profile) -> Made:
     bad input (and ModelError or MemoryError as the stages do)."""
     with located_in_slot(source, model, profile) as located:
         framed = frame_located(located, profile)
-        image = render(framed.before, framed.alpha, model, profile)
+        image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
         data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
         del image
     faults.point("after-inference", source)

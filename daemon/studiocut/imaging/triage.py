@@ -26,12 +26,18 @@ class Signals:
     subjects: int  # separate subjects at least 5 % the size of the largest
     confidence: float  # how decisive the model's mask is around the subject (1: fully)
     matting_failed: str | None = None  # why alpha matting gave no answer (the mask was used)
+    path: str | None = None  # model: auto only: "studio" (plain backdrop) or "model"
+    decision: str | None = None  # model: auto only: why that path, in words
+    disagreement: float | None = None  # studio path only: share of the subject it and the
+    # model disagree on (alpha >= 0.5 on one side only, over the area either calls subject)
 
 
-def measure(mask: np.ndarray, alpha: np.ndarray, *,
-            matting_failed: str | None = None) -> Signals:
+def measure(mask: np.ndarray, alpha: np.ndarray, *, matting_failed: str | None = None,
+            path: str | None = None, decision: str | None = None,
+            disagreement: float | None = None) -> Signals:
     """Given the model's mask of the whole frame and the final alpha of the working region
-    (and why matting failed, if it did), return the signals."""
+    (and why matting failed, if it did; which path ``model: auto`` took and why, and how
+    much the studio path and the model disagreed), return the signals."""
     inside = mask > 0.5
     touching = bool(inside[0].any() or inside[-1].any() or inside[:, 0].any()
                     or inside[:, -1].any())
@@ -45,7 +51,17 @@ def measure(mask: np.ndarray, alpha: np.ndarray, *,
     uncertain = float(unsure.sum() / present.sum()) if present.any() else 0.0
     return Signals(uncertain=round(uncertain, 4), touches_border=touching,
                    area=round(float(inside.mean()), 4), subjects=subjects,
-                   confidence=round(confidence, 4), matting_failed=matting_failed)
+                   confidence=round(confidence, 4), matting_failed=matting_failed,
+                   path=path, decision=decision,
+                   disagreement=None if disagreement is None else round(disagreement, 4))
+
+
+def disagreement(studio: np.ndarray, model: np.ndarray) -> float:
+    """The share of the subject (the pixels either alpha puts at 0.5 or more) on which the
+    studio path's alpha and the model's mask (same size) disagree."""
+    a, b = studio >= 0.5, model >= 0.5
+    union = int((a | b).sum())
+    return float((a ^ b).sum() / union) if union else 0.0
 
 
 def reasons(signals: Signals, rules: Review | None) -> tuple[str, ...]:
@@ -69,6 +85,10 @@ def reasons(signals: Signals, rules: Review | None) -> tuple[str, ...]:
                      f"(limit {_percent(rules.max_area)}; is the backdrop cut out?)")
     if rules.several_subjects and signals.subjects > 1:
         found.append(f"{signals.subjects} separate subjects")
+    if (rules.max_disagreement is not None and signals.disagreement is not None
+            and signals.disagreement > rules.max_disagreement):
+        found.append(f"the backdrop key and the model disagree on {signals.disagreement:.1%} "
+                     f"of the subject (limit {_percent(rules.max_disagreement)})")
     if rules.min_confidence is not None and signals.confidence < rules.min_confidence:
         found.append(f"low model confidence: {signals.confidence:.2f} "
                      f"(limit {rules.min_confidence:g})")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from studiocut.errors import ModelError
+from studiocut.models.auto import AutoModel
 from studiocut.models.download import Artifact, checksum_ok
 from studiocut.models.key import BackdropKey
 from studiocut.models.providers import Placement, open_session
@@ -116,6 +117,8 @@ def _open(request: Request) -> MaskModel:
         if assist_name != "none":
             assist = open_model(Request(spec_for(assist_name), request.placement))
         return BackdropKey(settings, assist=assist)
+    if spec.family == "auto":
+        return AutoModel(open_model(Request(spec_for("u2netp"), request.placement)))
     if spec.family == "custom":
         assert spec.path is not None
         if not spec.path.is_file():

@@ -59,7 +59,7 @@ class MaskModel(Protocol):
         ...
 
 
-Family = Literal["u2net", "isnet", "birefnet", "bria", "sam", "key", "custom"]
+Family = Literal["u2net", "isnet", "birefnet", "bria", "sam", "key", "custom", "auto"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class ModelSpec:
 
     @property
     def needs_files(self) -> bool:
-        return self.family not in ("key", "custom")
+        return self.family not in ("key", "custom", "auto")
 
 
 _BIREFNET: dict[str, Any] = dict(family="birefnet", input_size=(1024, 1024), output="sigmoid",
@@ -138,6 +138,9 @@ MODELS: dict[str, ModelSpec] = {
                   extra=(Artifact("sam_vit_l_0b3195.decoder.onnx",
                                   "dc760a2912862c05ec3ac2658162a1b5"),), **_SAM),
         ModelSpec("backdrop-key", "key", licence="n/a (no weights)"),
+        # u2netp's mask, fused with a key against the backdrop where the photo's border
+        # shows a plain one (imaging.studio); the embedded u2netp is all it needs
+        ModelSpec("auto", "auto", licence="Apache-2.0 (u2netp)", size_mb=4.6),
     )
 }
 

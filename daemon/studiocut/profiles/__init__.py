@@ -30,6 +30,7 @@ from studiocut.profiles.schema import (
     Profile,
     Review,
     Rgb,
+    Shadow,
     Square,
 )
 from studiocut.profiles.sections import ASSIST_FAMILIES
@@ -52,6 +53,7 @@ __all__ = [
     "Profile",
     "Review",
     "Rgb",
+    "Shadow",
     "Square",
     "builtin_default",
     "check_name_template",

@@ -144,9 +144,10 @@ def resolve(name_or_path: str, profiles_dir: Path | None) -> Profile:
 
 
 def builtin_default(watch: Path | None = None, output: Path | None = None) -> Profile:
-    """The profile a new user gets: u2netp, white backdrop, 2000 px square JPEG."""
+    """The profile a new user gets: ``auto`` (the embedded u2netp, with the studio path on a
+    plain backdrop), white backdrop, 2000 px square JPEG."""
     return Profile(
-        name="default", watch=watch, output=output, model="u2netp",
+        name="default", watch=watch, output=output, model="auto",
         backdrop=(255, 255, 255), square=Square(), encoding=Encoding(format="jpeg"),
         include=DEFAULT_INCLUDE,
     )

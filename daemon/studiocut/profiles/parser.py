@@ -44,6 +44,7 @@ from studiocut.profiles.sections import (
     parse_model,
     parse_prompt,
     parse_review,
+    parse_shadow,
     parse_square,
 )
 
@@ -53,6 +54,7 @@ TOP_KEYS = (
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
     "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
     *DISPATCH_KEYS,
+    "shadow",
 )  # fmt: skip
 
 
@@ -142,6 +144,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         cleanup=parse_cleanup(get("cleanup", MISSING), p),
         review=parse_review(get("review", MISSING), p, base),
         matting=parse_matting(get("matting", MISSING), p),
+        shadow=parse_shadow(get("shadow", MISSING), p),
         backdrop=backdrop,
         square=parse_square(get("square", MISSING), p),
         encoding=encoding,

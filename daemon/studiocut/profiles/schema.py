@@ -69,8 +69,24 @@ class Review:
     max_area: float | None = 0.9
     several_subjects: bool = True
     min_confidence: float | None = 0.75
+    max_disagreement: float | None = 0.3  # studio path vs the model (share of the subject)
     folder: Path | None = None
     hold: Literal["none", "flagged", "all"] = "none"
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """The shadow under the subject on the new backdrop: ``none``; ``keep`` the natural one
+    the studio path measured (a multiply layer cut to the frame; only with ``model: auto``
+    on a plain backdrop); ``contact`` a soft synthetic one under the subject's footprint,
+    ``offset`` down and ``blur`` wide (fractions of the subject's height), at ``opacity``.
+    A transparent output gets one only with ``transparent: true`` (as partial alpha)."""
+
+    mode: Literal["none", "keep", "contact"] = "none"
+    offset: float = 0.01
+    blur: float = 0.03
+    opacity: float = 0.5
+    transparent: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,7 @@ class Profile:
     cleanup: Cleanup = field(default_factory=Cleanup)
     review: Review | None = field(default_factory=Review)
     matting: Matting = field(default_factory=Matting)
+    shadow: Shadow = field(default_factory=Shadow)
     backdrop: Rgb | None = (255, 255, 255)
     square: Square | None = None
     encoding: Encoding = field(default_factory=Encoding)

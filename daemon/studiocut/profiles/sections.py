@@ -22,7 +22,15 @@ from studiocut.profiles.fields import (
     parse_path,
     unknown_keys,
 )
-from studiocut.profiles.schema import Cleanup, Dispatch, Limits, Matting, Review, Square
+from studiocut.profiles.schema import (
+    Cleanup,
+    Dispatch,
+    Limits,
+    Matting,
+    Review,
+    Shadow,
+    Square,
+)
 
 
 def parse_matting(value: object, p: Problems) -> Matting:
@@ -272,7 +280,7 @@ def parse_review(value: object, p: Problems, base: Path | None) -> Review | None
         p.add("review", "must be a mapping or false", value, "{max_uncertain: 0.2}")
         return Review()
     known = ("max_uncertain", "touches_border", "min_area", "max_area", "several_subjects",
-             "min_confidence", "folder", "hold")
+             "min_confidence", "max_disagreement", "folder", "hold")
     unknown_keys(value, known, "review.", p)
     d = Review()
     get = value.get
@@ -287,6 +295,8 @@ def parse_review(value: object, p: Problems, base: Path | None) -> Review | None
                                     p, d.several_subjects),
         min_confidence=parse_fraction_or_off(get("min_confidence", MISSING),
                                              "review.min_confidence", p, d.min_confidence),
+        max_disagreement=parse_fraction_or_off(get("max_disagreement", MISSING),
+                                               "review.max_disagreement", p, d.max_disagreement),
         folder=parse_path(get("folder", MISSING), "review.folder", p, base),
         hold=parse_choice(get("hold", MISSING), "review.hold", p, d.hold,
                           ("none", "flagged", "all")),
@@ -323,3 +333,44 @@ def parse_dispatch(data: Mapping[str, Any], p: Problems) -> Dispatch:
         p.add(key, "only a profile with executor: cluster uses it", data[key],
               "executor: cluster, or remove it")
     return Dispatch(executor=executor, queue=queue, on_broker_down=on_down)
+
+
+SHADOW_MODES = ("none", "keep", "contact")
+
+
+def parse_shadow(value: object, p: Problems) -> Shadow:
+    """``shadow: none | keep | contact``, or a mapping naming one mode with its keys:
+    ``{contact: {offset: 0.01, blur: 0.03, opacity: 0.5}, transparent: false}``."""
+    if value is MISSING or value is None or value is False:
+        return Shadow()
+    if isinstance(value, str):
+        return Shadow(mode=parse_choice(value, "shadow", p, "none", SHADOW_MODES))
+    if not isinstance(value, dict):
+        p.add("shadow", "must be a mode or a mapping", value,
+              "none | keep | contact | {contact: {offset: 0.01, blur: 0.03, opacity: 0.5}}")
+        return Shadow()
+    unknown_keys(value, (*SHADOW_MODES, "transparent"), "shadow.", p)
+    modes = [m for m in SHADOW_MODES if m in value]
+    if len(modes) != 1:
+        p.add("shadow", "must name exactly one mode", sorted(value), " | ".join(SHADOW_MODES))
+        return Shadow()
+    mode, d = modes[0], Shadow()
+    settings = value[mode]
+    if settings is None or settings is True:
+        settings = {}
+    if not isinstance(settings, dict) or (mode != "contact" and settings):
+        expected = "{offset: 0.01, blur: 0.03, opacity: 0.5}" if mode == "contact" else "{}"
+        p.add(f"shadow.{mode}", "must be a mapping of its settings", settings, expected)
+        settings = {}
+    unknown_keys(settings, ("offset", "blur", "opacity"), f"shadow.{mode}.", p)
+    get = settings.get
+    return Shadow(
+        mode=mode,  # type: ignore[arg-type]
+        offset=parse_number(get("offset", MISSING), f"shadow.{mode}.offset", p, d.offset,
+                            lo=-0.5, hi=0.5),
+        blur=parse_number(get("blur", MISSING), f"shadow.{mode}.blur", p, d.blur, lo=0, hi=0.5),
+        opacity=parse_number(get("opacity", MISSING), f"shadow.{mode}.opacity", p, d.opacity,
+                             lo=0, hi=1),
+        transparent=parse_bool(value.get("transparent", MISSING), "shadow.transparent", p,
+                               d.transparent),
+    )

@@ -44,8 +44,9 @@ class Revisions(Lookup):
                                   with_before=eager,
                                   published=None if outcome.held else outcome.output)
         h, w = framed.alpha.shape
-        revision = self.journal.add_revision(job.id, "auto", {"framing": framing(framed)},
-                                             (w, h), ext, folder)
+        revision = self.journal.add_revision(
+            job.id, "auto", {"framing": framing(framed), **backdrop(framed)}, (w, h), ext,
+            folder)
         return revision.number
 
     # ------------------------------------------------------------------ made by a person
@@ -85,7 +86,8 @@ class Revisions(Lookup):
         except StudiocutError as e:
             raise Refused(f"{job.source.name}: {e}") from e
         framed = cutout.framed
-        params = {"profile": profile.name, "model": profile.model, "framing": framing(framed)}
+        params = {"profile": profile.name, "model": profile.model, "framing": framing(framed),
+                  **backdrop(framed)}
         return self._revision(job, "rerun", params, framed.before, framed.alpha, cutout.image,
                               profile, framed=framed)
 
@@ -232,6 +234,14 @@ def framing(framed: pipeline.Framed) -> list[int]:
     if layout is None:
         return []
     return [*layout.crop, *layout.placed, *layout.canvas, *layout.offset]
+
+
+def backdrop(framed: pipeline.Framed) -> dict[str, dict[str, str]]:
+    """With ``model: auto``, which path the photo took and why (the inspector shows it)."""
+    signals = framed.signals
+    if signals is None or signals.path is None:
+        return {}
+    return {"backdrop": {"path": signals.path, "decision": signals.decision or ""}}
 
 
 def frames_like(framed: pipeline.Framed, revision: Revision) -> bool:

@@ -183,6 +183,12 @@ function buildRevision(rev) {
   const info = el('span', 'rev-info');
   info.append(el('span', 'rev-n', `r${rev.number}`), el('span', 'rev-kind', rev.kind || ''),
     el('time', 'rev-time', fmtClock(rev.created)));
+  const bd = rev.params && typeof rev.params.backdrop === 'object' ? rev.params.backdrop : null;
+  if (bd && typeof bd.path === 'string') {   // model: auto: which path, and why on hover
+    const path = el('span', 'rev-backdrop', bd.path === 'studio' ? 'studio path' : 'model only');
+    path.title = String(bd.decision || '');
+    info.append(path);
+  }
   const status = el('span', 'rev-status', live ? 'live' : (rev.status === 'discarded' ? 'discarded' : 'candidate'));
   const btn = el('button', 'small', live ? 'Live' : 'Publish');
   btn.type = 'button';
