@@ -34,24 +34,30 @@ def cmd_check(args: argparse.Namespace) -> int:
             targets = [str(p) for p in profiles.files(folder)]
             if not targets:
                 problems.append(f"{folder}: no profiles (*.yaml) in this folder")
+    home = folder.resolve()
+
+    def runs_here(profile: profiles.Profile) -> bool:
+        """Whether the daemon runs ``profile``: a file of the profiles folder."""
+        return profile.path is not None and profile.path.parent.resolve() == home
+
     for target in targets:
         try:
             profile = profiles.resolve(target, folder)
-            if profile.path is not None and profile.path.parent.resolve() == folder.resolve():
+            if runs_here(profile):
                 folders.check_runnable(profile)  # the daemon runs these, as hot folders
             checked.append(profile)
         except StudiocutError as e:
             problems.extend(e.problems if isinstance(e, ConfigError) else [str(e)])
-    remote = [p for p in checked if p.dispatch.remote and p.path is not None
-              and p.path.parent.resolve() == folder.resolve()]
+    remote = [p for p in checked if p.dispatch.remote and runs_here(p)]
     try:  # the cluster the profiles of this folder run on, when some do
         cluster.check(remote, folder)
     except ConfigError as e:
         problems.extend(e.problems)
         checked = [p for p in checked if p not in remote]
-    breaches = folders.breaches(checked)  # what the profiles do to each other's folders
-    problems.extend(folders.problems(checked, between=True))
-    broken = {name for b in breaches if b.others for name in (b.profile.name, *b.others)}
+    # what the profiles do to each other's folders (each file's own: its parser's)
+    between = [b for b in folders.breaches(checked) if b.others]
+    problems.extend(folders.lines(between))
+    broken = {name for b in between for name in (b.profile.name, *b.others)}
     names = [profile.name for profile in checked if profile.name not in broken]
     if args.json:
         print(json.dumps({"ok": not problems, "profiles": names, "problems": problems}))
