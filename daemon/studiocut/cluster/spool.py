@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from studiocut import atomic
+
 RESULT_FILE = "result.json"
 OUTPUT_FILE = "output"
 LAYERS = ("before.npy", "alpha.npy")
@@ -128,7 +130,7 @@ def write_bundle(root: Path, key: str, meta: dict[str, Any], *, output: bytes | 
                     np.save(f, np.ascontiguousarray(array), allow_pickle=False)
         # last and always: the bundle is never an empty folder
         _write_file(temp / RESULT_FILE, json.dumps(meta).encode())
-        _fsync_dir(temp)
+        atomic.fsync_dir(temp)
         final = result_folder(root, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -137,7 +139,7 @@ def write_bundle(root: Path, key: str, meta: dict[str, Any], *, output: bytes | 
             if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 return False  # the first writer won; the finally below discards ours
             raise
-        _fsync_dir(final.parent)
+        atomic.fsync_dir(final.parent)
         return True
     finally:
         if temp.exists():
@@ -191,13 +193,3 @@ def _write_file(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a folder to fsync it
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
