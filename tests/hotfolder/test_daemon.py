@@ -18,14 +18,6 @@ from PIL import Image
 from daemon_harness import Daemon, photo_bytes, shoot, valid_image
 
 
-@pytest.fixture
-def daemon(tmp_path: Path):
-    instance = Daemon(tmp_path)
-    yield instance
-    if instance.proc is not None and instance.proc.poll() is None:
-        instance.kill9()
-
-
 def names_of(paths: list[Path]) -> list[str]:
     return sorted(p.name for p in paths)
 

@@ -17,14 +17,6 @@ import pytest
 from daemon_harness import Daemon, shoot
 
 
-@pytest.fixture
-def daemon(tmp_path: Path):
-    instance = Daemon(tmp_path)
-    yield instance
-    if instance.proc is not None and instance.proc.poll() is None:
-        instance.kill9()
-
-
 def checksums(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -26,14 +26,6 @@ from studiocut.review.artefacts import Store
 from studiocut.review.desk import Desk
 
 
-@pytest.fixture
-def daemon(tmp_path: Path):
-    instance = Daemon(tmp_path)
-    yield instance
-    if instance.proc is not None and instance.proc.poll() is None:
-        instance.kill9()
-
-
 def test_a_name_the_template_cannot_render_fails_that_photo_as_bad_name(
         daemon: Daemon) -> None:
     """A backslash is an ordinary character of a Linux file name but not of an output name:
