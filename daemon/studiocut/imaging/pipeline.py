@@ -10,7 +10,7 @@ writes, and turns every expected failure into an Outcome with a reason an operat
 from __future__ import annotations
 
 import logging
-import threading
+import queue
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from studiocut import atomic, faults
+from studiocut import atomic, clock, faults
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.imaging import (
     composite,
@@ -94,126 +94,177 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Located:
-    """A photo whose subject the model has found: its checked ``source``, the model's ``mask``
-    of the whole frame and the ``region`` of the frame the output needs decoded."""
+    """A photo whose subject the model has found: its checked ``source``, the model's
+    ``mask`` of the whole frame, the ``region`` of the frame the output needs, and that
+    region's pixels as decoded: ``rgb`` (and ``alpha`` when the file has transparency) from
+    a picture of ``decoded`` size, where they are the ``box``."""
 
     source: decode.Source
     mask: np.ndarray
     region: frame.Region
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    icc: bytes | None
+    decoded: frame.Size
+    box: frame.Box
 
 
-@contextmanager
-def located_in_slot(source: Path, model: MaskModel, profile: Profile) -> Iterator[Located]:
-    """Open ``source``, let the model find its subject on a small preview, and hold a framing
-    slot while the caller works on the photo at full size; raise InputError for a bad input.
-    A JPEG's DCT scaling (or a RAW's own preview) gives the preview without the full picture,
-    so those take their slot after the model ran; any other format is decoded whole for the
-    preview and takes its slot first."""
-    src = decode.open_source(source, profile.limits)
-    if src.previews_cheaply:
-        found = _locate(src, model, profile)
-        with framing_slot():
-            yield found
-    else:
-        with framing_slot():
-            yield _locate(src, model, profile)
+def locate(source: Path, model: MaskModel, profile: Profile) -> Located:
+    """Open ``source``, let the model find its subject on a small preview and keep the
+    pixels of the subject's region; raise InputError for a bad input.
+
+    The photo is decoded once, at full size, and the model's preview derived from those
+    pixels (a second, scaled decode would pay for the JPEG's entropy decoding twice). That
+    is the photo at its largest: it happens in a framing slot, which it leaves holding only
+    the subject's region. A RAW's own preview goes to the model first; its demosaic, in
+    the slot, is sized to what the output needs."""
+    with clock.stage("read"):
+        src = decode.open_source(source, profile.limits)
+    if src.format == "RAW":
+        with clock.stage("preview"):
+            preview = src.load(model.input_size).rgb
+        mask, region = _find(src, preview, model, profile)
+        with framing_slot() as scratch, clock.stage("decode"):
+            picture = src.load(region.decode_size(src.size), colour=profile.encoding.icc)
+            src.release()
+            return _keep_region(src, mask, region, picture, scratch)
+    with framing_slot() as scratch:
+        with clock.stage("decode"):
+            picture = src.load(colour=profile.encoding.icc, scratch=scratch)
+            src.release()
+        with clock.stage("preview"):
+            preview = decode.shrink(picture.rgb, model.input_size)
+            if picture.icc is not None:  # kept in its own colours: the model sees sRGB
+                preview = decode.to_srgb(preview, picture.icc)
+        mask, region = _find(src, preview, model, profile)
+        return _keep_region(src, mask, region, picture, scratch)
 
 
-def _locate(src: decode.Source, model: MaskModel, profile: Profile) -> Located:
-    mask = model.predict(decode.shrink(src.load(model.input_size).rgb, model.input_size))
-    return Located(src, mask, frame.locate(mask, src.size, profile.square))
+def _find(src: decode.Source, preview: np.ndarray, model: MaskModel,
+          profile: Profile) -> tuple[np.ndarray, frame.Region]:
+    with clock.stage("model"):
+        mask = model.predict(preview)
+    return mask, frame.locate(mask, src.size, profile.square)
+
+
+def _keep_region(src: decode.Source, mask: np.ndarray, region: frame.Region,
+                 picture: decode.Picture, scratch: decode.Scratch) -> Located:
+    """The region's pixels, to take out of the framing slot: a copy when the picture is in
+    the slot's scratch buffer (the next photo decodes into it) or much larger."""
+    box = region.box_at(src.size, picture.size)
+    alpha = None if picture.alpha is None else _region(picture.alpha, box)
+    rgb = _region(picture.rgb, box, always=scratch.holds(picture.rgb))
+    return Located(src, mask, region, rgb, alpha, picture.icc, picture.size, box)
 
 
 def frame_located(located: Located, profile: Profile) -> Framed:
-    """Decode the pixels the output needs and frame the subject on the output canvas; only
-    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``."""
+    """Frame the subject of a ``locate``d photo on the output canvas."""
     src, mask, region = located.source, located.mask, located.region
-    full = src.size
-    picture = src.load(region.decode_size(full), colour=profile.encoding.icc)
-    src.release()
-    decoded, icc = picture.size, picture.icc
-    box = region.box_at(full, decoded)
-    rgb, source_alpha = _region(picture.rgb, box), picture.alpha
-    if source_alpha is not None:
-        source_alpha = _region(source_alpha, box)
-    del picture  # 72 MB at 24 MP, of which the subject's region is often a third
-    # alpha at about the output's scale: a fraction of the decoded pixels to work on
-    work = region.working_size(full, decoded, box)
-    alpha = matte.upsample(mask, decoded, box, work)
-    if source_alpha is not None:
-        alpha *= _sized(source_alpha, work)
-    matting_failed = path = reason = disagreement = light = None
-    cut_out = None
-    if profile.model == "auto" and profile.custom_model is None:
-        try:
-            cut_out = studio.cut_at_most(_sized(rgb, work), alpha)
-            path, reason = "studio" if cut_out.decision.plain else "model", cut_out.decision.reason
-        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:  # the model, then
-            path, reason = "model", f"the backdrop could not be modelled ({e})"
-        log.info("%s: %s path: %s", src.path, path, reason)
-    if cut_out is not None and cut_out.decision.plain:  # its own matting, on the fused trimap
-        disagreement = triage.disagreement(cut_out.alpha, alpha)
-        alpha, light, matting_failed = cut_out.alpha, cut_out.shadow, cut_out.matting_failed
-        if matting_failed is not None:
-            log.warning("%s: alpha matting failed (%s); the fused key is used", src.path,
-                        matting_failed)
-        rgb = _despilled(rgb, cut_out.foreground)
-    elif profile.matting.enabled:
-        try:
-            alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
-        except matte.MattingFailed as e:  # this photo keeps the model's mask, flagged
-            log.warning("%s: alpha matting failed (%s); the model's mask is used", src.path, e)
-            matting_failed = str(e)
-    alpha = matte.cleanup(alpha, profile.cleanup)
-    signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha,
-                             matting_failed=matting_failed, path=path, decision=reason,
-                             disagreement=disagreement)
-    per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
-    layout = frame.layout(alpha, profile.square, decoded=per_source_pixel)
-    rgb, alpha = frame.fit(rgb, alpha, layout)
-    if profile.encoding.icc != "original" or not icc:
-        icc = decode.srgb_icc()
-    width, height = layout.canvas
-    before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
-    if light is not None:
-        light = shadow.onto_canvas(light, layout)
-    alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
+    full, decoded, box, icc = src.size, located.decoded, located.box, located.icc
+    rgb, source_alpha = located.rgb, located.alpha
+    auto = profile.model == "auto" and profile.custom_model is None
+    with clock.stage("matte"):
+        # alpha at about the output's scale: a fraction of the decoded pixels to work on
+        work = region.working_size(full, decoded, box)
+        cleaned = matte.cleanup(mask, profile.cleanup)
+        # where nothing refines the model's mask, it is cleaned up at its own size (a 40th of
+        # the alpha's pixels at 24 MP), not once enlarged
+        refined = auto or profile.matting.enabled or source_alpha is not None
+        alpha = matte.upsample(mask if refined else cleaned, decoded, box, work)
+        if source_alpha is not None:
+            alpha *= _sized(source_alpha, work)
+        matting_failed = path = reason = disagreement = light = None
+        cut_out = None
+        if auto:
+            try:
+                cut_out = studio.cut_at_most(_sized(rgb, work), alpha)
+                path = "studio" if cut_out.decision.plain else "model"
+                reason = cut_out.decision.reason
+            except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:  # the model
+                path, reason = "model", f"the backdrop could not be modelled ({e})"
+            log.info("%s: %s path: %s", src.path, path, reason)
+        if cut_out is not None and cut_out.decision.plain:  # its own matting, fused trimap
+            disagreement = triage.disagreement(cut_out.alpha, alpha)
+            alpha, light, matting_failed = cut_out.alpha, cut_out.shadow, cut_out.matting_failed
+            if matting_failed is not None:
+                log.warning("%s: alpha matting failed (%s); the fused key is used", src.path,
+                            matting_failed)
+            rgb = _despilled(rgb, cut_out.foreground)
+        elif profile.matting.enabled:
+            try:
+                alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
+            except matte.MattingFailed as e:  # this photo keeps the model's mask, flagged
+                log.warning("%s: alpha matting failed (%s); the model's mask is used",
+                            src.path, e)
+                matting_failed = str(e)
+        if refined:
+            alpha = matte.cleanup(alpha, profile.cleanup)
+        signals = triage.measure(cleaned, alpha,
+                                 matting_failed=matting_failed, path=path, decision=reason,
+                                 disagreement=disagreement)
+    with clock.stage("framing"):
+        per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
+        layout = frame.layout(alpha, profile.square, decoded=per_source_pixel)
+        rgb, alpha = frame.fit(rgb, alpha, layout)
+        if profile.encoding.icc != "original" or not icc:
+            icc = decode.srgb_icc()
+        before = frame.place(rgb, layout, composite.canvas(layout.canvas,
+                                                           profile.backdrop or BLACK))
+        if light is not None:
+            light = shadow.onto_canvas(light, layout)
+        alpha = frame.place(alpha, layout, composite.blank(layout.canvas))
     return Framed(before, alpha, icc, src.exif, signals, layout, light)
 
 
 def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
     """Decode ``source``, find its subject and frame it on the output canvas; raise
     InputError for a bad input."""
-    with located_in_slot(source, model, profile) as located:
-        return frame_located(located, profile)
+    return frame_located(locate(source, model, profile), profile)
 
 
-# How many photos may be decoded, framed, rendered and encoded at once. That is where a
-# photo's memory goes (a 24 MP JPEG alone is 72 MB decoded); finding the subject needs a
-# fraction of it, and the model's own memory is there once whatever runs.
-_slots = threading.BoundedSemaphore(1)
+# How many photos may be at full size at once: decoded whole, waiting for or with the model,
+# until only their subject's region is kept. That is where a photo's memory goes (a 24 MP
+# JPEG is 72 MB decoded; its region is often a third of it); framing, rendering and encoding
+# the region need a fraction of it, and run for every worker at once. Each slot keeps the
+# buffer its JPEGs are decoded into.
+_slots: queue.SimpleQueue[decode.Scratch] = queue.SimpleQueue()
+_slots.put(decode.Scratch())
 
 
-def framing_slot() -> threading.BoundedSemaphore:
-    """The slot to hold while a photo is at full size (use it as a context manager)."""
-    return _slots
+@contextmanager
+def framing_slot() -> Iterator[decode.Scratch]:
+    """Hold a framing slot while a photo is at full size; yield its scratch buffer."""
+    slots = _slots  # the slot goes back where it came from, resized since or not
+    scratch = slots.get()
+    try:
+        yield scratch
+    finally:
+        slots.put(scratch)
+
+
+def free_framing_slots() -> int:
+    """How many framing slots no photo holds now."""
+    return _slots.qsize()
 
 
 def set_framing_slots(workers: int) -> None:
     """Size the framing slots for ``workers`` threads running ``process``: half of them, at
-    least one. With two workers on two cores one photo is at full size while the other one
-    is with the model, which takes every core anyway: the peak memory is that of one
-    full-size photo whatever the order the work comes in (bench/memory.py)."""
+    least one. With two workers on two cores one photo is decoded and with the model while
+    the other one is framed and encoded: the peak memory is that of one full-size photo
+    and one region, beside the model's (bench/memory.py)."""
     global _slots
-    _slots = threading.BoundedSemaphore(max(1, workers // 2))
+    _slots = queue.SimpleQueue()
+    for _ in range(max(1, workers // 2)):
+        _slots.put(decode.Scratch())
 
 
-def _region(pixels: np.ndarray, box: frame.Box) -> np.ndarray:
-    """The box of ``pixels``: a copy when that is much smaller, so the rest can be freed."""
+def _region(pixels: np.ndarray, box: frame.Box, *, always: bool = False) -> np.ndarray:
+    """The box of ``pixels``: a copy when asked ``always`` or when that is much smaller, so
+    the rest can be freed."""
     x0, y0, x1, y1 = box
     part = pixels[y0:y1, x0:x1]
     small = part.shape[0] * part.shape[1] < 0.6 * pixels.shape[0] * pixels.shape[1]
-    return part.copy() if small else part
+    return part.copy() if always or small else part
 
 
 BLACK = (0, 0, 0)
@@ -256,34 +307,31 @@ def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Pro
 
 def _render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile,
             decontaminate: bool | None) -> np.ndarray:
-    height, width = alpha.shape
-    image = composite.canvas((width, height), profile.backdrop)
-    box = frame.subject_box(alpha, threshold=0.0)
-    if box is None:
-        return image
-    side = max(width, height)
-    pad = round(0.03 * side) + 8  # three times decontamination's reach
-    x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
-    x1, y1 = min(width, box[2] + pad), min(height, box[3] + pad)
-    rgb, alpha = before[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
+    if profile.backdrop is None:
+        return composite.over(before, alpha, None)
+    rgb = before
     despill = getattr(model, "despill", None)  # keying models take the screen's cast off
     if despill is not None:
         rgb = despill(rgb, alpha)
     if decontaminate is None:
         decontaminate = profile.matting.decontaminate
-    if profile.backdrop is not None and decontaminate:
-        # no fringe of the old backdrop on the new one; reach as on the whole canvas
-        rgb = matte.foreground(rgb, alpha, radius=max(2, round(0.01 * side / 4)))
-    image[y0:y1, x0:x1] = composite.over(rgb, alpha, profile.backdrop)
-    return image
+    with clock.stage("decontamination"):
+        band = matte.edge_band(alpha)  # only the edge is blended
+        colours = None
+        if band is not None and decontaminate:
+            # no fringe of the old backdrop on the new one
+            side = max(alpha.shape)
+            colours = matte.foreground_colours(rgb, alpha, band,
+                                               radius=max(2, round(0.01 * side / 4)))
+    return composite.over(rgb, alpha, profile.backdrop,
+                          band=np.empty(0, np.intp) if band is None else band, colours=colours)
 
 
 def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
     """Return the finished image for ``source``; raise InputError for a bad input."""
-    with located_in_slot(source, model, profile) as located:
-        framed = frame_located(located, profile)
-        image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
-        return Cutout(image, framed)
+    framed = frame_photo(source, model, profile)
+    image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
+    return Cutout(image, framed)
 
 
 @dataclass(frozen=True)
@@ -299,11 +347,12 @@ class Made:
 def make(source: Path, model: MaskModel, profile: Profile) -> Made:
     """Cut out ``source`` and encode the result; nothing is written. Raise InputError for a
     bad input (and ModelError or MemoryError as the stages do)."""
-    with located_in_slot(source, model, profile) as located:
-        framed = frame_located(located, profile)
+    framed = frame_photo(source, model, profile)
+    with clock.stage("composite"):
         image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
+    with clock.stage("encode"):
         data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
-        del image
+    del image
     faults.point("after-inference", source)
     flags = triage.reasons(framed.signals, profile.review) if framed.signals else ()
     return Made(data, framed, flags)
@@ -315,7 +364,8 @@ def write(dest: Path, data: bytes, profile: Profile, *, output_root: Path, sourc
     and its copy to the review folder when it is flagged (else withdraw an earlier copy of
     ``dest``: the photo was re-shot and needs no look now); raise OutputError."""
     if not held:
-        atomic.write_atomic(dest, data, root=output_root)
+        with clock.stage("write"):
+            atomic.write_atomic(dest, data, root=output_root)
     if flags and profile.review is not None and signals is not None:
         reviewcopy.file_copy(dest, data, output_root=output_root, rules=profile.review,
                              source=source, signals=signals, found=flags)
