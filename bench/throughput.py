@@ -31,7 +31,7 @@ allows on all cores, and the CPU other processes used during each measurement (/
 
 Run from the repository root::
 
-    python bench/throughput.py                   # 20 photos, built-in default profile
+    python bench/throughput.py                   # 20 photos, u2netp to a white-square JPEG
     python bench/throughput.py --free            # the same with a free model
     python bench/throughput.py --png --free      # transparent 2000 px square PNG profile
     python bench/throughput.py --count 5 --size 3000x2000 --profile my.yaml
@@ -70,6 +70,7 @@ from studiocut.models.saliency import OnnxSaliencyModel
 
 BENCH = Path(__file__).resolve().parent
 SQUARE_PNG = BENCH / "profiles" / "square-png.yaml"
+SQUARE_JPEG = BENCH / "profiles" / "square-jpeg.yaml"
 GENERATOR_VERSION = 1  # bump when the synthetic photos change, so caches are not reused
 JPEG_QUALITY = 95
 
@@ -208,9 +209,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", default="6000x4000", metavar="WxH",
                         help="their pixel size (default: 6000x4000)")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--profile", default="default", metavar="P",
-                       help="profile name or .yaml path (default: the built-in default, a "
-                       "2000 px white-square JPEG)")
+    which.add_argument("--profile", default=str(SQUARE_JPEG), metavar="P",
+                       help="profile name or .yaml path (default: "
+                       f"{SQUARE_JPEG.relative_to(BENCH.parent)}, u2netp to a 2000 px "
+                       "white-square JPEG; `default` is the built-in profile, model: auto)")
     which.add_argument("--png", action="store_true",
                        help=f"use {SQUARE_PNG.relative_to(BENCH.parent)} (transparent 2000 px "
                        "square PNG)")

@@ -166,11 +166,7 @@ def frame_located(located: Located, profile: Profile) -> Framed:
     with clock.stage("matte"):
         # alpha at about the output's scale: a fraction of the decoded pixels to work on
         work = region.working_size(full, decoded, box)
-        cleaned = matte.cleanup(mask, profile.cleanup)
-        # where nothing refines the model's mask, it is cleaned up at its own size (a 40th of
-        # the alpha's pixels at 24 MP), not once enlarged
-        refined = auto or profile.matting.enabled or source_alpha is not None
-        alpha = matte.upsample(mask if refined else cleaned, decoded, box, work)
+        alpha = matte.upsample(mask, decoded, box, work)
         if source_alpha is not None:
             alpha *= _sized(source_alpha, work)
         matting_failed = path = reason = disagreement = light = None
@@ -192,14 +188,13 @@ def frame_located(located: Located, profile: Profile) -> Framed:
             rgb = _despilled(rgb, cut_out.foreground)
         elif profile.matting.enabled:
             try:
-                alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
+                alpha = matte.refine(alpha, rgb, profile.matting)
             except matte.MattingFailed as e:  # this photo keeps the model's mask, flagged
                 log.warning("%s: alpha matting failed (%s); the model's mask is used",
                             src.path, e)
                 matting_failed = str(e)
-        if refined:
-            alpha = matte.cleanup(alpha, profile.cleanup)
-        signals = triage.measure(cleaned, alpha,
+        alpha = matte.cleanup(alpha, profile.cleanup)
+        signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha,
                                  matting_failed=matting_failed, path=path, decision=reason,
                                  disagreement=disagreement)
     with clock.stage("framing"):
