@@ -18,10 +18,11 @@ CASES: list[dict[str, Any]] = [
     {"matting": True, "review": {"hold": "flagged", "max_area": None}, "cleanup": False,
      "quality": 80, "limits": {"max_pixels": 1000000}},
     {"model": "sam-vit-b", "prompt": "auto"},
+    {"canvas": {"width": 1000, "height": 1440, "fill": 0.85, "placement": "bottom"}},
     {"model": "sam-vit-b", "prompt": {"points": [[0.5, 0.5, 1]]}, "review": False},
 ]
 FIELDS = ("model", "device", "require_gpu", "backdrop", "encoding", "matting", "cleanup",
-          "limits", "square", "key", "prompt", "custom_model")
+          "limits", "canvas", "key", "prompt", "custom_model")
 
 
 @pytest.mark.parametrize("keys", CASES)

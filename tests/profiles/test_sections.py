@@ -13,7 +13,7 @@ from conftest import make_profile
 from studiocut.errors import ConfigError
 from studiocut.models import registry
 from studiocut.models.registry import Prompt
-from studiocut.profiles import Cleanup, Matting, Review, Shadow, Square, load
+from studiocut.profiles import Canvas, Cleanup, Matting, Review, Shadow, load
 
 LINE = re.compile(r"^(?P<file>.+?): At '(?P<key>[\w.()]+)': (?P<problem>.+)$")
 
@@ -61,20 +61,20 @@ def test_matting_as_a_switch_or_a_mapping(value: object, expected: Matting) -> N
 
 def test_square_mapping_sets_every_field() -> None:
     square = make_profile(square={"size": 1600, "margin": 40, "placement": "bottom",
-                                  "floor": 0.08, "max_upscale": 2, "min_size": 500}).square
+                                  "floor": 0.08, "max_upscale": 2, "min_size": 500}).canvas
 
-    assert square == Square(size=1600, margin=40, placement="bottom", floor=0.08,
+    assert square == Canvas(width=1600, height=1600, margin=40, placement="bottom", floor=0.08,
                             max_upscale=2, min_size=500)
-    assert square.margin_px(1600) == 40
-    assert square.margin_px(800) == 20, "pixel margins scale with the canvas"
+    assert square.margins_px((1600, 1600)) == (40, 40)
+    assert square.margins_px((800, 800)) == (20, 20), "pixel margins scale with the canvas"
     assert square.floor_px(1000) == pytest.approx(80)
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    (True, Square()), (False, None), (None, None), ({}, Square()),
+    (True, Canvas()), (False, None), (None, None), ({}, Canvas()),
 ])
-def test_square_switch_forms(value: object, expected: Square | None) -> None:
-    assert make_profile(square=value).square == expected
+def test_square_switch_forms(value: object, expected: Canvas | None) -> None:
+    assert make_profile(square=value).canvas == expected
 
 
 # --------------------------------------------------------------------------- model

@@ -14,7 +14,7 @@ from typing import Any
 
 from studiocut import __version__
 from studiocut.profiles import Profile, parse
-from studiocut.profiles.schema import Rgb
+from studiocut.profiles.schema import Canvas, Rgb
 
 VERSION_KEY = "pipeline"
 
@@ -36,7 +36,7 @@ def of(profile: Profile) -> dict[str, Any]:
         "matting": dataclasses.asdict(profile.matting),
         "cleanup": dataclasses.asdict(profile.cleanup),
         "limits": dataclasses.asdict(profile.limits),
-        "square": dataclasses.asdict(profile.square) if profile.square else False,
+        "canvas": _canvas(profile.canvas),
         "review": False,
     }
     if profile.custom_model is not None:
@@ -72,6 +72,15 @@ def profile_of(recipe: dict[str, Any], *, name: str) -> Profile:
     (the version key is the job's, not the profile's)."""
     data = {k: v for k, v in recipe.items() if k != VERSION_KEY}
     return parse(data, name=name, source=f"<recipe of {name}>")
+
+
+def _canvas(canvas: Canvas | None) -> dict[str, Any] | bool:
+    """The canvas as the profile file writes it: a margin or a fill, not both."""
+    if canvas is None:
+        return False
+    written = dataclasses.asdict(canvas)
+    written.pop("margin" if canvas.fill is not None else "fill")
+    return written
 
 
 def _colour(rgb: Rgb | None) -> str:

@@ -157,7 +157,10 @@ def _finish(here: _Process, key: str, relative: str, meta: dict[str, Any],
 
 
 def _layout(layout: Any) -> dict[str, Any] | None:
-    return None if layout is None else {k: list(v) for k, v in vars(layout).items()}
+    """Where the subject went on the canvas, as the station reads it back."""
+    if layout is None:
+        return None
+    return {k: list(getattr(layout, k)) for k in ("crop", "placed", "canvas", "offset")}
 
 
 def start(cluster: Cluster, queue: str, *, concurrency: int, pool: str, name: str | None,
