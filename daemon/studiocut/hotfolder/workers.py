@@ -17,6 +17,7 @@ import time
 
 from studiocut import faults
 from studiocut.errors import InputError, OutputError
+from studiocut.hotfolder import products
 from studiocut.hotfolder.executor import Executor, Work, failed
 from studiocut.hotfolder.intake import Intake
 from studiocut.hotfolder.publisher import Publisher
@@ -24,6 +25,8 @@ from studiocut.hotfolder.roster import Roster
 from studiocut.journal import Identity, Job, Journal
 
 log = logging.getLogger(__name__)
+
+SET_WAIT = 0.5  # seconds a later view of a SKU waits for an earlier one setting its framing
 
 
 def recover(journal: Journal, max_crashes: int) -> None:
@@ -114,8 +117,12 @@ class Workers:
         work = Work(job.id, source, source.parent.relative_to(profile.watch), profile,
                     keep=self._publisher.keeps)
         try:
+            work = products.identify(self._journal, work)
+            if products.waits(self._journal, work):  # an earlier view sets the framing
+                self._publisher.put_back(job.id, delay=SET_WAIT)
+                return
             dest = self._publisher.reserve(job, work)
-        except (InputError, OutputError) as e:  # no name this photo's output may take
+        except (InputError, OutputError) as e:  # no SKU, or no name its output may take
             self._publisher.publish(job, attempt, work, None, failed(source, e, 0.0))
             return
         self._publisher.publish(job, attempt, work, dest, self._executor.run(work))

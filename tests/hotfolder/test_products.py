@@ -1,0 +1,142 @@
+"""products: a photo's SKU (from its folder or a sidecar), its view number, and the framing
+its SKU's views share; through the daemon, {sku}_{view} names and views that line up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_profile, product_photo
+from daemon_harness import Daemon
+from studiocut.errors import InputError
+from studiocut.hotfolder import products
+from studiocut.hotfolder.executor import Work
+from studiocut.imaging import frame
+from studiocut.journal import Identity, Journal
+
+
+def test_the_sku_is_the_folder_the_photo_was_shot_into(tmp_path: Path) -> None:
+    profile = make_profile(sku="folder")
+    assert products.sku_of(profile, tmp_path / "x.jpg", Path("2024/AB 12/")) == "AB_12"
+    assert products.sku_of(profile, tmp_path / "x.jpg", Path()) is None
+    assert products.sku_of(make_profile(), tmp_path / "x.jpg", Path("AB12")) is None
+
+
+@pytest.mark.parametrize("sidecar", ["x.sku", "x.txt"])
+def test_the_sku_is_read_from_a_sidecar_beside_the_photo(tmp_path: Path, sidecar: str) -> None:
+    profile = make_profile(sku="sidecar")
+    (tmp_path / sidecar).write_text("\n  ZX-9/../../etc  \nignored\n", encoding="utf-8")
+    assert products.sku_of(profile, tmp_path / "x.jpg", Path("AB12")) == "ZX-9_etc"
+
+
+def test_a_sidecar_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").write_text("SECRET", encoding="utf-8")
+    (tmp_path / "x.sku").symlink_to(tmp_path / "elsewhere")
+    assert products.sku_of(make_profile(sku="sidecar"), tmp_path / "x.jpg", Path()) is None
+
+
+def _work(journal: Journal, root: Path, relative: str, **keys: object) -> Work:
+    source = root / relative
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(b"x")
+    job = journal.enqueue("test", source, Identity(1, 1, 1), "v1")
+    assert job is not None
+    profile = make_profile(**keys)
+    return Work(job.id, source, source.parent.relative_to(root), profile)
+
+
+def test_views_are_numbered_per_sku_and_kept_by_a_job(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    try:
+        one = products.identify(journal, _work(journal, tmp_path, "A/1.jpg", sku="folder"))
+        two = products.identify(journal, _work(journal, tmp_path, "A/2.jpg", sku="folder"))
+        other = products.identify(journal, _work(journal, tmp_path, "B/1.jpg", sku="folder"))
+        again = products.identify(journal, one)  # a retry keeps its view
+        assert [(w.product.sku, w.product.view) for w in (one, two, other, again)
+                if w.product] == [("A", 1), ("A", 2), ("B", 1), ("A", 1)]
+    finally:
+        journal.close()
+
+
+def test_a_photo_without_its_sku_fails_retryably_as_no_sku(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    try:
+        with pytest.raises(InputError) as caught:
+            products.identify(journal, _work(journal, tmp_path, "loose.jpg", sku="sidecar"))
+        assert (caught.value.reason, caught.value.retryable) == ("no-sku", True)
+        assert "loose.sku" in str(caught.value)
+    finally:
+        journal.close()
+
+
+def test_a_later_view_waits_while_an_earlier_one_sets_the_framing(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    keys = {"sku": "folder", "square": {"size": 200}}
+    try:
+        first = products.identify(journal, _work(journal, tmp_path, "A/1.jpg", **keys))
+        second = products.identify(journal, _work(journal, tmp_path, "A/2.jpg", **keys))
+        journal.claim_next(["test"])  # view 1 is being processed
+        assert products.waits(journal, second) and not products.waits(journal, first)
+        journal.keep_lineup("test", "A", "default", 0.5, 180, first.job)
+        second = products.identify(journal, second)
+        assert second.lineups == {"default": frame.Lineup(0.5, 180)}
+        assert not products.waits(journal, second), "the framing is there: no need to wait"
+        unframed = products.identify(journal, _work(journal, tmp_path, "A/3.jpg",
+                                                    sku="folder"))
+        assert not products.waits(journal, unframed), "no canvas: nothing to line up"
+    finally:
+        journal.close()
+
+
+# --------------------------------------------------------------------------- through the daemon
+
+
+def _alpha_box(path: Path) -> tuple[int, int, int, int]:
+    with Image.open(path) as image:
+        alpha = np.asarray(image)[..., 3] > 127
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def test_three_views_of_one_sku_share_scale_and_floor_line_within_a_pixel(
+        tmp_path: Path) -> None:
+    """The views of one product, shot from one distance, line up in a gallery: one scale
+    (canvas pixels per source pixel) and one floor line, though fitting each on its own
+    would blow the small ones up and centre each at its own height."""
+    daemon = Daemon(tmp_path, {"studio": {
+        "sku": "folder", "name": "{sku}_{view}.{ext}", "review": False,
+        "square": {"size": 200, "margin": 0.1, "max_upscale": 4}}},
+        args=["--workers", "2"])
+    subjects = {"front.png": (100, 60, 300, 260), "side.png": (150, 120, 250, 260),
+                "top.png": (130, 160, 270, 260)}  # 200 x 200, 100 x 140, 140 x 100 px
+    folder = daemon.inbox / "SKU-42"
+    folder.mkdir()
+
+    def shoot(name: str) -> None:
+        product_photo((400, 300), subjects[name]).save(folder / f".{name}.part", format="PNG")
+        (folder / f".{name}.part").rename(folder / name)
+
+    shoot("front.png")  # the first view, then the others as the photographer turns it
+    daemon.start()
+    try:
+        daemon.wait_done(1)
+        shoot("side.png")
+        shoot("top.png")
+        daemon.wait_done(3)
+        outputs = {p.name: p for p in daemon.outputs()}
+        assert sorted(outputs) == ["SKU-42_1.png", "SKU-42_2.png", "SKU-42_3.png"]
+        views = {Path(j["source"]).name: j["view"] for j in daemon.jobs()}
+        boxes = {name: _alpha_box(outputs[f"SKU-42_{views[name]}.png"]) for name in subjects}
+        assert views["front.png"] == 1 and {views["side.png"], views["top.png"]} == {2, 3}
+        first = "front.png"
+        scale = (boxes[first][3] - boxes[first][1]) / (subjects[first][3] - subjects[first][1])
+        for name, (x0, y0, x1, y1) in boxes.items():
+            sx0, sy0, sx1, sy1 = subjects[name]
+            assert abs((x1 - x0) - scale * (sx1 - sx0)) <= 1, (name, boxes)
+            assert abs((y1 - y0) - scale * (sy1 - sy0)) <= 1, (name, boxes)
+            assert abs(y1 - boxes[first][3]) <= 1, ("floor line", name, boxes)
+    finally:
+        daemon.stop()
