@@ -320,3 +320,43 @@ def test_a_daemon_killed_between_two_renames_finishes_the_group_at_restart(
         assert all(valid_image(p) for p in daemon.outputs())
     finally:
         daemon.stop()
+
+
+def test_approving_a_held_photo_publishes_every_rendition_together(
+        bench: Callable[..., Bench]) -> None:
+    b = bench(desk=True, review={"hold": "all"}, renditions=RENDITIONS)
+    assert b.desk is not None
+    job = b.run("a.jpg")
+    (revision,) = b.journal.revisions(job.id)
+    assert [(r["name"], r["output"]) for r in revision.params["renditions"]] == [
+        ("white", "a.png"), ("cutout", "a.png"), ("portrait", "a_p.jpg")]
+
+    b.desk.approve(job.id)
+
+    outputs = dict(b.journal.outputs_of(job.id))
+    for name, path in outputs.items():
+        assert path.read_bytes() == b.desk.store.rendition(revision, name), name
+    assert b.row(job.id).published == revision.number
+    assert b.journal.staged_outputs() == {}
+
+    b.desk.reject(job.id)
+    assert not [p for p in b.out.rglob("*") if p.is_file()], "rejecting withdraws them all"
+
+
+def test_the_review_page_lists_and_serves_every_rendition(bench: Callable[..., Bench]) -> None:
+    from studiocut.review import api, artefacts
+    from studiocut.review.lookup import Refused
+
+    b = bench(desk=True, renditions=RENDITIONS)
+    assert b.desk is not None
+    job = b.run("a.jpg")
+    (revision,) = b.journal.revisions(job.id)
+
+    listed = api.revision_json(revision)["renditions"]
+    assert [(r["name"], r["output"]) for r in listed] == [
+        ("white", "a.png"), ("cutout", "a.png"), ("portrait", "a_p.jpg")]
+    data, kind = b.desk.media(revision, listed[2]["url"].rsplit("/", 1)[1], artefacts.View())
+    assert (data, kind) == ((b.out / "a_p.jpg").read_bytes(), "image/jpeg")
+    with pytest.raises(Refused, match="several renditions"):
+        b.desk.refine(job.id, {"strokes": [{"mode": "remove", "radius": 5,
+                                            "points": [[10, 10]]}]})
