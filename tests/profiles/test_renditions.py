@@ -225,3 +225,13 @@ def test_sku_problems(tmp_path: Path, text: str, key: str) -> None:
 def test_a_template_without_stem_needs_both_sku_and_view(tmp_path: Path) -> None:
     problems = _problems(tmp_path, "sku: folder\nname: '{sku}.{ext}'\n")
     assert "must contain {stem}" in _at(problems, "name")
+
+
+def test_a_transparent_rendition_of_a_jpeg_profile_defaults_to_png() -> None:
+    profile = make_profile(format="jpeg", renditions=[
+        {"name": "white"}, {"name": "cutout", "backdrop": "transparent"},
+        {"name": "webp", "backdrop": "transparent", "format": "webp"}])
+    assert [r.encoding.format for r in profile.all_renditions] == ["jpeg", "png", "webp"]
+    clear = make_profile(backdrop="transparent", renditions=[
+        {"name": "clear"}, {"name": "white", "backdrop": "#FFFFFF"}])
+    assert [r.encoding.format for r in clear.all_renditions] == ["png", "jpeg"]

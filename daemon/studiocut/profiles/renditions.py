@@ -193,8 +193,9 @@ def parse_encoding(data: Mapping[str, Any], prefix: str, p: Problems, base: Enco
 def parse_renditions(value: object, p: Problems, own: Rendition, *,
                      format_given: bool, sku: bool) -> tuple[Rendition, ...]:
     """The ``renditions:`` list, each entry over the profile's own output keys (``own``;
-    ``format_given``: the profile named its format, else a rendition's follows its
-    backdrop); () when the key is absent."""
+    ``format_given``: the profile named its format). A rendition that sets a transparent
+    backdrop over a JPEG gets PNG, and one that sets a colour over the PNG a transparent
+    profile got by default gets JPEG, unless it names its format; () without the key."""
     if value is MISSING or value is None:
         return ()
     if not isinstance(value, list) or not value:
@@ -223,9 +224,12 @@ def _rendition(entry: object, prefix: str, p: Problems, own: Rendition, *,
               name, "e.g. white, cutout, zalando")
         name = prefix.rstrip(".")
     backdrop = parse_backdrop(entry, prefix, p, own.backdrop)
-    default_format = None
-    if not format_given and "format" not in entry and "backdrop" in entry:
-        default_format = "png" if backdrop is None else "jpeg"
+    default_format = None  # the profile's, unless the backdrop the rendition sets needs another
+    if "format" not in entry and "backdrop" in entry:
+        if backdrop is None and own.encoding.format == "jpeg":
+            default_format = "png"  # JPEG cannot hold the transparency
+        elif backdrop is not None and not format_given and own.encoding.format == "png":
+            default_format = "jpeg"  # the profile's PNG came from its own transparency
     encoding = parse_encoding(entry, prefix, p, own.encoding, template_key="file_name",
                               default_format=default_format, sku=sku)
     canvas = parse_canvas(entry, prefix, p, own.canvas)
