@@ -4,6 +4,8 @@ in the test and photographed synthetically (tests/barcode_scenes.py)."""
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
 import pytest
@@ -19,7 +21,8 @@ EAN = "4006381333931"
 def codes_in(photo: np.ndarray) -> list[str]:
     """What zxing-cpp reads in the photo, card or not."""
     grey = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
-    return [c.text for c in zxingcpp.read_barcodes(grey, formats=barcode.FORMATS)]
+    found = zxingcpp.read_barcodes(grey, formats=barcode.FORMATS, try_downscale=False)
+    return [c.text for c in found]
 
 
 @pytest.mark.parametrize(("text", "fmt", "module", "expected"), [
@@ -60,11 +63,33 @@ def test_a_large_photo_is_reduced_before_reading() -> None:
     assert barcode.read_card(photo) == EAN
 
 
-def test_a_product_whose_box_shows_a_barcode_is_not_a_card() -> None:
+def test_a_product_whose_box_shows_a_barcode_is_not_a_card(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=barcode.__name__)
+    photo = scenes.preview(scenes.product(barcode=scenes.code(EAN, F.EAN13, 3)))
+
+    assert codes_in(photo) == [EAN], "the code is readable: the texture decides"
+    assert barcode.read_card(photo) is None
+    assert "amid texture" in caplog.text
+
+
+def test_a_small_barcode_on_a_box_is_not_a_card(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=barcode.__name__)
     photo = scenes.preview(scenes.product(barcode=scenes.code(EAN, F.EAN13, 2)))
 
-    assert codes_in(photo) == [EAN], "the code is readable: the texture rule decides"
+    assert codes_in(photo) == [EAN]
     assert barcode.read_card(photo) is None
+    assert "too fine" in caplog.text
+
+
+def test_an_ean_with_bars_too_fine_to_trust_is_not_taken(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger=barcode.__name__)
+    photo = scenes.preview(scenes.card([scenes.code(EAN, F.EAN13, 2)]), long_side=680)
+
+    assert codes_in(photo) == [EAN], "zxing-cpp reads it, at 1.4 px a bar"
+    assert barcode.read_card(photo) is None
+    assert "too fine to trust its check digit" in caplog.text
 
 
 def test_a_product_without_a_code_is_not_a_card() -> None:
