@@ -4,6 +4,7 @@ nothing is copied from sample folders. Coloured quadrants tell every rotation an
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from pathlib import Path
 
@@ -23,6 +24,17 @@ def save(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+def swap_icc_tags(icc: bytes, a: bytes, b: bytes) -> bytes:
+    """The profile with tags ``a`` and ``b`` exchanged (swapping rXYZ and bXYZ of sRGB gives
+    an RGB space whose red is sRGB's blue)."""
+    data = bytearray(icc)
+    (count,) = struct.unpack(">I", data[128:132])
+    entries = {bytes(data[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    ea, eb = entries[a], entries[b]
+    data[ea + 4 : ea + 12], data[eb + 4 : eb + 12] = data[eb + 4 : eb + 12], data[ea + 4 : ea + 12]
+    return bytes(data)
 
 
 def quadrants(w: int = 60, h: int = 40) -> np.ndarray:
