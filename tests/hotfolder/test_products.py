@@ -18,26 +18,6 @@ from studiocut.imaging import frame
 from studiocut.journal import Identity, Journal
 
 
-def test_the_sku_is_the_folder_the_photo_was_shot_into(tmp_path: Path) -> None:
-    profile = make_profile(sku="folder")
-    assert products.sku_of(profile, tmp_path / "x.jpg", Path("2024/AB 12/")) == "AB_12"
-    assert products.sku_of(profile, tmp_path / "x.jpg", Path()) is None
-    assert products.sku_of(make_profile(), tmp_path / "x.jpg", Path("AB12")) is None
-
-
-@pytest.mark.parametrize("sidecar", ["x.sku", "x.txt"])
-def test_the_sku_is_read_from_a_sidecar_beside_the_photo(tmp_path: Path, sidecar: str) -> None:
-    profile = make_profile(sku="sidecar")
-    (tmp_path / sidecar).write_text("\n  ZX-9/../../etc  \nignored\n", encoding="utf-8")
-    assert products.sku_of(profile, tmp_path / "x.jpg", Path("AB12")) == "ZX-9_etc"
-
-
-def test_a_sidecar_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
-    (tmp_path / "elsewhere").write_text("SECRET", encoding="utf-8")
-    (tmp_path / "x.sku").symlink_to(tmp_path / "elsewhere")
-    assert products.sku_of(make_profile(sku="sidecar"), tmp_path / "x.jpg", Path()) is None
-
-
 def _work(journal: Journal, root: Path, relative: str, **keys: object) -> Work:
     source = root / relative
     source.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +26,31 @@ def _work(journal: Journal, root: Path, relative: str, **keys: object) -> Work:
     assert job is not None
     profile = make_profile(**keys)
     return Work(job.id, source, source.parent.relative_to(root), profile)
+
+
+def test_the_sku_is_the_first_folder_under_the_watched_one(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    try:
+        work = _work(journal, tmp_path, "AB 12/detail/x.jpg", sku="folder")
+        assert products.sku_of(journal, work) == "AB 12"
+        assert products.sku_of(journal, _work(journal, tmp_path, "y.jpg", sku="folder")) is None
+        assert products.sku_of(journal, _work(journal, tmp_path, "AB/z.jpg")) is None
+    finally:
+        journal.close()
+
+
+def test_the_sku_is_read_from_a_sidecar_beside_the_photo(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.db")
+    try:
+        work = _work(journal, tmp_path, "shoot/x.jpg", sku="sidecar")
+        (tmp_path / "shoot" / "x.json").write_text('{"sku": "ZX/9"}', encoding="utf-8")
+        assert products.sku_of(journal, work) == "ZX_9"
+        other = _work(journal, tmp_path, "shoot/y.jpg", sku="sidecar")
+        assert products.sku_of(journal, other) is None
+        (tmp_path / "shoot" / "sku.txt").write_text("\nFOLDER-1\n", encoding="utf-8")
+        assert products.sku_of(journal, other) == "FOLDER-1"
+    finally:
+        journal.close()
 
 
 def test_views_are_numbered_per_sku_and_kept_by_a_job(tmp_path: Path) -> None:
@@ -67,7 +72,7 @@ def test_a_photo_without_its_sku_fails_retryably_as_no_sku(tmp_path: Path) -> No
         with pytest.raises(InputError) as caught:
             products.identify(journal, _work(journal, tmp_path, "loose.jpg", sku="sidecar"))
         assert (caught.value.reason, caught.value.retryable) == ("no-sku", True)
-        assert "loose.sku" in str(caught.value)
+        assert "loose.json" in str(caught.value)
     finally:
         journal.close()
 
@@ -138,5 +143,42 @@ def test_three_views_of_one_sku_share_scale_and_floor_line_within_a_pixel(
             assert abs((x1 - x0) - scale * (sx1 - sx0)) <= 1, (name, boxes)
             assert abs((y1 - y0) - scale * (sy1 - sy0)) <= 1, (name, boxes)
             assert abs(y1 - boxes[first][3]) <= 1, ("floor line", name, boxes)
+    finally:
+        daemon.stop()
+
+
+def test_a_barcode_card_names_the_photos_after_it_and_is_not_published(
+        tmp_path: Path) -> None:
+    import zxingcpp
+
+    import barcode_scenes as scenes
+
+    daemon = Daemon(tmp_path, {"studio": {
+        "sku": "barcode", "name": "{sku}_{view}.{ext}", "review": False,
+        "after": {"move": str(tmp_path / "done")}, "failed": str(tmp_path / "failed")}})
+    folder = daemon.inbox / "session"
+    folder.mkdir()
+
+    def put(name: str, pixels: np.ndarray) -> None:
+        Image.fromarray(pixels).save(folder / f".{name}.part", format="PNG")
+        (folder / f".{name}.part").rename(folder / name)
+
+    daemon.start()
+    try:
+        put("loose.png", np.asarray(product_photo((400, 300))))  # before any card
+        daemon.wait_states({"loose.png": "failed"})
+        put("card.png", scenes.card([scenes.code("4006381333931", zxingcpp.BarcodeFormat.EAN13)]))
+        daemon.wait_states({"card.png": "ignored"})
+        put("front.png", np.asarray(product_photo((400, 300))))
+        put("back.png", np.asarray(product_photo((400, 300), (100, 60, 300, 260))))
+        daemon.wait_states({"front.png": "done", "back.png": "done"})
+
+        rows = {Path(j["source"]).name: j for j in daemon.jobs()}
+        assert rows["loose.png"]["reason"] == "no-sku"
+        assert rows["card.png"]["reason"] == "barcode-card"
+        assert "4006381333931" in rows["card.png"]["message"]
+        assert sorted(p.name for p in daemon.outputs()) == [
+            "4006381333931_1.png", "4006381333931_2.png"], "the card itself is not published"
+        assert (tmp_path / "done" / "session" / "card.png").exists(), "archived as a done one"
     finally:
         daemon.stop()

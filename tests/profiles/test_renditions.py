@@ -202,6 +202,7 @@ def test_sku_names_where_the_sku_comes_from() -> None:
     assert make_profile(sku="folder").sku == Sku("folder")
     assert make_profile(sku={"from": "sidecar", "consistent": False}).sku == Sku("sidecar",
                                                                                 False)
+    assert make_profile(sku="barcode").sku == Sku("barcode")
     assert make_profile().sku is None
 
 
@@ -213,7 +214,7 @@ def test_sku_and_view_in_a_name_need_the_sku_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "key"), [
-    ("sku: barcode\n", "sku"),
+    ("sku: card\n", "sku"),
     ("sku: {from: nowhere}\n", "sku.from"),
     ("sku: {consistent: true}\n", "sku.from"),
     ("sku: {from: folder, consistant: true}\n", "sku.consistant"),

@@ -1,10 +1,14 @@
 """products: which product a photo shows, for a profile with an ``sku`` key.
 
-Its SKU comes from the folder it was shot into (below the watched folder) or from a sidecar
-beside it (``<stem>.sku`` or ``<stem>.txt``, the SKU on its first line); its view is its
-number among the SKU's photos, kept in the journal. With ``consistent`` framing, the SKU's
-first view records its scale and floor line on each framed rendition, and the later views
-follow them: a later view waits while an earlier one of its SKU is still being processed.
+Its SKU comes from its folder (the first level under the watched folder), a sidecar
+(``<stem>.json`` or the folder's ``sku.txt``: ``imaging.sku``), or the last barcode card shot
+into its folder (``imaging.barcode``): a card photo is recognised here, before anything is
+made of it, sets its folder's SKU for the photos after it and is archived, not published.
+Its view is its number among the SKU's photos, kept in the journal. With ``consistent``
+framing, the SKU's first view records its scale and floor line on each framed rendition,
+and the later views follow them: a later view waits while an earlier one of its SKU is
+still being processed (and with barcode cards, a photo waits while an earlier one of its
+folder, maybe a card, has not been identified yet).
 """
 
 from __future__ import annotations
@@ -12,36 +16,44 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 from studiocut.errors import InputError
 from studiocut.hotfolder.executor import Work
-from studiocut.imaging import frame, naming
+from studiocut.imaging import barcode, decode, frame, naming, sku
 from studiocut.imaging.pipeline import Rendered
 from studiocut.journal import Journal
-from studiocut.profiles import Profile
 
 log = logging.getLogger(__name__)
 
-SIDECARS = (".sku", ".txt")
-MAX_SIDECAR = 4096  # bytes read of a sidecar: a SKU is a line, not a document
+CARD_PREVIEW = (750, 750)  # the size barcode cards are read at (imaging.barcode)
 
 
-def sku_of(profile: Profile, source: Path, subfolder: Path) -> str | None:
-    """The SKU of ``source`` (in ``subfolder`` of the watched folder) as the profile's
-    ``sku`` key says, made safe for a file name; None when it has none."""
+def card_of(work: Work) -> str | None:
+    """The SKU a barcode card holds, when the profile takes SKUs from cards and the photo is
+    one (read on a small preview); None otherwise. Raise InputError for a bad input."""
+    profile = work.profile
+    if profile.sku is None or profile.sku.source != "barcode":
+        return None
+    src = decode.open_source(work.source, profile.limits)
+    try:
+        rgb = src.load(CARD_PREVIEW).rgb
+    finally:
+        src.release()
+    code = barcode.read_card(rgb)
+    return sku.clean(code) if code else None
+
+
+def sku_of(journal: Journal, work: Work) -> str | None:
+    """The SKU of the photo as the profile's ``sku`` key says (cleaned for a file name);
+    None when it has none. Raise InputError for a broken sidecar."""
+    profile = work.profile
     if profile.sku is None:
         return None
     if profile.sku.source == "folder":
-        return naming.safe_sku(subfolder.name) if subfolder.parts else None
-    for suffix in SIDECARS:
-        sidecar = source.with_suffix(suffix)
-        if sidecar.is_file() and not sidecar.is_symlink():
-            with open(sidecar, "rb") as f:
-                text = f.read(MAX_SIDECAR).decode("utf-8", "replace")
-            line = next((ln for ln in text.splitlines() if ln.strip()), "")
-            return naming.safe_sku(line)
-    return None
+        return sku.from_subfolder(work.subfolder)
+    if profile.sku.source == "sidecar":
+        return sku.from_sidecar(work.source)
+    return journal.folder_sku(profile.name, work.source.parent)
 
 
 def identify(journal: Journal, work: Work) -> Work:
@@ -52,18 +64,29 @@ def identify(journal: Journal, work: Work) -> Work:
     profile = work.profile
     if profile.sku is None:
         return work
-    sku = sku_of(profile, work.source, work.subfolder)
-    if sku is None:
-        where = ("it is not in a subfolder of the watched folder named after its SKU"
-                 if profile.sku.source == "folder" else
-                 f"no sidecar {work.source.stem}.sku or {work.source.stem}.txt names it")
-        raise InputError("no-sku", f"{work.source}: no SKU: {where}", retryable=True)
-    view = journal.view_of(work.job, profile.name, sku)
+    found = sku_of(journal, work)
+    if found is None:
+        where = {"folder": "it is not in a subfolder of the watched folder named after its SKU",
+                 "sidecar": f"neither {work.source.stem}.json nor its folder's sku.txt names it",
+                 "barcode": "no barcode card was shot into its folder before it"}
+        raise InputError("no-sku", f"{work.source}: no SKU: {where[profile.sku.source]}",
+                         retryable=profile.sku.source == "sidecar")
+    view = journal.view_of(work.job, profile.name, found)
     lineups = {}
     if profile.sku.consistent:
         lineups = {name: frame.Lineup(scale, floor)
-                   for name, (scale, floor) in journal.lineups(profile.name, sku).items()}
-    return dataclasses.replace(work, product=naming.Product(sku, view), lineups=lineups)
+                   for name, (scale, floor) in journal.lineups(profile.name, found).items()}
+    return dataclasses.replace(work, product=naming.Product(found, view), lineups=lineups)
+
+
+def waits_for_card(journal: Journal, work: Work) -> bool:
+    """With barcode cards: whether an earlier photo of the same folder is being processed
+    and not identified yet (it may be the card that names this one)."""
+    profile = work.profile
+    if profile.sku is None or profile.sku.source != "barcode":
+        return False
+    return any(source.parent == work.source.parent
+               for source in journal.unidentified_before(profile.name, work.job))
 
 
 def waits(journal: Journal, work: Work) -> bool:

@@ -218,6 +218,18 @@ class Publisher:
 
     # ------------------------------------------------------------------ jobs that did not run
 
+    def card(self, job: Job, work: Work, sku: str) -> None:
+        """A barcode card: its SKU names the photos shot into its folder after it; the card
+        is archived by the profile's rule for originals, and not published."""
+        folder = work.source.parent
+        self._journal.set_folder_sku(work.profile.name, folder, sku, job.id)
+        original = archive.after_done(work.profile, work.source, work.subfolder)
+        self._journal.finish(job.id, journal.IGNORED, reason="barcode-card",
+                             message=f"{work.source}: barcode card {sku}: names the photos "
+                             f"shot into {folder} after it",
+                             original=original if original != work.source else None)
+        log.info("%s: barcode card %s for the photos after it in %s", work.source, sku, folder)
+
     def put_back(self, job_id: int, *, delay: float = 0.0, reason: str | None = None,
                  message: str | None = None) -> None:
         """Return a claimed job to pending without counting the attempt: its profile is

@@ -26,7 +26,7 @@ from studiocut.journal import Identity, Job, Journal
 
 log = logging.getLogger(__name__)
 
-SET_WAIT = 0.5  # seconds a later view of a SKU waits for an earlier one setting its framing
+SET_WAIT = 0.5  # seconds a photo waits for an earlier one that names it or sets its framing
 
 
 def recover(journal: Journal, max_crashes: int) -> None:
@@ -117,12 +117,19 @@ class Workers:
         work = Work(job.id, source, source.parent.relative_to(profile.watch), profile,
                     keep=self._publisher.keeps)
         try:
+            if products.waits_for_card(self._journal, work):  # it may name this photo
+                self._publisher.put_back(job.id, delay=SET_WAIT)
+                return
+            card = products.card_of(work)
+            if card is not None:
+                self._publisher.card(job, work, card)
+                return
             work = products.identify(self._journal, work)
             if products.waits(self._journal, work):  # an earlier view sets the framing
                 self._publisher.put_back(job.id, delay=SET_WAIT)
                 return
             dest = self._publisher.reserve(job, work)
-        except (InputError, OutputError) as e:  # no SKU, or no name its output may take
+        except (InputError, OutputError) as e:  # unreadable, no SKU, or no name free
             self._publisher.publish(job, attempt, work, None, failed(source, e, 0.0))
             return
         self._publisher.publish(job, attempt, work, dest, self._executor.run(work))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,25 +15,16 @@ from studiocut.profiles.renditions import with_suffix
 
 # an output name leaves room for its temp name's decoration in one file name
 MAX_NAME = NAME_MAX - len(TEMP_SUFFIX) - 10
-MAX_SKU = 64
 
 
 @dataclass(frozen=True)
 class Product:
-    """The product a photo shows, for a profile with an ``sku`` key: its ``sku`` (made safe
-    for a file name) and the photo's ``view``, its number among that SKU's photos (from 1)."""
+    """The product a photo shows, for a profile with an ``sku`` key: its ``sku`` (cleaned for
+    a file name by ``imaging.sku``) and the photo's ``view``, its number among that SKU's
+    photos (from 1)."""
 
     sku: str
     view: int
-
-
-def safe_sku(text: str) -> str | None:
-    """``text`` as a SKU fit for a file name: letters, digits and '-' kept, and a single '.';
-    any other character, or run of them, one '_'; no leading or trailing '.' or '_', at most
-    MAX_SKU characters; None when nothing is left."""
-    sku = re.sub(r"[^A-Za-z0-9-]{2,}|[^A-Za-z0-9.-]", "_", text.strip())
-    sku = sku.strip("._")[:MAX_SKU].rstrip("._")
-    return sku or None
 
 
 def output_name(source: Path, enc: Encoding, profile: str, *, rendition: str = "default",

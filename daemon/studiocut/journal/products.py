@@ -9,8 +9,11 @@ by 0.1 keeps opening.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from studiocut.journal.records import PROCESSING
-from studiocut.journal.store import Store
+from studiocut.journal.store import Store, clock
 
 
 class Products(Store):
@@ -54,3 +57,27 @@ class Products(Store):
                                    "AND state=? LIMIT 1",
                                    (profile, sku, view, PROCESSING)).fetchone()
         return row is not None
+
+    def set_folder_sku(self, profile: str, folder: Path, sku: str, job_id: int) -> None:
+        """Record that a barcode card (job ``job_id``) names the photos shot into ``folder``
+        after it, until the next card."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO cards (profile, folder, sku, job, time) "
+                       "VALUES (?,?,?,?,?)", (profile, os.fsencode(folder), sku, job_id,
+                                              clock()))
+
+    def folder_sku(self, profile: str, folder: Path) -> str | None:
+        """The SKU the last barcode card shot into ``folder`` holds, if any."""
+        with self._lock:
+            row = self._db.execute("SELECT sku FROM cards WHERE profile=? AND folder=?",
+                                   (profile, os.fsencode(folder))).fetchone()
+        return None if row is None else str(row[0])
+
+    def unidentified_before(self, profile: str, job_id: int) -> list[Path]:
+        """The sources of the profile's jobs older than ``job_id`` being processed and not
+        given a SKU yet."""
+        with self._lock:
+            rows = self._db.execute("SELECT source FROM jobs WHERE profile=? AND id<? AND "
+                                    "state=? AND sku IS NULL", (profile, job_id, PROCESSING)
+                                    ).fetchall()
+        return [Path(os.fsdecode(source)) for (source,) in rows]

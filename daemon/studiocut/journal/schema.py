@@ -98,6 +98,15 @@ CREATE TABLE IF NOT EXISTS products (
     views INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (profile, sku)
 );
+-- the SKU the last barcode card shot into a folder names its later photos with
+CREATE TABLE IF NOT EXISTS cards (
+    profile TEXT NOT NULL,
+    folder BLOB NOT NULL,
+    sku TEXT NOT NULL,
+    job INTEGER NOT NULL,
+    time REAL NOT NULL,
+    PRIMARY KEY (profile, folder)
+);
 CREATE TABLE IF NOT EXISTS lineups (
     profile TEXT NOT NULL,
     sku TEXT NOT NULL,

@@ -16,7 +16,7 @@ FORMATS = ("jpeg", "png", "webp", "tiff")
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "tiff": "tif"}
 TIFF_COMPRESSIONS = ("none", "lzw", "deflate")
 NAME_FIELDS = ("stem", "ext", "source_ext", "profile", "rendition", "sku", "view")
-SKU_SOURCES = ("folder", "sidecar")
+SKU_SOURCES = ("folder", "sidecar", "barcode")
 
 Rgb = tuple[int, int, int]
 
@@ -172,12 +172,14 @@ class Rendition:
 
 @dataclass(frozen=True)
 class Sku:
-    """Where a photo's product number (SKU) comes from: the name of the ``folder`` it was shot
-    into (the first subfolder of the watched folder), or a ``sidecar`` beside it
-    (``<stem>.sku`` or ``<stem>.txt`` holding the SKU). With ``consistent``, the views of one
-    SKU share the first view's scale and floor line on each framed canvas."""
+    """Where a photo's product number (SKU) comes from: the ``folder`` it was shot into (the
+    first level under the watched folder), a ``sidecar`` (``<stem>.json`` with an ``"sku"``,
+    else its folder's ``sku.txt``), or the last ``barcode`` card shot into its folder (a
+    card photo names the photos after it and is archived, not published). With
+    ``consistent``, the views of one SKU share the first view's scale and floor line on each
+    framed canvas."""
 
-    source: Literal["folder", "sidecar"] = "folder"
+    source: Literal["folder", "sidecar", "barcode"] = "folder"
     consistent: bool = True
 
 
