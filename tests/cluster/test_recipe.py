@@ -19,10 +19,11 @@ CASES: list[dict[str, Any]] = [
      "quality": 80, "limits": {"max_pixels": 1000000}},
     {"model": "sam-vit-b", "prompt": "auto"},
     {"canvas": {"width": 1000, "height": 1440, "fill": 0.85, "placement": "bottom"}},
+    {"preset": "zalando", "quality": 80},
     {"model": "sam-vit-b", "prompt": {"points": [[0.5, 0.5, 1]]}, "review": False},
 ]
 FIELDS = ("model", "device", "require_gpu", "backdrop", "encoding", "matting", "cleanup",
-          "limits", "canvas", "key", "prompt", "custom_model")
+          "limits", "canvas", "preset", "key", "prompt", "custom_model")
 
 
 @pytest.mark.parametrize("keys", CASES)

@@ -21,6 +21,11 @@ THREE = [
 ]
 
 
+# review rules that the fake model's soft edges and small subjects do not break
+QUIET = {"max_uncertain": None, "min_confidence": None, "min_area": None,
+         "touches_border": False}
+
+
 def opened(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
@@ -82,7 +87,7 @@ def test_a_set_lineup_is_followed_and_a_misfit_is_flagged(tmp_path: Path) -> Non
     small = tmp_path / "small.jpg"
     product_photo((400, 300), (170, 130, 230, 190)).save(small, quality=95)  # 60 x 60
     profile = make_profile(square={"size": 200, "margin": 0.1, "max_upscale": 8},
-                           review=False)
+                           review=QUIET)
     own = pipeline.make(small, FakeModel(), profile)
     assert own.framed.layout is not None and own.framed.layout.placed[0] > 150
 
@@ -105,10 +110,36 @@ def test_a_set_lineup_is_followed_and_a_misfit_is_flagged(tmp_path: Path) -> Non
 
 
 def test_a_misfit_of_one_rendition_says_which(photo: Path, fake_model: FakeModel) -> None:
-    profile = make_profile(renditions=THREE, review=False)
+    profile = make_profile(renditions=THREE, review=QUIET)
     made = pipeline.make(photo, fake_model, profile,
                          lineups={"zalando": frame.Lineup(50.0, 100)},
                          product=naming.Product("A-1", 2))
     (flag,) = made.flags
     assert flag.startswith("rendition zalando: ")
     assert made.renditions[2].flags == (flag,) and made.renditions[0].flags == ()
+
+
+def test_no_flags_at_all_with_review_off(photo: Path, fake_model: FakeModel) -> None:
+    profile = make_profile(renditions=THREE, review=False)
+    made = pipeline.make(photo, fake_model, profile,
+                         lineups={"zalando": frame.Lineup(50.0, 100)},
+                         product=naming.Product("A-1", 2))
+    assert made.flags == ()
+
+
+def test_a_rendition_that_breaks_its_presets_rules_is_flagged_with_the_reason(
+        photo: Path, fake_model: FakeModel) -> None:
+    # the presets set the canvas, fill, format and quality; the profile's own framing keys
+    # they do not set (max_upscale here: the test photo is small) stay
+    profile = make_profile(review=QUIET, square={"max_upscale": 16}, renditions=[
+        {"name": "amazon", "preset": "amazon"},
+        {"name": "amazon-png", "preset": "amazon", "format": "webp"},
+        {"name": "free", "folder": "free"}])
+    made = pipeline.make(photo, fake_model, profile)
+
+    amazon, webp, free = made.renditions
+    assert opened(amazon.data).size == (2000, 2000) and amazon.flags == ()
+    assert webp.flags and all(f.startswith("rendition amazon-png: amazon: ") for f in webp.flags)
+    assert any("webp" in f.lower() for f in webp.flags), webp.flags
+    assert free.flags == ()
+    assert made.flags == webp.flags

@@ -236,3 +236,53 @@ def test_a_transparent_rendition_of_a_jpeg_profile_defaults_to_png() -> None:
     clear = make_profile(backdrop="transparent", renditions=[
         {"name": "clear"}, {"name": "white", "backdrop": "#FFFFFF"}])
     assert [r.encoding.format for r in clear.all_renditions] == ["png", "jpeg"]
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def test_a_preset_sets_the_defaults_the_profiles_own_keys_override() -> None:
+    amazon = make_profile(preset="amazon")
+    assert amazon.preset == "amazon" and amazon.all_renditions[0].preset == "amazon"
+    assert amazon.canvas == Canvas(width=2000, height=2000, fill=0.9)
+    assert (amazon.backdrop, amazon.encoding.format, amazon.encoding.quality) == (
+        (255, 255, 255), "jpeg", 95)
+    mine = make_profile(preset="amazon", quality=90, square={"placement": "bottom"})
+    assert mine.encoding.quality == 90
+    assert mine.canvas == Canvas(width=2000, height=2000, fill=0.9, placement="bottom")
+    assert make_profile(preset="amazon", square={"margin": 0.1}).canvas == Canvas(
+        width=2000, height=2000, margin=0.1), "a margin replaces the preset's fill"
+
+
+def test_a_renditions_preset_starts_from_the_profiles_keys_and_its_own_override_it() -> None:
+    profile = make_profile(square={"size": 1000, "placement": "bottom"}, quality=80,
+                           renditions=[
+        {"name": "white"},
+        {"name": "zalando", "preset": "zalando", "folder": "z"},
+        {"name": "shop", "preset": "shopify", "quality": 70, "folder": "s"},
+        {"name": "clear", "preset": "none", "backdrop": "transparent", "folder": "c"}])
+    white, zalando, shop, clear = profile.all_renditions
+    assert white.preset is None and white.encoding.quality == 80
+    assert zalando.preset == "zalando"
+    assert zalando.canvas == Canvas(width=1801, height=2600, fill=0.85, placement="bottom")
+    assert zalando.encoding.quality == 92
+    assert (shop.preset, shop.encoding.quality, shop.canvas and shop.canvas.size) == (
+        "shopify", 70, 2048)
+    assert clear.preset is None and clear.encoding.format == "png"
+
+
+def test_renditions_inherit_the_profiles_preset_unless_they_say_none() -> None:
+    profile = make_profile(preset="ebay", renditions=[
+        {"name": "ebay"}, {"name": "cutout", "preset": "none", "backdrop": "transparent",
+                           "folder": "c"}])
+    assert [r.preset for r in profile.all_renditions] == ["ebay", None]
+    assert profile.all_renditions[1].encoding.format == "png"
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("preset: amazn\n", "preset"),
+    ("renditions: [{name: a, preset: 7}]\n", "renditions[0].preset"),
+])
+def test_an_unknown_preset_lists_the_marketplaces(tmp_path: Path, text: str, key: str) -> None:
+    problem = _at(_problems(tmp_path, text), key)
+    assert "unknown marketplace preset" in problem and "zalando" in problem

@@ -39,6 +39,8 @@ def of(profile: Profile) -> dict[str, Any]:
         "canvas": _canvas(profile.canvas),
         "review": False,
     }
+    if profile.preset is not None:  # the worker checks its output against the preset too
+        data["preset"] = profile.preset
     if profile.custom_model is not None:
         spec = profile.custom_model
         data["model"] = {"path": str(spec.path), "input_size": list(spec.input_size),

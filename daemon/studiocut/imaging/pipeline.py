@@ -23,6 +23,7 @@ import numpy as np
 from studiocut import faults
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.imaging import (
+    compliance,
     composite,
     decode,
     delivery,
@@ -36,7 +37,7 @@ from studiocut.imaging import (
 )
 from studiocut.imaging.render import render as render  # pipeline.render, as before
 from studiocut.models.registry import MaskModel
-from studiocut.profiles import Profile
+from studiocut.profiles import Profile, presets
 
 log = logging.getLogger(__name__)
 
@@ -343,15 +344,20 @@ def make(source: Path, model: MaskModel, profile: Profile, *,
 
 def _rendition(subject: Subject, model: MaskModel, view: Profile, lineup: frame.Lineup | None,
                product: naming.Product | None, *, several: bool, keep: bool) -> Rendered:
-    """One rendition (``view``: the profile as it renders it) framed, rendered, encoded."""
+    """One rendition (``view``: the profile as it renders it) framed, rendered, encoded, and
+    flagged where it does not follow its set's lineup or breaks its preset's rules."""
     (rendition,) = view.renditions
     framed = frame_subject(subject, view, lineup=lineup)
     image = render(framed.before, framed.alpha, model, view, light=framed.shadow)
     data = encode.encode(image, view.encoding, icc=framed.icc, exif=framed.exif)
     del image
-    flags: tuple[str, ...] = ()
+    found: list[str] = []
     if lineup is not None and framed.layout is not None and framed.layout.lineup is None:
-        flags = (triage.misfit(product.sku if product else None),)
+        found.append(triage.misfit(product.sku if product else None))
+    if rendition.preset is not None:
+        found.extend(compliance.check(data, presets.get(rendition.preset),
+                                      subject=framed.alpha))
+    flags = triage.breaches(tuple(found), view.review)
     if several:
         flags = tuple(triage.of_rendition(rendition.name, flag) for flag in flags)
     assert framed.layout is not None

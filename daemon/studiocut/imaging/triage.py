@@ -100,6 +100,13 @@ def _percent(limit: float) -> str:
     return f"{limit * 100:g}%"
 
 
+def breaches(found: tuple[str, ...], rules: Review | None) -> tuple[str, ...]:
+    """Reasons found outside the signals (a marketplace preset's rules the encoded file
+    breaks, a set's framing a view does not fit) as flags: all of them, unless the profile
+    flags nothing (``review: false``)."""
+    return found if rules is not None else ()
+
+
 def misfit(sku: str | None) -> str:
     """Why a view of a set was framed on its own: it did not fit the set's framing."""
     of = f" (SKU {sku})" if sku else ""

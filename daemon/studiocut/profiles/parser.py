@@ -27,8 +27,10 @@ from studiocut.profiles.renditions import (
     parse_backdrop,
     parse_canvas,
     parse_encoding,
+    parse_preset,
     parse_renditions,
     parse_sku,
+    with_preset,
 )
 from studiocut.profiles.schema import DEFAULT_INCLUDE, Encoding, Profile, Rendition
 from studiocut.profiles.sections import (
@@ -50,7 +52,7 @@ TOP_KEYS = (
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
     "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
     *DISPATCH_KEYS,
-    "shadow", "renditions", "sku",
+    "shadow", "renditions", "sku", "preset",
 )  # fmt: skip
 
 
@@ -66,15 +68,21 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
     unknown_keys(data, TOP_KEYS, "", p)
     get = data.get
 
-    backdrop = parse_backdrop(data, "", p, (255, 255, 255))
+    preset = parse_preset(get("preset", MISSING), "preset", p)
+    start = with_preset(Rendition("default", encoding=Encoding(), canvas=None), preset)
+    backdrop = parse_backdrop(data, "", p, start.backdrop)
     sku = parse_sku(get("sku", MISSING), p)
-    encoding = parse_encoding(data, "", p, Encoding(),
-                              default_format="png" if backdrop is None else "jpeg",
+    default_format = start.encoding.format if preset else "png" if backdrop is None else "jpeg"
+    if preset and "backdrop" in data and "format" not in data:  # as a rendition's would
+        default_format = "png" if backdrop is None else default_format
+    encoding = parse_encoding(data, "", p, start.encoding, default_format=default_format,
                               sku=sku is not None)
-    canvas = parse_canvas(data, "", p, None)
+    canvas = parse_canvas(data, "", p, start.canvas)
     renditions = parse_renditions(get("renditions", MISSING), p,
-                                  Rendition("default", backdrop, canvas, encoding),
-                                  format_given="format" in data, sku=sku is not None)
+                                  Rendition("default", backdrop, canvas, encoding,
+                                            preset=preset),
+                                  format_given="format" in data or preset is not None,
+                                  sku=sku is not None)
 
     model, custom_model = parse_model(get("model", "u2netp"), p, base)
     prompt = parse_prompt(get("prompt", MISSING), p)
@@ -131,6 +139,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         encoding=encoding,
         renditions=renditions,
         sku=sku,
+        preset=preset,
         limits=parse_limits(get("limits", MISSING), p),
         recursive=parse_bool(get("recursive", MISSING), "recursive", p, True),
         include=parse_globs(get("include", MISSING), "include", p) or DEFAULT_INCLUDE,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from studiocut.profiles import presets
 from studiocut.profiles.fields import (
     MISSING,
     Problems,
@@ -41,10 +42,37 @@ CANVAS_KEYS = ("width", "height", *FRAMING_KEYS)
 # what a rendition may override; ``name`` is the rendition's own, ``file_name`` its template
 RENDITION_KEYS = ("name", "backdrop", "square", "canvas", "fill", "margin", "placement",
                   "format", "quality", "png_level", "tiff_compression", "dpi", "file_name",
-                  "folder", "suffix")
+                  "folder", "suffix", "preset")
 MAX_RENDITIONS = 16
 _RENDITION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _UNSAFE = ("/", "\\", ":", "\x00")
+
+
+def parse_preset(value: object, key: str, p: Problems) -> str | None:
+    """``preset: NAME``, a marketplace of ``profiles.presets`` (None, or ``none``: no
+    preset)."""
+    if value is MISSING or value is None or value == "none":
+        return None
+    if not isinstance(value, str) or value not in presets.PRESETS:
+        p.add(key, "unknown marketplace preset", value, " | ".join(("none", *presets.NAMES)))
+        return None
+    return value
+
+
+def with_preset(base: Rendition, name: str | None) -> Rendition:
+    """``base`` with the output keys marketplace preset ``name`` sets (its canvas and fill,
+    backdrop, format and quality), as the defaults the keys written over it override; the
+    framing keys it does not set (placement, floor...) and the name template stay."""
+    if name is None:
+        return replace(base, preset=None)
+    preset = presets.get(name)
+    width, height = preset.canvas
+    canvas = replace(base.canvas or Canvas(), width=width, height=height, fill=preset.fill)
+    if canvas.min_size is not None and canvas.min_size > canvas.short:
+        canvas = replace(canvas, min_size=None)
+    encoding = replace(preset.encoding(base.encoding), icc=base.encoding.icc)
+    return replace(base, backdrop=preset.backdrop, canvas=canvas, encoding=encoding,
+                   preset=name)
 
 
 def parse_backdrop(data: Mapping[str, Any], prefix: str, p: Problems,
@@ -218,6 +246,9 @@ def _rendition(entry: object, prefix: str, p: Problems, own: Rendition, *,
               "{name: zalando, canvas: {width: 1000, height: 1440}}")
         return None
     unknown_keys(entry, RENDITION_KEYS, prefix, p)
+    if "preset" in entry:
+        own = with_preset(own, parse_preset(entry["preset"], f"{prefix}preset", p))
+        format_given = own.preset is not None or format_given
     name = entry.get("name")
     if not isinstance(name, str) or not _RENDITION_NAME.match(name):
         p.add(f"{prefix}name", "each rendition needs a name of letters, digits, '-' or '_'",
@@ -241,7 +272,8 @@ def _rendition(entry: object, prefix: str, p: Problems, own: Rendition, *,
         canvas = framed(canvas, shortcuts, prefix, p)
     return Rendition(name=name, backdrop=backdrop, canvas=canvas, encoding=encoding,
                      folder=_folder(entry.get("folder", MISSING), f"{prefix}folder", p),
-                     suffix=_suffix(entry.get("suffix", MISSING), f"{prefix}suffix", p))
+                     suffix=_suffix(entry.get("suffix", MISSING), f"{prefix}suffix", p),
+                     preset=own.preset)
 
 
 def _folder(value: object, key: str, p: Problems) -> str:

@@ -155,7 +155,8 @@ class Rendition:
     """One output of every photo: its ``name`` (unique in the profile), backdrop (None:
     transparent), ``canvas`` (None: the input's pixel size) and encoding (with the output
     name's template), written into ``folder`` below the output folder (empty: the output
-    folder itself) with ``suffix`` added to the name's stem. A profile without
+    folder itself) with ``suffix`` added to the name's stem, and checked after encoding
+    against marketplace ``preset``'s rules when it names one. A profile without
     ``renditions:`` has one, made of its own output keys."""
 
     name: str
@@ -164,6 +165,7 @@ class Rendition:
     encoding: Encoding = field(default_factory=Encoding)
     folder: str = ""
     suffix: str = ""
+    preset: str | None = None  # the marketplace whose rules the output is checked against
 
     @property
     def transparent(self) -> bool:
@@ -222,6 +224,7 @@ class Profile:
     encoding: Encoding = field(default_factory=Encoding)
     renditions: tuple[Rendition, ...] = ()  # the `renditions:` key; empty: one, of the above
     sku: Sku | None = None
+    preset: str | None = None  # the marketplace preset its own output keys start from
     limits: Limits = field(default_factory=Limits)
     # hot-folder settings, used by the daemon
     recursive: bool = True
@@ -252,7 +255,8 @@ class Profile:
         ``default`` made of the profile's own output keys."""
         if self.renditions:
             return self.renditions
-        return (Rendition("default", self.backdrop, self.canvas, self.encoding),)
+        return (Rendition("default", self.backdrop, self.canvas, self.encoding,
+                          preset=self.preset),)
 
     def rendering(self, rendition: Rendition) -> Profile:
         """This profile as ``rendition`` renders it: its backdrop, canvas and encoding in
