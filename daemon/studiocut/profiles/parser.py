@@ -41,6 +41,7 @@ from studiocut.profiles.sections import (
     parse_key,
     parse_limits,
     parse_matting,
+    parse_metadata,
     parse_model,
     parse_prompt,
     parse_review,
@@ -54,7 +55,7 @@ TOP_KEYS = (
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
     "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
     *DISPATCH_KEYS,
-    "shadow",
+    "shadow", "metadata",
 )  # fmt: skip
 
 
@@ -148,6 +149,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         backdrop=backdrop,
         square=parse_square(get("square", MISSING), p),
         encoding=encoding,
+        metadata=parse_metadata(get("metadata", MISSING), p),
         limits=parse_limits(get("limits", MISSING), p),
         recursive=parse_bool(get("recursive", MISSING), "recursive", p, True),
         include=parse_globs(get("include", MISSING), "include", p) or DEFAULT_INCLUDE,

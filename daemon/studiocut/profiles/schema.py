@@ -126,6 +126,18 @@ class Encoding:
 
 
 @dataclass(frozen=True)
+class MetadataRules:
+    """What an output carries of the source's metadata: with ``keep`` its EXIF, IPTC and XMP
+    (copyright, creator, keywords, camera settings); with ``gps`` its location too (left out
+    by default: a shoot's location can be a studio's or a photographer's home address); with
+    ``studiocut`` studiocut's own XMP fields (SKU, view, profile, model, revision)."""
+
+    keep: bool = True
+    gps: bool = False
+    studiocut: bool = True
+
+
+@dataclass(frozen=True)
 class Dispatch:
     """Where the profile's photos are processed: ``local`` (this machine) or ``cluster`` (the
     GPU workers of cluster.yaml, through its ``queue``); ``on_broker_down`` says what a
@@ -162,6 +174,7 @@ class Profile:
     backdrop: Rgb | None = (255, 255, 255)
     square: Square | None = None
     encoding: Encoding = field(default_factory=Encoding)
+    metadata: MetadataRules = field(default_factory=MetadataRules)
     limits: Limits = field(default_factory=Limits)
     # hot-folder settings, used by the daemon
     recursive: bool = True
