@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -28,12 +28,14 @@ from studiocut.imaging import (
     encode,
     frame,
     matte,
+    metadata,
     naming,
     reviewcopy,
     shadow,
     studio,
     triage,
 )
+from studiocut.imaging.metadata import Metadata, Own
 from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
 
@@ -44,12 +46,13 @@ log = logging.getLogger(__name__)
 class Framed:
     """The photo framed as the output will be, before its backdrop is replaced: ``before`` is
     the original's pixels on the output canvas (RGB uint8), ``alpha`` the subject's alpha on
-    the same canvas (float32 in [0, 1]). The review page refines these and renders again."""
+    the same canvas (float32 in [0, 1]). The review page refines these and renders again.
+    ``metadata`` is prepared for the output (``output_metadata``): encode writes it as is."""
 
     before: np.ndarray
     alpha: np.ndarray
     icc: bytes | None
-    exif: bytes | None
+    metadata: Metadata
     signals: triage.Signals | None = None
     layout: frame.Layout | None = None  # where the subject went on the canvas
     shadow: np.ndarray | None = None  # the backdrop's light on the canvas (1: unshaded),
@@ -124,9 +127,10 @@ def _locate(src: decode.Source, model: MaskModel, profile: Profile) -> Located:
     return Located(src, mask, frame.locate(mask, src.size, profile.square))
 
 
-def frame_located(located: Located, profile: Profile) -> Framed:
+def frame_located(located: Located, profile: Profile, *, own: Own | None = None) -> Framed:
     """Decode the pixels the output needs and frame the subject on the output canvas; only
-    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``."""
+    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``.
+    ``own`` gives the SKU, view and revision for studiocut's XMP fields, where known."""
     src, mask, region = located.source, located.mask, located.region
     full = src.size
     picture = src.load(region.decode_size(full), colour=profile.encoding.icc)
@@ -178,14 +182,27 @@ def frame_located(located: Located, profile: Profile) -> Framed:
     if light is not None:
         light = shadow.onto_canvas(light, layout)
     alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
-    return Framed(before, alpha, icc, src.exif, signals, layout, light)
+    return Framed(before, alpha, icc, output_metadata(src.metadata, profile, own), signals,
+                  layout, light)
 
 
-def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
-    """Decode ``source``, find its subject and frame it on the output canvas; raise
-    InputError for a bad input."""
+def output_metadata(source: Metadata, profile: Profile, own: Own | None = None) -> Metadata:
+    """The metadata an output of ``profile`` carries: the ``source``'s, as the profile's
+    ``metadata`` rules say, and studiocut's XMP fields: the profile's name and model, and
+    ``own``'s SKU, view and revision."""
+    rules = profile.metadata
+    fields = Own()
+    if rules.studiocut:
+        fields = replace(own or Own(), profile=profile.name, model=profile.model)
+    return metadata.prepare(source if rules.keep else Metadata(), gps=rules.gps, own=fields)
+
+
+def frame_photo(source: Path, model: MaskModel, profile: Profile, *,
+                own: Own | None = None) -> Framed:
+    """Decode ``source``, find its subject and frame it on the output canvas (``own`` as for
+    ``frame_located``); raise InputError for a bad input."""
     with located_in_slot(source, model, profile) as located:
-        return frame_located(located, profile)
+        return frame_located(located, profile, own=own)
 
 
 # How many photos may be decoded, framed, rendered and encoded at once. That is where a
@@ -278,10 +295,11 @@ def _render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Pr
     return image
 
 
-def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
-    """Return the finished image for ``source``; raise InputError for a bad input."""
+def cut(source: Path, model: MaskModel, profile: Profile, *, own: Own | None = None) -> Cutout:
+    """Return the finished image for ``source``; raise InputError for a bad input. ``own``
+    gives the SKU, view and revision for studiocut's XMP fields, where known."""
     with located_in_slot(source, model, profile) as located:
-        framed = frame_located(located, profile)
+        framed = frame_located(located, profile, own=own)
         image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
         return Cutout(image, framed)
 
@@ -296,13 +314,14 @@ class Made:
     flags: tuple[str, ...]
 
 
-def make(source: Path, model: MaskModel, profile: Profile) -> Made:
+def make(source: Path, model: MaskModel, profile: Profile, *, own: Own | None = None) -> Made:
     """Cut out ``source`` and encode the result; nothing is written. Raise InputError for a
-    bad input (and ModelError or MemoryError as the stages do)."""
+    bad input (and ModelError or MemoryError as the stages do). ``own`` gives the SKU, view
+    and revision for studiocut's XMP fields, where known."""
     with located_in_slot(source, model, profile) as located:
-        framed = frame_located(located, profile)
+        framed = frame_located(located, profile, own=own)
         image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
-        data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
+        data = encode.encode(image, profile.encoding, icc=framed.icc, metadata=framed.metadata)
         del image
     faults.point("after-inference", source)
     flags = triage.reasons(framed.signals, profile.review) if framed.signals else ()
@@ -346,20 +365,20 @@ def failure(source: Path, error: Exception, seconds: float) -> Outcome:
 def process(
     source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
     relative_dir: Path = Path(), dest: Path | None = None, holding: bool = False,
-    keep: bool = False,
+    keep: bool = False, own: Own | None = None,
 ) -> Outcome:
     """Cut out ``source`` and write it under ``output_root``/``relative_dir`` (to ``dest``
     when given, a path inside ``output_root``); return the Outcome. Input faults fail only
     this photo; output faults are marked ``environment``. With ``holding`` (the review page
     runs) a result the profile's ``review.hold`` holds is not written; with ``keep`` the
-    Outcome carries the framed layers and the encoded bytes."""
+    Outcome carries the framed layers and the encoded bytes; ``own`` as for ``make``."""
     started = time.perf_counter()
     held = False
     try:
         if dest is None:
             dest = naming.output_path(output_root, relative_dir, source, profile.encoding,
                                       profile.name)
-        made = make(source, model, profile)
+        made = make(source, model, profile, own=own)
         held = holding and holds(profile, made.flags)
         write(dest, made.data, profile, output_root=output_root, source=source,
               flags=made.flags, signals=made.framed.signals, held=held)
