@@ -70,7 +70,7 @@ def main() -> int:
 
     amazon = presets.get("amazon")
     image, alpha = rendition(amazon.canvas[0])
-    data = encode.encode(image, amazon.encoding(), icc=decode.srgb_icc(), exif=None)
+    data = encode.encode(image, amazon.encoding(), icc=decode.srgb_icc(), metadata=None)
     no_white = dataclasses.replace(amazon, white=False)
     for name, preset in (("amazon", amazon), ("amazon without the white check", no_white)):
         reasons = compliance.check(data, preset, subject=alpha)

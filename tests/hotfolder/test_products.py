@@ -182,3 +182,38 @@ def test_a_barcode_card_names_the_photos_after_it_and_is_not_published(
         assert (tmp_path / "done" / "session" / "card.png").exists(), "archived as a done one"
     finally:
         daemon.stop()
+
+
+def test_an_outputs_xmp_names_its_sku_view_and_revision(tmp_path: Path) -> None:
+    import io
+
+    from conftest import FakeModel
+    from image_files import xmp_properties
+    from studiocut.hotfolder.executor import LocalExecutor
+    from studiocut.imaging import metadata
+
+    class Models:
+        def running(self, name: str) -> tuple[object, FakeModel]:
+            return work.profile, FakeModel()
+
+    journal = Journal(tmp_path / "journal.db")
+    try:
+        source = tmp_path / "AB-7" / "front.jpg"
+        source.parent.mkdir()
+        product_photo().save(source, quality=95)
+        job = journal.enqueue("test", source, Identity(1, 1, 1), "v1")
+        assert job is not None
+        work = products.identify(journal, Work(
+            job.id, source, Path("AB-7"), make_profile(sku="folder", renditions=[
+                {"name": "a"}, {"name": "b", "folder": "b"}]), revision=3))
+        result = LocalExecutor(Models(), workers=1).run(work)  # type: ignore[arg-type]
+        assert result.ok, result.message
+        for rendered in result.renditions:
+            with Image.open(io.BytesIO(rendered.data)) as image:
+                xmp = metadata.read(image, source=rendered.name).xmp
+            assert xmp is not None
+            found = xmp_properties(xmp)
+            assert (found["studiocut:SKU"], found["studiocut:View"],
+                    found["studiocut:Revision"]) == (["AB-7"], ["1"], ["3"])
+    finally:
+        journal.close()

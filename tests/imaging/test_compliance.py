@@ -42,7 +42,7 @@ def rendition(size: tuple[int, int], *, fill: float,
 
 def encoded(image: np.ndarray, preset: Preset, **change: object) -> bytes:
     enc = dataclasses.replace(preset.encoding(), **change)
-    return encode.encode(image, enc, icc=decode.srgb_icc(), exif=None)
+    return encode.encode(image, enc, icc=decode.srgb_icc(), metadata=None)
 
 
 # --------------------------------------------------------------------------- compliant
@@ -70,7 +70,7 @@ def test_jpeg_ringing_beside_the_subject_is_not_taken_for_the_backdrop() -> None
 @pytest.mark.parametrize("quality", [50, 75, 92, 95, 100])
 def test_studiocuts_jpeg_keeps_pure_white_beyond_one_block_of_the_subject(quality: int) -> None:
     image, alpha = rendition((512, 512), fill=0.8)
-    data = encode.encode(image, Encoding(quality=quality), icc=None, exif=None)
+    data = encode.encode(image, Encoding(quality=quality), icc=None, metadata=None)
     pixels = np.asarray(Image.open(io.BytesIO(data)))
     near = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((33, 33), np.uint8))
 
@@ -209,7 +209,7 @@ def test_google_flags_a_tiny_image_in_another_colour_space() -> None:
     preset = presets.get("google")
     image, alpha = rendition((90, 90), fill=0.8)
     not_srgb = swap_icc_tags(decode.srgb_icc(), b"rXYZ", b"bXYZ")
-    data = encode.encode(image, preset.encoding(), icc=not_srgb, exif=None)
+    data = encode.encode(image, preset.encoding(), icc=not_srgb, metadata=None)
 
     reasons = compliance.check(data, preset, subject=alpha)
 

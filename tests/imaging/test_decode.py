@@ -499,8 +499,8 @@ def test_exif_kept_for_the_output_says_upright_and_keeps_other_tags(tmp_path: Pa
 
     source = open_source(path, LIMITS)
     exif = Image.Exif()
-    assert source.exif is not None
-    exif.load(source.exif)
+    assert source.metadata.exif is not None
+    exif.load(source.metadata.exif)
 
     assert exif[0x0112] == 1
     assert exif[0x010F] == "TestCam"
@@ -513,13 +513,14 @@ def test_tiff_exif_drops_the_source_layout_so_any_output_can_carry_it(tmp_path: 
                                                  exif=oriented_exif(6)))
     source = open_source(path, LIMITS)
     exif = Image.Exif()
-    assert source.exif is not None
-    exif.load(source.exif)
+    assert source.metadata.exif is not None
+    exif.load(source.metadata.exif)
 
     assert exif[0x010F] == "TestCam"
     assert not {256, 257, 273, 279} & set(exif)
     for fmt in ("jpeg", "png", "webp", "tiff"):
-        data = encode.encode(source.load().rgb, Encoding(format=fmt), icc=None, exif=source.exif)
+        data = encode.encode(source.load().rgb, Encoding(format=fmt), icc=None,
+                             metadata=source.metadata)
         with Image.open(io.BytesIO(data)) as written:
             written.load()
             assert written.size == (40, 60)
@@ -536,7 +537,8 @@ def test_jpeg_with_a_zip_appended_decodes_and_leaves_the_zip_behind(tmp_path: Pa
 
     source = open_source(path, LIMITS)
     picture = source.load()
-    written = encode.encode(picture.rgb, Encoding(format="jpeg"), icc=None, exif=source.exif)
+    written = encode.encode(picture.rgb, Encoding(format="jpeg"), icc=None,
+                             metadata=source.metadata)
 
     assert np.array_equal(picture.rgb, open_source(plain, LIMITS).load().rgb)
     assert b"TestCam" in written, "the EXIF travels"

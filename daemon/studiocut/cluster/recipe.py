@@ -4,7 +4,8 @@ The station writes the profile's processing fields in the profile file's own wor
 a studio writes in YAML); the worker reads them back with the profiles' parser, so a recipe is
 checked exactly as a profile is. Folder keys (watch, output, review folder, after) stay on
 the station: only it publishes. The pipeline's version is part of the recipe, so a worker of
-another version makes another job key.
+another version makes another job key; so is the profile's name, which studiocut's XMP
+fields in the output name.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from studiocut.profiles import Profile, parse
 from studiocut.profiles.schema import Canvas, Rgb
 
 VERSION_KEY = "pipeline"
+NAME_KEY = "profile"
 
 
 def of(profile: Profile) -> dict[str, Any]:
@@ -25,6 +27,7 @@ def of(profile: Profile) -> dict[str, Any]:
     enc = profile.encoding
     data: dict[str, Any] = {
         VERSION_KEY: __version__,
+        NAME_KEY: profile.name,
         "model": profile.model,
         "device": profile.device,
         "require_gpu": profile.require_gpu,
@@ -36,6 +39,7 @@ def of(profile: Profile) -> dict[str, Any]:
         "matting": dataclasses.asdict(profile.matting),
         "cleanup": dataclasses.asdict(profile.cleanup),
         "limits": dataclasses.asdict(profile.limits),
+        "metadata": dataclasses.asdict(profile.metadata),
         "canvas": _canvas(profile.canvas),
         "review": False,
     }
@@ -70,9 +74,13 @@ def of(profile: Profile) -> dict[str, Any]:
 
 
 def profile_of(recipe: dict[str, Any], *, name: str) -> Profile:
-    """The Profile a worker runs ``recipe`` with; raise ConfigError as a profile file would
-    (the version key is the job's, not the profile's)."""
-    data = {k: v for k, v in recipe.items() if k != VERSION_KEY}
+    """The Profile a worker runs ``recipe`` with, named as the recipe says (``name`` when it
+    does not); raise ConfigError as a profile file would (the version and name keys are the
+    job's, not the profile file's)."""
+    data = {k: v for k, v in recipe.items() if k not in (VERSION_KEY, NAME_KEY)}
+    named = recipe.get(NAME_KEY)
+    if isinstance(named, str) and named:
+        name = named
     return parse(data, name=name, source=f"<recipe of {name}>")
 
 

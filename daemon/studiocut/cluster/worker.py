@@ -129,8 +129,10 @@ def consume(request: Any, relative: str, recipe_data: dict[str, Any], key: str, 
                 signals=vars(framed.signals) if framed.signals else None,
                 layout=_layout(framed.layout) if keep else None)
     files = {}
-    if keep:
-        files = {name: blob for name, blob in (("icc", framed.icc), ("exif", framed.exif))
+    if keep:  # what the review page encodes a refined result with
+        tags = framed.metadata
+        files = {name: blob for name, blob in (("icc", framed.icc), ("exif", tags.exif),
+                                               ("iptc", tags.iptc), ("xmp", tags.xmp))
                  if blob}
     return _finish(here, key, relative, meta, output=made.data, files=files,
                    layers=(framed.before, framed.alpha) if keep else None)

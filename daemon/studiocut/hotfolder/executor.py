@@ -21,6 +21,7 @@ from typing import Protocol
 from studiocut.errors import ModelError
 from studiocut.imaging import pipeline
 from studiocut.imaging.frame import Lineup
+from studiocut.imaging.metadata import Own
 from studiocut.imaging.naming import Product
 from studiocut.imaging.triage import Signals
 from studiocut.models.registry import MaskModel
@@ -41,6 +42,15 @@ class Work:
     keep: bool = False
     product: Product | None = None  # its SKU and view, for a profile with an sku key
     lineups: Mapping[str, Lineup] = field(default_factory=dict)  # its SKU's, by rendition
+    revision: int | None = None  # the number the review page will keep the result as
+
+    @property
+    def own(self) -> Own:
+        """studiocut's XMP fields the Work knows: SKU, view and revision."""
+        product = self.product
+        return Own(sku=product.sku if product else None,
+                   view=str(product.view) if product else None,
+                   revision=None if self.revision is None else str(self.revision))
 
     @property
     def profile_name(self) -> str:
@@ -107,7 +117,8 @@ class LocalExecutor:
         started = time.perf_counter()
         try:
             made = pipeline.make(work.source, self._model(work), work.profile,
-                                 product=work.product, lineups=work.lineups, keep=work.keep)
+                                 product=work.product, lineups=work.lineups, keep=work.keep,
+                                 own=work.own)
         except Exception as e:  # every failure is this photo's reason (a bug's: logged)
             return failed(work.source, e, time.perf_counter() - started)
         return Result(work.source, time.perf_counter() - started, made.data, made.flags,

@@ -114,8 +114,9 @@ class Workers:
             self._publisher.ignored(job, "not-watched", f"{source}: no longer in "
                                     f"{profile.name}'s watched folder {profile.watch}")
             return
+        keeps = self._publisher.keeps
         work = Work(job.id, source, source.parent.relative_to(profile.watch), profile,
-                    keep=self._publisher.keeps)
+                    keep=keeps, revision=self._journal.next_revision(job.id) if keeps else None)
         try:
             if products.waits_for_card(self._journal, work):  # it may name this photo
                 self._publisher.put_back(job.id, delay=SET_WAIT)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -30,11 +30,13 @@ from studiocut.imaging import (
     encode,
     frame,
     matte,
+    metadata,
     naming,
     shadow,
     studio,
     triage,
 )
+from studiocut.imaging.metadata import Metadata, Own
 from studiocut.imaging.render import render as render  # pipeline.render, as before
 from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile, presets
@@ -46,12 +48,13 @@ log = logging.getLogger(__name__)
 class Framed:
     """The photo framed as the output will be, before its backdrop is replaced: ``before`` is
     the original's pixels on the output canvas (RGB uint8), ``alpha`` the subject's alpha on
-    the same canvas (float32 in [0, 1]). The review page refines these and renders again."""
+    the same canvas (float32 in [0, 1]). The review page refines these and renders again.
+    ``metadata`` is prepared for the output (``output_metadata``): encode writes it as is."""
 
     before: np.ndarray
     alpha: np.ndarray
     icc: bytes | None
-    exif: bytes | None
+    metadata: Metadata
     signals: triage.Signals | None = None
     layout: frame.Layout | None = None  # where the subject went on the canvas
     shadow: np.ndarray | None = None  # the backdrop's light on the canvas (1: unshaded),
@@ -163,16 +166,17 @@ class Subject:
     alpha: np.ndarray
     light: np.ndarray | None
     icc: bytes | None
-    exif: bytes | None
+    metadata: Metadata  # the source's, prepared per rendition (output_metadata)
     signals: triage.Signals
     decoded: float
     cut: frame.Edges
 
 
-def frame_located(located: Located, profile: Profile) -> Framed:
+def frame_located(located: Located, profile: Profile, *, own: Own | None = None) -> Framed:
     """Decode the pixels the output needs and frame the subject on the output canvas; only
-    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``."""
-    return frame_subject(cut_located(located, profile), profile)
+    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``.
+    ``own`` gives the SKU, view and revision for studiocut's XMP fields, where known."""
+    return frame_subject(cut_located(located, profile), profile, own=own)
 
 
 def cut_located(located: Located, profile: Profile) -> Subject:
@@ -225,14 +229,15 @@ def cut_located(located: Located, profile: Profile) -> Subject:
     at_edge = frozenset(side for side, edge in (("left", box[0] <= 0), ("top", box[1] <= 0),
                                                ("right", box[2] >= decoded[0]),
                                                ("bottom", box[3] >= decoded[1])) if edge)
-    return Subject(rgb, alpha, light, icc, src.exif, signals, per_source_pixel,
+    return Subject(rgb, alpha, light, icc, src.metadata, signals, per_source_pixel,
                frame.cut_sides(alpha, at_edge))
 
 
-def frame_subject(subject: Subject, profile: Profile, *,
-                  lineup: frame.Lineup | None = None) -> Framed:
+def frame_subject(subject: Subject, profile: Profile, *, lineup: frame.Lineup | None = None,
+                  own: Own | None = None) -> Framed:
     """Frame the subject on the canvas of ``profile`` (one rendition's view of it: see
-    ``Profile.rendering``), at the set's ``lineup`` when it has one and the subject fits."""
+    ``Profile.rendering``), at the set's ``lineup`` when it has one and the subject fits,
+    with the metadata its output carries (``own`` as for ``frame_located``)."""
     layout = frame.layout(subject.alpha, profile.canvas, decoded=subject.decoded,
                           cut=subject.cut, lineup=lineup)
     rgb, alpha = frame.fit(subject.rgb, subject.alpha, layout)
@@ -240,14 +245,27 @@ def frame_subject(subject: Subject, profile: Profile, *,
     before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
     light = None if subject.light is None else shadow.onto_canvas(subject.light, layout)
     alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
-    return Framed(before, alpha, subject.icc, subject.exif, subject.signals, layout, light)
+    return Framed(before, alpha, subject.icc, output_metadata(subject.metadata, profile, own),
+                  subject.signals, layout, light)
 
 
-def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
-    """Decode ``source``, find its subject and frame it on the output canvas; raise
-    InputError for a bad input."""
+def output_metadata(source: Metadata, profile: Profile, own: Own | None = None) -> Metadata:
+    """The metadata an output of ``profile`` carries: the ``source``'s, as the profile's
+    ``metadata`` rules say, and studiocut's XMP fields: the profile's name and model, and
+    ``own``'s SKU, view and revision."""
+    rules = profile.metadata
+    fields = Own()
+    if rules.studiocut:
+        fields = replace(own or Own(), profile=profile.name, model=profile.model)
+    return metadata.prepare(source if rules.keep else Metadata(), gps=rules.gps, own=fields)
+
+
+def frame_photo(source: Path, model: MaskModel, profile: Profile, *,
+                own: Own | None = None) -> Framed:
+    """Decode ``source``, find its subject and frame it on the output canvas (``own`` as for
+    ``frame_located``); raise InputError for a bad input."""
     with located_in_slot(source, model, profile) as located:
-        return frame_located(located, profile)
+        return frame_located(located, profile, own=own)
 
 
 # How many photos may be decoded, framed, rendered and encoded at once. That is where a
@@ -299,10 +317,11 @@ def _sized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
-    """Return the finished image for ``source``; raise InputError for a bad input."""
+def cut(source: Path, model: MaskModel, profile: Profile, *, own: Own | None = None) -> Cutout:
+    """Return the finished image for ``source``; raise InputError for a bad input. ``own``
+    gives the SKU, view and revision for studiocut's XMP fields, where known."""
     with located_in_slot(source, model, profile) as located:
-        framed = frame_located(located, profile)
+        framed = frame_located(located, profile, own=own)
         image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
         return Cutout(image, framed)
 
@@ -322,17 +341,19 @@ class Made:
 
 def make(source: Path, model: MaskModel, profile: Profile, *,
          product: naming.Product | None = None,
-         lineups: Mapping[str, frame.Lineup] | None = None, keep: bool = True) -> Made:
+         lineups: Mapping[str, frame.Lineup] | None = None, keep: bool = True,
+         own: Own | None = None) -> Made:
     """Cut out ``source`` once and render and encode each of the profile's renditions from
     that cut-out (each at its set's ``lineups`` framing, when it has one); nothing is
-    written. ``keep``: every rendition keeps its framed layers (else the first only). Raise
+    written. ``keep``: every rendition keeps its framed layers (else the first only).
+    ``own`` gives the SKU, view and revision for studiocut's XMP fields, where known. Raise
     InputError for a bad input (and ModelError or MemoryError as the stages do)."""
     lineups = lineups or {}
     with located_in_slot(source, model, profile, lineups) as located:
         subject = cut_located(located, profile)
         several = len(profile.all_renditions) > 1
         made = tuple(_rendition(subject, model, profile.rendering(rendition),
-                                lineups.get(rendition.name), product, several=several,
+                                lineups.get(rendition.name), product, own, several=several,
                                 keep=keep or index == 0)
                      for index, rendition in enumerate(profile.all_renditions))
     faults.point("after-inference", source)
@@ -343,13 +364,14 @@ def make(source: Path, model: MaskModel, profile: Profile, *,
 
 
 def _rendition(subject: Subject, model: MaskModel, view: Profile, lineup: frame.Lineup | None,
-               product: naming.Product | None, *, several: bool, keep: bool) -> Rendered:
+               product: naming.Product | None, own: Own | None, *, several: bool,
+               keep: bool) -> Rendered:
     """One rendition (``view``: the profile as it renders it) framed, rendered, encoded, and
     flagged where it does not follow its set's lineup or breaks its preset's rules."""
     (rendition,) = view.renditions
-    framed = frame_subject(subject, view, lineup=lineup)
+    framed = frame_subject(subject, view, lineup=lineup, own=own)
     image = render(framed.before, framed.alpha, model, view, light=framed.shadow)
-    data = encode.encode(image, view.encoding, icc=framed.icc, exif=framed.exif)
+    data = encode.encode(image, view.encoding, icc=framed.icc, metadata=framed.metadata)
     del image
     found: list[str] = []
     if lineup is not None and framed.layout is not None and framed.layout.lineup is None:
@@ -387,14 +409,15 @@ def failure(source: Path, error: Exception, seconds: float) -> Outcome:
 def process(
     source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
     relative_dir: Path = Path(), dest: Path | None = None, holding: bool = False,
-    keep: bool = False,
+    keep: bool = False, own: Own | None = None,
 ) -> Outcome:
     """Cut out ``source`` and write each rendition under ``output_root`` (its folder, then
     ``relative_dir``; a profile of one rendition to ``dest`` when given, a path inside
     ``output_root``); return the Outcome, whose ``output`` is the first rendition's. Input
     faults fail only this photo; output faults are marked ``environment``. With ``holding``
     (the review page runs) a result the profile's ``review.hold`` holds is not written; with
-    ``keep`` the Outcome carries the framed layers and the encoded bytes."""
+    ``keep`` the Outcome carries the framed layers and the encoded bytes; ``own`` as for
+    ``make``."""
     started = time.perf_counter()
     held = False
     try:
@@ -402,7 +425,7 @@ def process(
             naming.rendition_path(output_root, relative_dir, source, profile, r)
             for r in profile.all_renditions]
         dest = dests[0]
-        made = make(source, model, profile, keep=keep)
+        made = make(source, model, profile, keep=keep, own=own)
         held = holding and holds(profile, made.flags)
         files = [(path, r.data) for path, r in zip(dests, made.renditions, strict=True)]
         delivery.write_all(files, profile, output_root=output_root, source=source,

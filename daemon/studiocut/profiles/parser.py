@@ -40,6 +40,7 @@ from studiocut.profiles.sections import (
     parse_key,
     parse_limits,
     parse_matting,
+    parse_metadata,
     parse_model,
     parse_prompt,
     parse_review,
@@ -52,7 +53,7 @@ TOP_KEYS = (
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
     "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
     *DISPATCH_KEYS,
-    "shadow", "renditions", "sku", "preset",
+    "shadow", "renditions", "sku", "preset", "metadata",
 )  # fmt: skip
 
 
@@ -140,6 +141,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         renditions=renditions,
         sku=sku,
         preset=preset,
+        metadata=parse_metadata(get("metadata", MISSING), p),
         limits=parse_limits(get("limits", MISSING), p),
         recursive=parse_bool(get("recursive", MISSING), "recursive", p, True),
         include=parse_globs(get("include", MISSING), "include", p) or DEFAULT_INCLUDE,

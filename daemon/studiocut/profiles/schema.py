@@ -186,6 +186,18 @@ class Sku:
 
 
 @dataclass(frozen=True)
+class MetadataRules:
+    """What an output carries of the source's metadata: with ``keep`` its EXIF, IPTC and XMP
+    (copyright, creator, keywords, camera settings); with ``gps`` its location too (left out
+    by default: a shoot's location can be a studio's or a photographer's home address); with
+    ``studiocut`` studiocut's own XMP fields (SKU, view, profile, model, revision)."""
+
+    keep: bool = True
+    gps: bool = False
+    studiocut: bool = True
+
+
+@dataclass(frozen=True)
 class Dispatch:
     """Where the profile's photos are processed: ``local`` (this machine) or ``cluster`` (the
     GPU workers of cluster.yaml, through its ``queue``); ``on_broker_down`` says what a
@@ -225,6 +237,7 @@ class Profile:
     renditions: tuple[Rendition, ...] = ()  # the `renditions:` key; empty: one, of the above
     sku: Sku | None = None
     preset: str | None = None  # the marketplace preset its own output keys start from
+    metadata: MetadataRules = field(default_factory=MetadataRules)
     limits: Limits = field(default_factory=Limits)
     # hot-folder settings, used by the daemon
     recursive: bool = True

@@ -1,6 +1,7 @@
 """sections: the nested parts of a profile (matting, limits, model, prompt, key, cleanup,
-review, shadow, dispatch), each parsed from its YAML value into its dataclass, every problem
-recorded. The output keys (backdrop, framing, encoding, renditions) are ``renditions``'.
+review, shadow, dispatch, metadata), each parsed from its YAML value into its dataclass, every
+problem recorded. The output keys (backdrop, framing, encoding, renditions) are
+``renditions``'.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from studiocut.profiles.schema import (
     Dispatch,
     Limits,
     Matting,
+    MetadataRules,
     Review,
     Shadow,
 )
@@ -342,3 +344,28 @@ def parse_shadow(value: object, p: Problems) -> Shadow:
         transparent=parse_bool(value.get("transparent", MISSING), "shadow.transparent", p,
                                d.transparent),
     )
+
+
+def parse_metadata(value: object, p: Problems) -> MetadataRules:
+    """``metadata: true`` (the defaults), ``false`` (nothing: neither the source's metadata
+    nor studiocut's fields), or a mapping of ``keep``, ``gps`` and ``studiocut``."""
+    if value is MISSING or value is None or value is True:
+        return MetadataRules()
+    if value is False:
+        return MetadataRules(keep=False, gps=False, studiocut=False)
+    if not isinstance(value, dict):
+        p.add("metadata", "must be true, false or a mapping", value,
+              "true | false | {keep: true, gps: false, studiocut: true}")
+        return MetadataRules()
+    unknown_keys(value, ("keep", "gps", "studiocut"), "metadata.", p)
+    d = MetadataRules()
+    rules = MetadataRules(
+        keep=parse_bool(value.get("keep", MISSING), "metadata.keep", p, d.keep),
+        gps=parse_bool(value.get("gps", MISSING), "metadata.gps", p, d.gps),
+        studiocut=parse_bool(value.get("studiocut", MISSING), "metadata.studiocut", p,
+                             d.studiocut),
+    )
+    if rules.gps and not rules.keep:
+        p.add("metadata.gps", "keeps the source's GPS, but keep: false leaves out all of the "
+              "source's metadata", True, "keep: true, or gps: false")
+    return rules

@@ -15,6 +15,7 @@ import numpy as np
 from studiocut import journal
 from studiocut.errors import ModelError, StudiocutError
 from studiocut.imaging import decode, encode, pipeline
+from studiocut.imaging.metadata import Metadata
 from studiocut.journal import Job, Revision
 from studiocut.models import predict, registry
 from studiocut.models.registry import MaskModel
@@ -177,8 +178,11 @@ class Revisions(Lookup):
     def _revision(self, job: Job, kind: str, params: dict[str, Any], before: np.ndarray,
                   alpha: np.ndarray, image: np.ndarray, profile: Profile, *,
                   framed: pipeline.Framed | None = None) -> Revision:
-        icc, exif = (framed.icc, framed.exif) if framed else (decode.srgb_icc(), None)
-        data = encode.encode(image, profile.encoding, icc=icc, exif=exif)
+        if framed is not None:
+            icc, meta = framed.icc, framed.metadata
+        else:  # made from the review copy: the original's metadata is not at hand
+            icc, meta = decode.srgb_icc(), pipeline.output_metadata(Metadata(), profile)
+        data = encode.encode(image, profile.encoding, icc=icc, metadata=meta)
         folder = self.store.write(job.id, before, alpha, data, profile.encoding.ext)
         h, w = alpha.shape
         with self._lock:
