@@ -12,30 +12,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from studiocut import atomic, faults
+from studiocut import faults
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.imaging import (
+    compliance,
     composite,
     decode,
+    delivery,
     encode,
     frame,
     matte,
+    metadata,
     naming,
-    reviewcopy,
     shadow,
     studio,
     triage,
 )
+from studiocut.imaging.metadata import Metadata, Own
+from studiocut.imaging.render import render as render  # pipeline.render, as before
 from studiocut.models.registry import MaskModel
-from studiocut.profiles import Profile
+from studiocut.profiles import Profile, presets
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +48,13 @@ log = logging.getLogger(__name__)
 class Framed:
     """The photo framed as the output will be, before its backdrop is replaced: ``before`` is
     the original's pixels on the output canvas (RGB uint8), ``alpha`` the subject's alpha on
-    the same canvas (float32 in [0, 1]). The review page refines these and renders again."""
+    the same canvas (float32 in [0, 1]). The review page refines these and renders again.
+    ``metadata`` is prepared for the output (``output_metadata``): encode writes it as is."""
 
     before: np.ndarray
     alpha: np.ndarray
     icc: bytes | None
-    exif: bytes | None
+    metadata: Metadata
     signals: triage.Signals | None = None
     layout: frame.Layout | None = None  # where the subject went on the canvas
     shadow: np.ndarray | None = None  # the backdrop's light on the canvas (1: unshaded),
@@ -70,6 +75,19 @@ class Cutout:
 
 
 @dataclass(frozen=True)
+class Rendered:
+    """One rendition of a made photo: its ``name``, encoded ``data``, ``layout`` on its
+    canvas, the ``flags`` of this rendition alone, and the ``framed`` layers it was rendered
+    from (when kept)."""
+
+    name: str
+    data: bytes
+    layout: frame.Layout
+    flags: tuple[str, ...] = ()
+    framed: Framed | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How one photo ended: ``output`` when done, else ``reason`` (a short code) and
     ``message`` (what happened, naming the file). A ``held`` result was not written to
@@ -86,6 +104,7 @@ class Outcome:
     held: bool = False
     framed: Framed | None = None  # the layers, kept for the review page when asked
     data: bytes | None = None  # the encoded result, with ``framed``
+    renditions: tuple[Rendered, ...] = ()  # each rendition, with ``framed``: the first's above
 
     @property
     def ok(self) -> bool:
@@ -103,7 +122,8 @@ class Located:
 
 
 @contextmanager
-def located_in_slot(source: Path, model: MaskModel, profile: Profile) -> Iterator[Located]:
+def located_in_slot(source: Path, model: MaskModel, profile: Profile,
+                    lineups: Mapping[str, frame.Lineup] | None = None) -> Iterator[Located]:
     """Open ``source``, let the model find its subject on a small preview, and hold a framing
     slot while the caller works on the photo at full size; raise InputError for a bad input.
     A JPEG's DCT scaling (or a RAW's own preview) gives the preview without the full picture,
@@ -111,22 +131,57 @@ def located_in_slot(source: Path, model: MaskModel, profile: Profile) -> Iterato
     preview and takes its slot first."""
     src = decode.open_source(source, profile.limits)
     if src.previews_cheaply:
-        found = _locate(src, model, profile)
+        found = _locate(src, model, profile, lineups)
         with framing_slot():
             yield found
     else:
         with framing_slot():
-            yield _locate(src, model, profile)
+            yield _locate(src, model, profile, lineups)
 
 
-def _locate(src: decode.Source, model: MaskModel, profile: Profile) -> Located:
+def _locate(src: decode.Source, model: MaskModel, profile: Profile,
+            lineups: Mapping[str, frame.Lineup] | None) -> Located:
     mask = model.predict(decode.shrink(src.load(model.input_size).rgb, model.input_size))
-    return Located(src, mask, frame.locate(mask, src.size, profile.square))
+    return Located(src, mask, region_for(mask, src.size, profile, lineups))
 
 
-def frame_located(located: Located, profile: Profile) -> Framed:
+def region_for(mask: np.ndarray, full: frame.Size, profile: Profile,
+               lineups: Mapping[str, frame.Lineup] | None = None) -> frame.Region:
+    """The region of the frame (and the scale) every rendition of the profile needs decoded,
+    at each one's ``lineups`` scale where its set has one."""
+    lineups = lineups or {}
+    return frame.covering([frame.locate(mask, full, r.canvas, lineup=lineups.get(r.name))
+                           for r in profile.all_renditions])
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A photo's subject, cut out once for every rendition: the decoded ``rgb`` of its
+    region and the final ``alpha`` at the working size, with ``light`` (the natural shadow,
+    for ``shadow: keep``), the colour profile and EXIF to write, the ``signals`` triage
+    measured, the working pixels per source pixel (``decoded``) and the sides where the
+    photo's edge ``cut`` the subject."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+    light: np.ndarray | None
+    icc: bytes | None
+    metadata: Metadata  # the source's, prepared per rendition (output_metadata)
+    signals: triage.Signals
+    decoded: float
+    cut: frame.Edges
+
+
+def frame_located(located: Located, profile: Profile, *, own: Own | None = None) -> Framed:
     """Decode the pixels the output needs and frame the subject on the output canvas; only
-    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``."""
+    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``.
+    ``own`` gives the SKU, view and revision for studiocut's XMP fields, where known."""
+    return frame_subject(cut_located(located, profile), profile, own=own)
+
+
+def cut_located(located: Located, profile: Profile) -> Subject:
+    """Decode the pixels the renditions need and cut the subject out (matting, clean-up,
+    triage): what every rendition is framed from. Call it in ``located_in_slot``."""
     src, mask, region = located.source, located.mask, located.region
     full = src.size
     picture = src.load(region.decode_size(full), colour=profile.encoding.icc)
@@ -169,23 +224,48 @@ def frame_located(located: Located, profile: Profile) -> Framed:
                              matting_failed=matting_failed, path=path, decision=reason,
                              disagreement=disagreement)
     per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
-    layout = frame.layout(alpha, profile.square, decoded=per_source_pixel)
-    rgb, alpha = frame.fit(rgb, alpha, layout)
     if profile.encoding.icc != "original" or not icc:
         icc = decode.srgb_icc()
+    at_edge = frozenset(side for side, edge in (("left", box[0] <= 0), ("top", box[1] <= 0),
+                                               ("right", box[2] >= decoded[0]),
+                                               ("bottom", box[3] >= decoded[1])) if edge)
+    return Subject(rgb, alpha, light, icc, src.metadata, signals, per_source_pixel,
+               frame.cut_sides(alpha, at_edge))
+
+
+def frame_subject(subject: Subject, profile: Profile, *, lineup: frame.Lineup | None = None,
+                  own: Own | None = None) -> Framed:
+    """Frame the subject on the canvas of ``profile`` (one rendition's view of it: see
+    ``Profile.rendering``), at the set's ``lineup`` when it has one and the subject fits,
+    with the metadata its output carries (``own`` as for ``frame_located``)."""
+    layout = frame.layout(subject.alpha, profile.canvas, decoded=subject.decoded,
+                          cut=subject.cut, lineup=lineup)
+    rgb, alpha = frame.fit(subject.rgb, subject.alpha, layout)
     width, height = layout.canvas
     before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
-    if light is not None:
-        light = shadow.onto_canvas(light, layout)
+    light = None if subject.light is None else shadow.onto_canvas(subject.light, layout)
     alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
-    return Framed(before, alpha, icc, src.exif, signals, layout, light)
+    return Framed(before, alpha, subject.icc, output_metadata(subject.metadata, profile, own),
+                  subject.signals, layout, light)
 
 
-def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
-    """Decode ``source``, find its subject and frame it on the output canvas; raise
-    InputError for a bad input."""
+def output_metadata(source: Metadata, profile: Profile, own: Own | None = None) -> Metadata:
+    """The metadata an output of ``profile`` carries: the ``source``'s, as the profile's
+    ``metadata`` rules say, and studiocut's XMP fields: the profile's name and model, and
+    ``own``'s SKU, view and revision."""
+    rules = profile.metadata
+    fields = Own()
+    if rules.studiocut:
+        fields = replace(own or Own(), profile=profile.name, model=profile.model)
+    return metadata.prepare(source if rules.keep else Metadata(), gps=rules.gps, own=fields)
+
+
+def frame_photo(source: Path, model: MaskModel, profile: Profile, *,
+                own: Own | None = None) -> Framed:
+    """Decode ``source``, find its subject and frame it on the output canvas (``own`` as for
+    ``frame_located``); raise InputError for a bad input."""
     with located_in_slot(source, model, profile) as located:
-        return frame_located(located, profile)
+        return frame_located(located, profile, own=own)
 
 
 # How many photos may be decoded, framed, rendered and encoded at once. That is where a
@@ -237,51 +317,11 @@ def _sized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile, *,
-           decontaminate: bool | None = None, light: np.ndarray | None = None) -> np.ndarray:
-    """Put the framed subject on the profile's backdrop (or keep alpha when transparent),
-    with the profile's shadow (``light``: the natural one, for ``shadow: keep``).
-    Only the subject's box is blended, with a margin of old backdrop for decontamination to
-    learn its colour from; the rest of the canvas is plain backdrop."""
-    image = _render(before, alpha, model, profile, decontaminate)
-    settings = profile.shadow
-    if settings.mode == "contact":
-        light = shadow.contact(alpha, settings)
-    elif settings.mode != "keep":
-        light = None
-    if light is None or (profile.transparent and not settings.transparent):
-        return image
-    return shadow.lay(image, alpha, light, profile.backdrop, transparent=settings.transparent)
-
-
-def _render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile,
-            decontaminate: bool | None) -> np.ndarray:
-    height, width = alpha.shape
-    image = composite.canvas((width, height), profile.backdrop)
-    box = frame.subject_box(alpha, threshold=0.0)
-    if box is None:
-        return image
-    side = max(width, height)
-    pad = round(0.03 * side) + 8  # three times decontamination's reach
-    x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
-    x1, y1 = min(width, box[2] + pad), min(height, box[3] + pad)
-    rgb, alpha = before[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
-    despill = getattr(model, "despill", None)  # keying models take the screen's cast off
-    if despill is not None:
-        rgb = despill(rgb, alpha)
-    if decontaminate is None:
-        decontaminate = profile.matting.decontaminate
-    if profile.backdrop is not None and decontaminate:
-        # no fringe of the old backdrop on the new one; reach as on the whole canvas
-        rgb = matte.foreground(rgb, alpha, radius=max(2, round(0.01 * side / 4)))
-    image[y0:y1, x0:x1] = composite.over(rgb, alpha, profile.backdrop)
-    return image
-
-
-def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
-    """Return the finished image for ``source``; raise InputError for a bad input."""
+def cut(source: Path, model: MaskModel, profile: Profile, *, own: Own | None = None) -> Cutout:
+    """Return the finished image for ``source``; raise InputError for a bad input. ``own``
+    gives the SKU, view and revision for studiocut's XMP fields, where known."""
     with located_in_slot(source, model, profile) as located:
-        framed = frame_located(located, profile)
+        framed = frame_located(located, profile, own=own)
         image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
         return Cutout(image, framed)
 
@@ -289,38 +329,61 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
 @dataclass(frozen=True)
 class Made:
     """A finished result before it is written: the encoded ``data``, the ``framed`` layers it
-    was rendered from and the ``flags`` asking a person to look at it."""
+    was rendered from and the ``flags`` asking a person to look at it (the photo's, then
+    each rendition's); ``renditions`` every rendition, the first's ``data`` and ``framed``
+    being those above."""
 
     data: bytes
     framed: Framed
     flags: tuple[str, ...]
+    renditions: tuple[Rendered, ...] = ()
 
 
-def make(source: Path, model: MaskModel, profile: Profile) -> Made:
-    """Cut out ``source`` and encode the result; nothing is written. Raise InputError for a
-    bad input (and ModelError or MemoryError as the stages do)."""
-    with located_in_slot(source, model, profile) as located:
-        framed = frame_located(located, profile)
-        image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
-        data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
-        del image
+def make(source: Path, model: MaskModel, profile: Profile, *,
+         product: naming.Product | None = None,
+         lineups: Mapping[str, frame.Lineup] | None = None, keep: bool = True,
+         own: Own | None = None) -> Made:
+    """Cut out ``source`` once and render and encode each of the profile's renditions from
+    that cut-out (each at its set's ``lineups`` framing, when it has one); nothing is
+    written. ``keep``: every rendition keeps its framed layers (else the first only).
+    ``own`` gives the SKU, view and revision for studiocut's XMP fields, where known. Raise
+    InputError for a bad input (and ModelError or MemoryError as the stages do)."""
+    lineups = lineups or {}
+    with located_in_slot(source, model, profile, lineups) as located:
+        subject = cut_located(located, profile)
+        several = len(profile.all_renditions) > 1
+        made = tuple(_rendition(subject, model, profile.rendering(rendition),
+                                lineups.get(rendition.name), product, own, several=several,
+                                keep=keep or index == 0)
+                     for index, rendition in enumerate(profile.all_renditions))
     faults.point("after-inference", source)
-    flags = triage.reasons(framed.signals, profile.review) if framed.signals else ()
-    return Made(data, framed, flags)
+    flags = triage.reasons(subject.signals, profile.review) + tuple(
+        flag for rendered in made for flag in rendered.flags)
+    assert made[0].framed is not None
+    return Made(made[0].data, made[0].framed, flags, made)
 
 
-def write(dest: Path, data: bytes, profile: Profile, *, output_root: Path, source: Path,
-          flags: tuple[str, ...], signals: triage.Signals | None, held: bool = False) -> None:
-    """Write a finished result to ``dest`` (inside ``output_root``) unless it is ``held``,
-    and its copy to the review folder when it is flagged (else withdraw an earlier copy of
-    ``dest``: the photo was re-shot and needs no look now); raise OutputError."""
-    if not held:
-        atomic.write_atomic(dest, data, root=output_root)
-    if flags and profile.review is not None and signals is not None:
-        reviewcopy.file_copy(dest, data, output_root=output_root, rules=profile.review,
-                             source=source, signals=signals, found=flags)
-    elif profile.review is not None:
-        reviewcopy.withdraw(dest, output_root=output_root, rules=profile.review)
+def _rendition(subject: Subject, model: MaskModel, view: Profile, lineup: frame.Lineup | None,
+               product: naming.Product | None, own: Own | None, *, several: bool,
+               keep: bool) -> Rendered:
+    """One rendition (``view``: the profile as it renders it) framed, rendered, encoded, and
+    flagged where it does not follow its set's lineup or breaks its preset's rules."""
+    (rendition,) = view.renditions
+    framed = frame_subject(subject, view, lineup=lineup, own=own)
+    image = render(framed.before, framed.alpha, model, view, light=framed.shadow)
+    data = encode.encode(image, view.encoding, icc=framed.icc, metadata=framed.metadata)
+    del image
+    found: list[str] = []
+    if lineup is not None and framed.layout is not None and framed.layout.lineup is None:
+        found.append(triage.misfit(product.sku if product else None))
+    if rendition.preset is not None:
+        found.extend(compliance.check(data, presets.get(rendition.preset),
+                                      subject=framed.alpha))
+    flags = triage.breaches(tuple(found), view.review)
+    if several:
+        flags = tuple(triage.of_rendition(rendition.name, flag) for flag in flags)
+    assert framed.layout is not None
+    return Rendered(rendition.name, data, framed.layout, flags, framed if keep else None)
 
 
 def failure(source: Path, error: Exception, seconds: float) -> Outcome:
@@ -346,23 +409,27 @@ def failure(source: Path, error: Exception, seconds: float) -> Outcome:
 def process(
     source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
     relative_dir: Path = Path(), dest: Path | None = None, holding: bool = False,
-    keep: bool = False,
+    keep: bool = False, own: Own | None = None,
 ) -> Outcome:
-    """Cut out ``source`` and write it under ``output_root``/``relative_dir`` (to ``dest``
-    when given, a path inside ``output_root``); return the Outcome. Input faults fail only
-    this photo; output faults are marked ``environment``. With ``holding`` (the review page
-    runs) a result the profile's ``review.hold`` holds is not written; with ``keep`` the
-    Outcome carries the framed layers and the encoded bytes."""
+    """Cut out ``source`` and write each rendition under ``output_root`` (its folder, then
+    ``relative_dir``; a profile of one rendition to ``dest`` when given, a path inside
+    ``output_root``); return the Outcome, whose ``output`` is the first rendition's. Input
+    faults fail only this photo; output faults are marked ``environment``. With ``holding``
+    (the review page runs) a result the profile's ``review.hold`` holds is not written; with
+    ``keep`` the Outcome carries the framed layers and the encoded bytes; ``own`` as for
+    ``make``."""
     started = time.perf_counter()
     held = False
     try:
-        if dest is None:
-            dest = naming.output_path(output_root, relative_dir, source, profile.encoding,
-                                      profile.name)
-        made = make(source, model, profile)
+        dests = [dest] if dest is not None else [
+            naming.rendition_path(output_root, relative_dir, source, profile, r)
+            for r in profile.all_renditions]
+        dest = dests[0]
+        made = make(source, model, profile, keep=keep, own=own)
         held = holding and holds(profile, made.flags)
-        write(dest, made.data, profile, output_root=output_root, source=source,
-              flags=made.flags, signals=made.framed.signals, held=held)
+        files = [(path, r.data) for path, r in zip(dests, made.renditions, strict=True)]
+        delivery.write_all(files, profile, output_root=output_root, source=source,
+                           flags=made.flags, signals=made.framed.signals, held=held)
     except Exception as e:  # a bug must fail this photo only, with the traceback in the log
         return failure(source, e, time.perf_counter() - started)
     seconds = time.perf_counter() - started
@@ -370,7 +437,8 @@ def process(
              f"; flagged for review: {'; '.join(made.flags)}" if made.flags else "",
              "; held for approval on the review page" if held else "")
     return Outcome(source, dest, seconds, flags=made.flags, held=held,
-                   framed=made.framed if keep else None, data=made.data if keep else None)
+                   framed=made.framed if keep else None, data=made.data if keep else None,
+                   renditions=made.renditions if keep else ())
 
 
 def holds(profile: Profile, flags: tuple[str, ...]) -> bool:
