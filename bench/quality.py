@@ -195,7 +195,8 @@ def evaluate(gt_path: Path, image: Path | None, model: MaskModel,
                 alpha = rgba[..., 3].astype(np.float64) / 255.0
             if out is not None:
                 framed = result.framed
-                data = encode.encode(rgba, profile.encoding, icc=framed.icc, exif=framed.exif)
+                data = encode.encode(rgba, profile.encoding, icc=framed.icc,
+                                     metadata=framed.metadata)
                 (out / f"{gt_path.stem}.png").write_bytes(data)
     if alpha is None:
         alpha = np.zeros_like(gt)

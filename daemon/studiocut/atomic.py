@@ -31,6 +31,19 @@ def write_atomic(dest: Path, data: bytes, *, root: Path | None = None) -> None:
     """Write ``data`` to ``dest`` atomically. Subfolders below ``root`` are created; ``root``
     itself must exist (a missing output folder is an environment fault, not ours to create).
     Raise OutputError on environment faults."""
+    temp = stage(dest, data, root=root)
+    faults.point("after-temp-write", dest)
+    try:
+        commit(temp, dest)
+    except OutputError:
+        _remove_quietly(temp)
+        raise
+
+
+def stage(dest: Path, data: bytes, *, root: Path | None = None) -> Path:
+    """Write ``data`` complete and fsynced to a temp file beside ``dest``, to be renamed
+    over it by ``commit``; return the temp's path. Subfolders below ``root`` are created.
+    Raise OutputError, leaving no temp behind."""
     folder = dest.parent
     if root is not None and not root.is_dir():
         raise OutputError("output-missing", f"output folder {root} does not exist")
@@ -47,11 +60,19 @@ def write_atomic(dest: Path, data: bytes, *, root: Path | None = None) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        faults.point("after-temp-write", dest)
-        os.replace(temp, dest)
-        fsync_dir(folder)
     except OSError as e:
         _remove_quietly(temp)
+        raise _output_error(dest, e) from e
+    return temp
+
+
+def commit(temp: Path, dest: Path) -> None:
+    """Rename a ``stage``-d temp over ``dest`` and make the rename durable; raise
+    OutputError (the temp is left for the caller)."""
+    try:
+        os.replace(temp, dest)
+        fsync_dir(dest.parent)
+    except OSError as e:
         raise _output_error(dest, e) from e
 
 

@@ -17,6 +17,9 @@ from pathlib import Path
 
 POINTS = ("after-claim", "after-inference", "after-temp-write", "after-replace", "after-done",
           "observer-event", "after-publish-write",
+          # a photo's renditions: every temp written and journalled, before each rename but
+          # the first (the group is half published there)
+          "between-renames",
           # the cluster: a station's job recorded in its outbox, not yet sent; a worker's job
           # started (its attempt counted); its bundle written, not yet acknowledged
           "cluster-recorded", "worker-start", "worker-written")

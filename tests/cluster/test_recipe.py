@@ -18,19 +18,23 @@ CASES: list[dict[str, Any]] = [
     {"matting": True, "review": {"hold": "flagged", "max_area": None}, "cleanup": False,
      "quality": 80, "limits": {"max_pixels": 1000000}},
     {"model": "sam-vit-b", "prompt": "auto"},
+    {"canvas": {"width": 1000, "height": 1440, "fill": 0.85, "placement": "bottom"}},
+    {"preset": "zalando", "quality": 80},
     {"model": "sam-vit-b", "prompt": {"points": [[0.5, 0.5, 1]]}, "review": False},
+    {"metadata": {"gps": True, "studiocut": False}},
+    {"metadata": False},
 ]
-FIELDS = ("model", "device", "require_gpu", "backdrop", "encoding", "matting", "cleanup",
-          "limits", "square", "key", "prompt", "custom_model")
+FIELDS = ("name", "model", "device", "require_gpu", "backdrop", "encoding", "matting",
+          "cleanup", "limits", "canvas", "preset", "key", "prompt", "custom_model", "metadata")
 
 
 @pytest.mark.parametrize("keys", CASES)
 def test_a_recipe_rebuilds_the_same_processing_settings(keys: dict[str, Any]) -> None:
-    profile = parse({**keys, "output": "/tmp/o", "watch": "/tmp/w"}, name="p",
-                    source="p.yaml")
+    profile = parse({**keys, "output": "/tmp/o", "watch": "/tmp/w"}, name="white-square",
+                    source="white-square.yaml")
 
     data = json.loads(json.dumps(recipe.of(profile)))
-    again = recipe.profile_of(data, name="p")
+    again = recipe.profile_of(data, name="cluster")
 
     for name in FIELDS:
         assert getattr(again, name) == getattr(profile, name), name
@@ -39,3 +43,12 @@ def test_a_recipe_rebuilds_the_same_processing_settings(keys: dict[str, Any]) ->
     else:
         assert again.review == dataclasses.replace(profile.review, folder=None)
     assert "watch" not in data and "output" not in data  # publishing stays on the station
+
+
+def test_the_profile_s_name_is_part_of_the_job_because_the_output_names_it() -> None:
+    """studiocut's XMP fields name the profile, so two profiles with the same settings make
+    different bytes: their jobs must not be taken for one another."""
+    one, other = (parse({}, name=name, source=f"{name}.yaml") for name in ("amazon", "ebay"))
+
+    assert recipe.of(one) != recipe.of(other)
+    assert recipe.profile_of(recipe.of(other), name="cluster").name == "ebay"

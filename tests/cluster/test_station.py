@@ -15,6 +15,7 @@ from daemon_harness import photo_bytes
 from studiocut import journal
 from studiocut.cluster import config, recipe, spool
 from studiocut.hotfolder.executor import Result, Work
+from studiocut.imaging.metadata import Metadata
 from studiocut.profiles import Profile
 
 pytest.importorskip("celery", reason="the cluster extra (celery[redis]) is not installed")
@@ -69,7 +70,8 @@ def test_a_bundle_becomes_the_result_and_the_station_removes_its_files(
     spool.write_bundle(root, key, {"status": "ok", "flags": ["a look"], "signals": signals,
                                    "layout": layout, "worker": "w1@gpu:7"},
                        output=b"cut out", layers=(np.zeros((4, 4, 3), np.uint8),
-                                                  np.ones((4, 4), np.float32)))
+                                                  np.ones((4, 4), np.float32)),
+                       files={"icc": b"icc", "exif": b"Exif\x00\x00", "xmp": b"<x/>"})
     cluster = executor(tmp_path, db, Here())
     try:
         result = cluster.run(work)
@@ -79,6 +81,8 @@ def test_a_bundle_becomes_the_result_and_the_station_removes_its_files(
     assert result.data == b"cut out" and result.flags == ("a look",)
     assert result.signals is not None and result.signals.area == 0.3
     assert result.framed is not None and result.framed.alpha.shape == (4, 4)
+    assert result.framed.icc == b"icc"  # what the review page encodes a refine with
+    assert result.framed.metadata == Metadata(exif=b"Exif\x00\x00", xmp=b"<x/>")
     remote = db.remote(1)
     assert remote is not None and (remote.state, remote.worker) == ("done", "w1@gpu:7")
     assert not [p for p in root.rglob("*") if p.is_file()]

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import FakeModel, make_profile
-from daemon_harness import Daemon, photo_bytes, shoot
+from daemon_harness import Daemon, photo_bytes, shoot, valid_image
 from studiocut.errors import InputError
 from studiocut.hotfolder.executor import LocalExecutor, Work
 from studiocut.hotfolder.intake import Intake
@@ -223,3 +223,140 @@ def test_a_held_result_whose_revision_cannot_be_kept_is_published_instead(
 
     assert job.state == DONE and job.review == ("flagged" if job.flags else "none")
     assert (b.out / "a.png").exists()  # nothing is lost for want of the review page
+
+
+# --------------------------------------------------------------------------- renditions
+
+RENDITIONS = [{"name": "white", "square": {"size": 120}},
+              {"name": "cutout", "backdrop": "transparent", "folder": "png"},
+              {"name": "portrait", "canvas": {"width": 100, "height": 144}, "fill": 0.85,
+               "suffix": "_p", "format": "jpeg"}]
+
+
+def test_every_rendition_is_published_under_its_reserved_name_and_recorded(
+        bench: Callable[..., Bench]) -> None:
+    b = bench(renditions=RENDITIONS)
+
+    job = b.run("IMG_0001.jpg")
+
+    assert (job.state, job.output) == (DONE, b.out / "IMG_0001.png")
+    assert b.journal.outputs_of(job.id) == [
+        ("white", b.out / "IMG_0001.png"), ("cutout", b.out / "png" / "IMG_0001.png"),
+        ("portrait", b.out / "IMG_0001_p.jpg")]
+    assert sorted(p.relative_to(b.out).as_posix() for p in b.out.rglob("*") if p.is_file()) \
+        == ["IMG_0001.png", "IMG_0001_p.jpg", "png/IMG_0001.png"]
+    with Image.open(b.out / "IMG_0001_p.jpg") as image:
+        assert image.size == (100, 144)
+    assert b.journal.staged_outputs() == {}
+
+
+def test_a_renditions_name_taken_by_another_photo_gets_the_fallback(
+        bench: Callable[..., Bench]) -> None:
+    b = bench(renditions=RENDITIONS)
+    first, second = b.run("IMG_0001.jpg"), b.run("IMG_0001.tif")
+
+    assert dict(b.journal.outputs_of(second.id)) == {
+        "white": b.out / "IMG_0001-tif.png", "cutout": b.out / "png" / "IMG_0001-tif.png",
+        "portrait": b.out / "IMG_0001-tif_p.jpg"}
+    assert first.output != second.output
+
+
+def test_a_held_photo_writes_none_of_its_renditions(bench: Callable[..., Bench]) -> None:
+    b = bench(desk=True, review={"hold": "all"}, renditions=RENDITIONS)
+
+    job = b.run("a.jpg")
+
+    assert (job.state, job.review) == (DONE, "held")
+    assert not [p for p in b.out.rglob("*") if p.is_file()]
+
+
+def test_a_group_that_fails_half_way_leaves_no_rendition_and_no_temp(
+        bench: Callable[..., Bench], monkeypatch: pytest.MonkeyPatch) -> None:
+    from studiocut import atomic
+    from studiocut.errors import OutputError
+
+    b = bench(renditions=RENDITIONS)
+    real = atomic.stage
+    written: list[Path] = []
+
+    def full_on_the_third(dest: Path, data: bytes, **kw: object) -> Path:
+        if len(written) == 2:
+            raise OutputError("disk-full", f"cannot write {dest}: no space left")
+        written.append(dest)
+        return real(dest, data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(atomic, "stage", full_on_the_third)
+    job = b.run("a.jpg")
+
+    assert (job.state, job.attempts) == (PENDING, 0)  # paused: the disk, not the photo
+    assert not [p for p in b.out.rglob("*") if p.is_file()], "all or none"
+
+
+def test_a_daemon_killed_between_two_renames_finishes_the_group_at_restart(
+        tmp_path: Path) -> None:
+    """SIGKILL after the first rendition's rename: at restart, before any photo runs
+    again, the group's staged temp files are renamed, so the photo is never left half
+    published; its rerun then replaces them (one output per rendition, no temp left)."""
+    daemon = Daemon(tmp_path, {"studio": {"renditions": [
+        {"name": "a"}, {"name": "b", "suffix": "_b"}, {"name": "c", "folder": "c"}]}},
+        faults="between-renames:kill:crash")
+    shoot(daemon.inbox / "crash.jpg")
+    daemon.start(wait=False)
+    assert daemon.wait_exit(30) == -9, daemon.text()
+    on_disk = sorted(p.name for p in daemon.outbox.rglob("*") if p.is_file())
+    assert "crash.png" in on_disk and "crash_b.png" not in on_disk, on_disk  # half way
+    assert len([n for n in on_disk if n.endswith(".studiocut.tmp")]) == 2
+
+    daemon.faults = "after-claim:sleep=3:crash"  # the rerun waits: the restart did it
+    daemon.start()
+    try:
+        finished = sorted(p.relative_to(daemon.outbox).as_posix()
+                          for p in daemon.outbox.rglob("*") if p.is_file())
+        assert finished == ["c/crash.png", "crash.png", "crash_b.png"]
+        assert "finished publishing its renditions after an unclean stop" in daemon.text()
+        daemon.wait_states({"crash.jpg": "done"})
+        outputs = sorted(p.relative_to(daemon.outbox).as_posix() for p in daemon.outputs())
+        assert outputs == ["c/crash.png", "crash.png", "crash_b.png"]  # no double, no temp
+        assert all(valid_image(p) for p in daemon.outputs())
+    finally:
+        daemon.stop()
+
+
+def test_approving_a_held_photo_publishes_every_rendition_together(
+        bench: Callable[..., Bench]) -> None:
+    b = bench(desk=True, review={"hold": "all"}, renditions=RENDITIONS)
+    assert b.desk is not None
+    job = b.run("a.jpg")
+    (revision,) = b.journal.revisions(job.id)
+    assert [(r["name"], r["output"]) for r in revision.params["renditions"]] == [
+        ("white", "a.png"), ("cutout", "a.png"), ("portrait", "a_p.jpg")]
+
+    b.desk.approve(job.id)
+
+    outputs = dict(b.journal.outputs_of(job.id))
+    for name, path in outputs.items():
+        assert path.read_bytes() == b.desk.store.rendition(revision, name), name
+    assert b.row(job.id).published == revision.number
+    assert b.journal.staged_outputs() == {}
+
+    b.desk.reject(job.id)
+    assert not [p for p in b.out.rglob("*") if p.is_file()], "rejecting withdraws them all"
+
+
+def test_the_review_page_lists_and_serves_every_rendition(bench: Callable[..., Bench]) -> None:
+    from studiocut.review import api, artefacts
+    from studiocut.review.lookup import Refused
+
+    b = bench(desk=True, renditions=RENDITIONS)
+    assert b.desk is not None
+    job = b.run("a.jpg")
+    (revision,) = b.journal.revisions(job.id)
+
+    listed = api.revision_json(revision)["renditions"]
+    assert [(r["name"], r["output"]) for r in listed] == [
+        ("white", "a.png"), ("cutout", "a.png"), ("portrait", "a_p.jpg")]
+    data, kind = b.desk.media(revision, listed[2]["url"].rsplit("/", 1)[1], artefacts.View())
+    assert (data, kind) == ((b.out / "a_p.jpg").read_bytes(), "image/jpeg")
+    with pytest.raises(Refused, match="several renditions"):
+        b.desk.refine(job.id, {"strokes": [{"mode": "remove", "radius": 5,
+                                            "points": [[10, 10]]}]})

@@ -36,6 +36,7 @@ from image_files import (
     quadrants,
     same_quadrants,
     save,
+    swap_icc_tags,
     write,
     zip_bytes,
 )
@@ -77,17 +78,6 @@ def _zeros_deflated(length: int) -> bytes:
     last = last[2:-4]  # its final deflate block, without header and checksum
     adler = ((length % 65521) << 16) | 1
     return head + repeat * (whole - 1) + last + struct.pack(">I", adler)
-
-
-def _swap_icc_tags(icc: bytes, a: bytes, b: bytes) -> bytes:
-    """The profile with tags ``a`` and ``b`` exchanged (swapping rXYZ and bXYZ of sRGB gives
-    an RGB space whose red is sRGB's blue)."""
-    data = bytearray(icc)
-    (count,) = struct.unpack(">I", data[128:132])
-    entries = {bytes(data[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
-    ea, eb = entries[a], entries[b]
-    data[ea + 4 : ea + 12], data[eb + 4 : eb + 12] = data[eb + 4 : eb + 12], data[ea + 4 : ea + 12]
-    return bytes(data)
 
 
 def _s15(x: float) -> bytes:
@@ -442,7 +432,7 @@ def test_cmyk_with_icc_is_converted_through_its_own_profile(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("name", ["tagged.png", "tagged.jpg", "tagged.tif"])
 def test_rgb_icc_profile_is_converted_to_srgb(tmp_path: Path, name: str) -> None:
-    swapped = _swap_icc_tags(decode.srgb_icc(), b"rXYZ", b"bXYZ")
+    swapped = swap_icc_tags(decode.srgb_icc(), b"rXYZ", b"bXYZ")
     image = Image.new("RGB", (20, 10), (220, 30, 30))
     fmt = {"png": "PNG", "jpg": "JPEG", "tif": "TIFF"}[name.rsplit(".", 1)[1]]
     path = write(tmp_path, name, save(image, fmt, icc_profile=swapped))
@@ -457,7 +447,7 @@ def test_rgb_icc_profile_is_converted_to_srgb(tmp_path: Path, name: str) -> None
 
 
 def test_original_colour_keeps_pixels_and_their_rgb_icc(tmp_path: Path) -> None:
-    swapped = _swap_icc_tags(decode.srgb_icc(), b"rXYZ", b"bXYZ")
+    swapped = swap_icc_tags(decode.srgb_icc(), b"rXYZ", b"bXYZ")
     path = write(tmp_path, "tagged.png",
                   save(Image.new("RGB", (20, 10), (220, 30, 30)), "PNG", icc_profile=swapped))
 
@@ -509,8 +499,8 @@ def test_exif_kept_for_the_output_says_upright_and_keeps_other_tags(tmp_path: Pa
 
     source = open_source(path, LIMITS)
     exif = Image.Exif()
-    assert source.exif is not None
-    exif.load(source.exif)
+    assert source.metadata.exif is not None
+    exif.load(source.metadata.exif)
 
     assert exif[0x0112] == 1
     assert exif[0x010F] == "TestCam"
@@ -523,13 +513,14 @@ def test_tiff_exif_drops_the_source_layout_so_any_output_can_carry_it(tmp_path: 
                                                  exif=oriented_exif(6)))
     source = open_source(path, LIMITS)
     exif = Image.Exif()
-    assert source.exif is not None
-    exif.load(source.exif)
+    assert source.metadata.exif is not None
+    exif.load(source.metadata.exif)
 
     assert exif[0x010F] == "TestCam"
     assert not {256, 257, 273, 279} & set(exif)
     for fmt in ("jpeg", "png", "webp", "tiff"):
-        data = encode.encode(source.load().rgb, Encoding(format=fmt), icc=None, exif=source.exif)
+        data = encode.encode(source.load().rgb, Encoding(format=fmt), icc=None,
+                             metadata=source.metadata)
         with Image.open(io.BytesIO(data)) as written:
             written.load()
             assert written.size == (40, 60)
@@ -546,7 +537,8 @@ def test_jpeg_with_a_zip_appended_decodes_and_leaves_the_zip_behind(tmp_path: Pa
 
     source = open_source(path, LIMITS)
     picture = source.load()
-    written = encode.encode(picture.rgb, Encoding(format="jpeg"), icc=None, exif=source.exif)
+    written = encode.encode(picture.rgb, Encoding(format="jpeg"), icc=None,
+                             metadata=source.metadata)
 
     assert np.array_equal(picture.rgb, open_source(plain, LIMITS).load().rgb)
     assert b"TestCam" in written, "the EXIF travels"

@@ -19,6 +19,7 @@ from studiocut.atomic import TEMP_SUFFIX, remove_orphans, write_atomic
 from studiocut.errors import InputError, OutputError
 from studiocut.imaging import encode
 from studiocut.imaging.decode import srgb_icc
+from studiocut.imaging.metadata import Metadata
 from studiocut.imaging.naming import output_name, output_path
 from studiocut.profiles import Encoding
 
@@ -321,7 +322,7 @@ FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
 def test_encoded_file_opens_as_the_format_at_the_same_size(fmt: str) -> None:
     pixels = _picture()
 
-    image = _open(encode.encode(pixels, Encoding(format=fmt), icc=None, exif=None))
+    image = _open(encode.encode(pixels, Encoding(format=fmt), icc=None, metadata=None))
 
     assert image.format == FORMATS[fmt]
     assert image.size == (120, 80)
@@ -337,7 +338,7 @@ def test_encoded_file_opens_as_the_format_at_the_same_size(fmt: str) -> None:
 def test_transparent_output_keeps_its_alpha(fmt: str) -> None:
     pixels = _picture(alpha=True)
 
-    image = _open(encode.encode(pixels, Encoding(format=fmt), icc=None, exif=None))
+    image = _open(encode.encode(pixels, Encoding(format=fmt), icc=None, metadata=None))
 
     assert image.mode == "RGBA"
     alpha = np.asarray(image.getchannel("A"))
@@ -347,7 +348,7 @@ def test_transparent_output_keeps_its_alpha(fmt: str) -> None:
 @pytest.mark.parametrize(("fmt", "dpi"), [("jpeg", 300), ("png", 300), ("tiff", 300),
                                           ("jpeg", 72), ("tiff", 600)])
 def test_dpi_is_written(fmt: str, dpi: int) -> None:
-    image = _open(encode.encode(_picture(), Encoding(format=fmt, dpi=dpi), icc=None, exif=None))
+    image = _open(encode.encode(_picture(), Encoding(format=fmt, dpi=dpi), icc=None, metadata=None))
 
     assert image.info["dpi"] == pytest.approx((dpi, dpi), abs=0.01)
 
@@ -356,7 +357,7 @@ def test_dpi_is_written(fmt: str, dpi: int) -> None:
 def test_icc_profile_is_embedded(fmt: str) -> None:
     icc = srgb_icc()
 
-    image = _open(encode.encode(_picture(), Encoding(format=fmt), icc=icc, exif=None))
+    image = _open(encode.encode(_picture(), Encoding(format=fmt), icc=icc, metadata=None))
 
     assert image.info.get("icc_profile") == icc
 
@@ -366,7 +367,7 @@ def test_exif_is_kept_but_says_upright_and_matches_the_dpi(fmt: str) -> None:
     """Pixels reach encode already upright: a carried orientation of 6 would make viewers
     turn the photo a second time, and a camera's 72 dpi would contradict the profile's."""
     image = _open(encode.encode(_picture(), Encoding(format=fmt, dpi=300), icc=None,
-                                exif=_camera_exif(orientation=6)))
+                                metadata=Metadata(exif=_camera_exif(orientation=6))))
 
     exif = image.getexif()
     assert exif.get(0x0112) == 1
@@ -383,24 +384,25 @@ def test_camera_exif_does_not_stop_a_tiff_from_being_written(compression: str) -
     which libtiff cannot write (it raised "Error setting from dictionary" for every photo)."""
     enc = Encoding(format="tiff", tiff_compression=compression)
 
-    image = _open(encode.encode(_picture(), enc, icc=None, exif=_camera_exif()))
+    image = _open(encode.encode(_picture(), enc, icc=None, metadata=Metadata(exif=_camera_exif())))
 
     assert image.getexif().get(0x010F) == "TestCam"
     assert np.array_equal(np.asarray(image), _picture())
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_no_exif_is_invented_when_none_is_given(fmt: str) -> None:
-    image = _open(encode.encode(_picture(), Encoding(format=fmt), icc=None, exif=None))
+def test_no_metadata_is_invented_when_none_is_given(fmt: str) -> None:
+    image = _open(encode.encode(_picture(), Encoding(format=fmt), icc=None, metadata=None))
 
     assert image.getexif().get(0x010F) is None
+    assert "xmp" not in image.info and "photoshop" not in image.info
 
 
 def test_jpeg_quality_setting_is_used() -> None:
     pixels = (np.random.default_rng(7).random((80, 120, 3)) * 255).astype(np.uint8)
 
-    low = encode.encode(pixels, Encoding(format="jpeg", quality=30), icc=None, exif=None)
-    high = encode.encode(pixels, Encoding(format="jpeg", quality=95), icc=None, exif=None)
+    low = encode.encode(pixels, Encoding(format="jpeg", quality=30), icc=None, metadata=None)
+    high = encode.encode(pixels, Encoding(format="jpeg", quality=95), icc=None, metadata=None)
 
     assert len(low) < len(high) * 0.7
 
@@ -408,8 +410,8 @@ def test_jpeg_quality_setting_is_used() -> None:
 def test_png_level_setting_is_used() -> None:
     pixels = _picture()
 
-    stored = encode.encode(pixels, Encoding(format="png", png_level=0), icc=None, exif=None)
-    packed = encode.encode(pixels, Encoding(format="png", png_level=9), icc=None, exif=None)
+    stored = encode.encode(pixels, Encoding(format="png", png_level=0), icc=None, metadata=None)
+    packed = encode.encode(pixels, Encoding(format="png", png_level=9), icc=None, metadata=None)
 
     assert len(packed) < len(stored) * 0.7
     assert np.array_equal(np.asarray(_open(packed)), np.asarray(_open(stored)))
@@ -419,7 +421,7 @@ def test_png_level_setting_is_used() -> None:
                                                   ("deflate", "tiff_adobe_deflate")])
 def test_tiff_compression_setting_is_used(setting: str, written: str) -> None:
     data = encode.encode(_picture(), Encoding(format="tiff", tiff_compression=setting),
-                         icc=None, exif=None)
+                         icc=None, metadata=None)
 
     image = _open(data)
 
@@ -431,9 +433,10 @@ def test_png_is_lossless_with_alpha_and_its_metadata_comes_before_the_pixels() -
     rng = np.random.default_rng(11)
     pixels = rng.integers(0, 256, (80, 120, 4), dtype=np.uint8)
     icc = srgb_icc()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
 
     data = encode.encode(pixels, Encoding(format="png", dpi=300), icc=icc,
-                         exif=_camera_exif(orientation=6))
+                         metadata=Metadata(exif=_camera_exif(orientation=6), xmp=xmp))
 
     image = _open(data)  # Pillow checks every chunk's CRC
     assert np.array_equal(np.asarray(image), pixels)
@@ -444,5 +447,6 @@ def test_png_is_lossless_with_alpha_and_its_metadata_comes_before_the_pixels() -
         pos += 12 + length
     assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
     first_pixels = kinds.index(b"IDAT")
-    assert {b"pHYs", b"iCCP", b"eXIf"} <= set(kinds[:first_pixels])
+    assert {b"pHYs", b"iCCP", b"eXIf", b"iTXt"} <= set(kinds[:first_pixels])
     assert image.info["icc_profile"] == icc and image.getexif().get(0x0112) == 1
+    assert image.info["xmp"] == xmp

@@ -8,7 +8,7 @@ import pytest
 from studiocut.errors import InputError
 from studiocut.imaging import frame
 from studiocut.imaging.frame import Layout, Region
-from studiocut.profiles import Square
+from studiocut.profiles import Canvas
 
 
 def alpha_with(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
@@ -25,7 +25,8 @@ def alpha_with(size: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndar
 
 def test_layout_square_crops_to_subject_scales_to_fit_less_margin_and_centres() -> None:
     alpha = alpha_with((400, 300), (100, 50, 300, 150))  # a 200 x 100 subject
-    plan = frame.layout(alpha, Square(size=200, margin=0.1))  # 20 px margin: 160 px to fill
+    # a 20 px margin: 160 px to fill
+    plan = frame.layout(alpha, Canvas(width=200, height=200, margin=0.1))
 
     assert plan.crop == (100, 50, 300, 150)
     assert plan.canvas == (200, 200)
@@ -35,7 +36,7 @@ def test_layout_square_crops_to_subject_scales_to_fit_less_margin_and_centres() 
 
 def test_layout_margin_in_pixels_is_taken_as_pixels() -> None:
     alpha = alpha_with((400, 300), (100, 50, 300, 150))
-    plan = frame.layout(alpha, Square(size=200, margin=30))  # 30 px: 140 px to fill
+    plan = frame.layout(alpha, Canvas(width=200, height=200, margin=30))  # 30 px: 140 px to fill
 
     assert plan.placed == (140, 70)
     assert plan.offset == (30, 65)
@@ -43,7 +44,7 @@ def test_layout_margin_in_pixels_is_taken_as_pixels() -> None:
 
 def test_layout_tall_subject_is_limited_by_its_height() -> None:
     alpha = alpha_with((300, 400), (100, 40, 150, 360))  # 50 x 320
-    plan = frame.layout(alpha, Square(size=400, margin=0.05))  # 360 px to fill
+    plan = frame.layout(alpha, Canvas(width=400, height=400, margin=0.05))  # 360 px to fill
 
     assert plan.placed == (56, 360)
     assert plan.offset == ((400 - 56) // 2, 20)
@@ -51,8 +52,8 @@ def test_layout_tall_subject_is_limited_by_its_height() -> None:
 
 def test_layout_bottom_placement_stands_the_subject_on_the_floor_margin() -> None:
     alpha = alpha_with((400, 300), (100, 50, 300, 150))
-    square = Square(size=200, margin=0.1, placement="bottom", floor=0.05)
-    plan = frame.layout(alpha, square)
+    canvas = Canvas(width=200, height=200, margin=0.1, placement="bottom", floor=0.05)
+    plan = frame.layout(alpha, canvas)
 
     assert plan.placed == (160, 80)
     x, y = plan.offset
@@ -63,8 +64,8 @@ def test_layout_bottom_placement_stands_the_subject_on_the_floor_margin() -> Non
 
 def test_layout_bottom_placement_of_a_tall_subject_keeps_the_top_margin() -> None:
     alpha = alpha_with((300, 400), (100, 0, 150, 400))  # 50 x 400
-    square = Square(size=200, margin=0.1, placement="bottom", floor=0.05)
-    plan = frame.layout(alpha, square)
+    canvas = Canvas(width=200, height=200, margin=0.1, placement="bottom", floor=0.05)
+    plan = frame.layout(alpha, canvas)
 
     # the height to fill is 200 - 20 (top margin) - 10 (floor)
     assert plan.placed[1] == 170
@@ -74,7 +75,7 @@ def test_layout_bottom_placement_of_a_tall_subject_keeps_the_top_margin() -> Non
 
 def test_layout_max_upscale_caps_the_scale_of_a_small_subject() -> None:
     alpha = alpha_with((100, 100), (40, 45, 60, 55))  # 20 x 10: fitting would need x8
-    plan = frame.layout(alpha, Square(size=200, margin=0.1, max_upscale=1.5))
+    plan = frame.layout(alpha, Canvas(width=200, height=200, margin=0.1, max_upscale=1.5))
 
     assert plan.placed == (30, 15)  # 1.5 x, not 8 x
     assert plan.canvas == (200, 200)  # without min_size the canvas keeps its size
@@ -83,15 +84,15 @@ def test_layout_max_upscale_caps_the_scale_of_a_small_subject() -> None:
 
 def test_layout_min_size_shrinks_the_canvas_around_a_small_subject() -> None:
     alpha = alpha_with((100, 100), (40, 45, 60, 55))
-    square = Square(size=200, margin=0.1, max_upscale=1.5, min_size=32)
-    plan = frame.layout(alpha, square)
+    canvas = Canvas(width=200, height=200, margin=0.1, max_upscale=1.5, min_size=32)
+    plan = frame.layout(alpha, canvas)
 
     assert plan.placed == (30, 15)
     side = plan.canvas[0]
     assert plan.canvas == (side, side)
     assert 32 <= side < 200
     # the margin (a tenth of the smaller canvas) still surrounds the subject
-    margin = square.margin_px(side)
+    margin = canvas.margins_px((side, side))[0]
     assert plan.offset[0] >= margin - 1
     assert plan.offset[0] + plan.placed[0] <= side - margin + 1
     assert side <= 40  # no more than the subject plus its margins (30 / 0.8, rounded up)
@@ -99,7 +100,8 @@ def test_layout_min_size_shrinks_the_canvas_around_a_small_subject() -> None:
 
 def test_layout_min_size_never_shrinks_the_canvas_below_min_size() -> None:
     alpha = alpha_with((100, 100), (40, 45, 60, 55))
-    plan = frame.layout(alpha, Square(size=200, margin=0.1, max_upscale=1.5, min_size=120))
+    plan = frame.layout(alpha, Canvas(width=200, height=200, margin=0.1, max_upscale=1.5,
+                                      min_size=120))
 
     assert plan.canvas == (120, 120)
     assert plan.placed == (30, 15)
@@ -108,7 +110,7 @@ def test_layout_min_size_never_shrinks_the_canvas_below_min_size() -> None:
 
 def test_layout_min_size_leaves_a_large_subject_on_the_full_canvas() -> None:
     alpha = alpha_with((400, 300), (100, 50, 300, 150))
-    plan = frame.layout(alpha, Square(size=200, margin=0.1, min_size=50))
+    plan = frame.layout(alpha, Canvas(width=200, height=200, margin=0.1, min_size=50))
 
     assert plan.canvas == (200, 200)
     assert plan.placed == (160, 80)
@@ -118,10 +120,10 @@ def test_layout_max_upscale_is_measured_against_source_pixels() -> None:
     # the working region was decoded at half the source's size: a 100 px subject there is
     # 200 px in the source, so a cap of 0.5 allows 100 px on the canvas, not 50
     alpha = alpha_with((200, 200), (50, 50, 150, 150))
-    square = Square(size=400, margin=0, max_upscale=0.5)
+    canvas = Canvas(width=400, height=400, margin=0, max_upscale=0.5)
 
-    assert frame.layout(alpha, square, decoded=0.5).placed == (100, 100)
-    assert frame.layout(alpha, square).placed == (50, 50)
+    assert frame.layout(alpha, canvas, decoded=0.5).placed == (100, 100)
+    assert frame.layout(alpha, canvas).placed == (50, 50)
 
 
 def test_layout_without_square_keeps_the_input_pixel_size() -> None:
@@ -136,7 +138,7 @@ def test_layout_without_square_needs_no_subject() -> None:
 
 def test_layout_of_an_empty_alpha_raises_no_subject() -> None:
     with pytest.raises(InputError) as caught:
-        frame.layout(np.zeros((50, 60), dtype=np.float32), Square(size=100))
+        frame.layout(np.zeros((50, 60), dtype=np.float32), Canvas(width=100, height=100))
     assert caught.value.reason == "no-subject"
 
 
@@ -152,8 +154,8 @@ def test_subject_box_ignores_faint_alpha() -> None:
 
 def test_locate_square_picks_a_region_around_the_subject_and_a_scale_to_decode() -> None:
     mask = alpha_with((64, 64), (16, 16, 48, 32))  # in a 640 x 480 frame: (160, 120, 480, 240)
-    square = Square(size=200, margin=0.05)
-    region = frame.locate(mask, (640, 480), square)
+    canvas = Canvas(width=200, height=200, margin=0.05)
+    region = frame.locate(mask, (640, 480), canvas)
 
     x0, y0, x1, y1 = region.box
     assert x0 <= 160 and y0 <= 120 and x1 >= 480 and y1 >= 240  # holds the subject
@@ -165,7 +167,7 @@ def test_locate_square_picks_a_region_around_the_subject_and_a_scale_to_decode()
 
 def test_locate_never_asks_for_more_than_the_full_size() -> None:
     mask = alpha_with((64, 64), (30, 30, 34, 34))  # a tiny subject that will be upscaled
-    region = frame.locate(mask, (640, 480), Square(size=2000))
+    region = frame.locate(mask, (640, 480), Canvas(width=2000, height=2000))
     assert region.scale == 1.0
     assert region.decode_size((640, 480)) == (640, 480)
 
@@ -177,7 +179,7 @@ def test_locate_without_square_decodes_the_whole_frame_at_full_size() -> None:
 
 def test_locate_of_an_empty_mask_raises_no_subject() -> None:
     with pytest.raises(InputError) as caught:
-        frame.locate(np.zeros((64, 64), dtype=np.float32), (640, 480), Square())
+        frame.locate(np.zeros((64, 64), dtype=np.float32), (640, 480), Canvas())
     assert caught.value.reason == "no-subject"
 
 
@@ -291,3 +293,142 @@ def test_place_clips_an_image_that_overhangs_the_canvas() -> None:
 
     assert (out[7:10, 0:4] == 200).all()
     assert out.sum() == 200 * 4 * 3 * 4  # nothing else was written
+
+
+# --------------------------------------------------------------------------- canvases of any aspect
+
+
+def test_layout_portrait_canvas_fits_the_subject_within_both_sides() -> None:
+    alpha = alpha_with((400, 300), (100, 50, 300, 150))  # 200 x 100
+    plan = frame.layout(alpha, Canvas(width=100, height=144, margin=0.1))  # 10 px all round
+
+    assert plan.canvas == (100, 144)
+    assert plan.placed == (80, 40)  # limited by the width: 80 / 200
+    assert plan.offset == (10, 52)  # centred both ways
+    assert plan.scale == pytest.approx(0.4)
+
+
+def test_a_margin_is_a_fraction_of_the_shorter_side_on_a_landscape_canvas() -> None:
+    alpha = alpha_with((100, 400), (40, 0, 60, 400))  # a tall 20 x 400 subject
+    plan = frame.layout(alpha, Canvas(width=300, height=200, margin=0.1))
+
+    assert plan.placed[1] == 200 - 2 * 20  # 10 % of 200, above and below
+
+
+def test_fill_gives_the_subject_that_share_of_the_limiting_side() -> None:
+    alpha = alpha_with((400, 300), (100, 50, 300, 150))  # 200 x 100: its width limits
+    plan = frame.layout(alpha, Canvas(width=1000, height=1440, fill=0.85, max_upscale=8))
+
+    assert plan.placed == (850, 425)
+    assert plan.offset == (75, (1440 - 425) // 2)
+
+
+def test_fill_of_a_tall_subject_is_measured_on_the_canvas_height() -> None:
+    alpha = alpha_with((300, 400), (100, 40, 150, 360))  # 50 x 320
+    plan = frame.layout(alpha, Canvas(width=1000, height=1440, fill=0.85, max_upscale=8))
+
+    assert plan.placed[1] == round(0.85 * 1440)
+
+
+def test_fill_with_bottom_placement_stands_on_the_floor() -> None:
+    alpha = alpha_with((400, 300), (100, 50, 300, 150))
+    plan = frame.layout(alpha, Canvas(width=200, height=300, fill=0.5, placement="bottom",
+                                      floor=0.1))
+
+    assert plan.placed == (100, 50)
+    assert plan.floor == 300 - 30
+
+
+def test_locate_on_a_portrait_canvas_decodes_at_the_scale_its_width_needs() -> None:
+    mask = alpha_with((64, 64), (16, 16, 48, 32))  # 320 x 60 px of a 640 x 480 frame
+    region = frame.locate(mask, (640, 480), Canvas(width=100, height=144, fill=0.9))
+
+    assert 90 / 320 <= region.scale <= 1.2 * 90 / 320
+
+
+def test_covering_holds_every_region_at_the_finest_scale() -> None:
+    one, two = Region((10, 20, 100, 200), 0.3), Region((0, 30, 90, 210), 0.5)
+    assert frame.covering([one, two]) == Region((0, 20, 100, 210), 0.5)
+
+
+# ----------------------------------------------------------------------- cut by the photo's edge
+
+
+def test_cut_sides_are_the_photo_edges_the_subject_reaches() -> None:
+    alpha = alpha_with((100, 80), (20, 30, 100, 80))  # runs off the right and the bottom
+    assert frame.cut_sides(alpha) == {"right", "bottom"}
+    # the region's right side is not the photo's own edge: nothing cut there
+    assert frame.cut_sides(alpha, frozenset({"left", "bottom"})) == {"bottom"}
+    assert frame.cut_sides(alpha_with((100, 80), (20, 30, 60, 70))) == frozenset()
+
+
+def test_a_subject_cut_at_the_bottom_stands_on_the_canvas_bottom_edge() -> None:
+    alpha = alpha_with((400, 300), (100, 50, 300, 300))  # 200 x 250, cut by the bottom
+    canvas = Canvas(width=200, height=200, margin=0.1)
+    plan = frame.layout(alpha, canvas, cut=frozenset({"bottom"}))
+
+    assert plan.floor == 200, "flush with the canvas's bottom edge, not floating"
+    # no margin below: the subject may use the room down to the edge
+    assert plan.placed[1] == 200 - 20
+    assert plan.offset[0] == (200 - plan.placed[0]) // 2
+    centred = frame.layout(alpha, canvas)
+    assert centred.floor < 200
+
+
+def test_a_subject_cut_at_the_left_is_flush_with_the_canvas_left_edge() -> None:
+    alpha = alpha_with((400, 300), (0, 100, 150, 200))
+    plan = frame.layout(alpha, Canvas(width=200, height=200, margin=0.1),
+                        cut=frozenset({"left"}))
+
+    assert plan.offset[0] == 0
+    assert plan.placed[0] == 200 - 20  # the margin stays on the right only
+
+
+def test_a_subject_cut_at_the_right_and_the_top_is_flush_with_both() -> None:
+    alpha = alpha_with((400, 300), (300, 0, 400, 100))
+    plan = frame.layout(alpha, Canvas(width=200, height=200, margin=0.1),
+                        cut=frozenset({"right", "top"}))
+
+    assert plan.offset[0] + plan.placed[0] == 200
+    assert plan.offset[1] == 0
+
+
+# --------------------------------------------------------------------------- a set's lineup
+
+
+def test_a_lineup_keeps_the_sets_scale_and_floor_line() -> None:
+    first = frame.layout(alpha_with((400, 300), (100, 50, 300, 250)),
+                         Canvas(width=200, height=200, margin=0.1))
+    lineup = frame.Lineup(first.scale, first.floor)
+    smaller = frame.layout(alpha_with((400, 300), (150, 100, 250, 200)),
+                           Canvas(width=200, height=200, margin=0.1), lineup=lineup)
+
+    assert smaller.lineup == lineup
+    assert smaller.scale == pytest.approx(first.scale)
+    assert smaller.placed == (80, 80)  # the same scale, not fitted up to 160
+    assert smaller.floor == first.floor
+
+
+def test_a_lineup_counts_source_pixels_whatever_the_region_was_decoded_at() -> None:
+    lineup = frame.Lineup(0.5, 150)
+    plan = frame.layout(alpha_with((200, 200), (50, 50, 150, 150)),
+                        Canvas(width=200, height=200, margin=0.05), decoded=0.5, lineup=lineup)
+
+    assert plan.placed == (100, 100)  # 100 px decoded at half size: 200 source px, x 0.5
+    assert plan.scale == pytest.approx(0.5)
+
+
+def test_a_subject_that_does_not_fit_the_lineup_is_fitted_on_its_own() -> None:
+    lineup = frame.Lineup(0.4, 180)  # set by a small first view
+    plan = frame.layout(alpha_with((600, 300), (0, 50, 600, 250)),
+                        Canvas(width=200, height=200, margin=0.1), lineup=lineup)
+
+    assert plan.lineup is None, "did not follow the lineup: it would overhang the canvas"
+    assert plan.placed[0] == 160
+
+
+def test_locate_decodes_at_least_at_the_lineups_scale() -> None:
+    mask = alpha_with((64, 64), (16, 16, 48, 32))  # 320 px wide in a 640 x 480 frame
+    region = frame.locate(mask, (640, 480), Canvas(width=200, height=200, margin=0.05),
+                          lineup=frame.Lineup(0.8, 150))
+    assert region.scale >= 0.8

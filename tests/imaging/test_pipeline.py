@@ -12,7 +12,18 @@ import pytest
 from PIL import Image
 
 from conftest import FakeModel, make_profile, product_photo
+from image_files import (
+    COPYRIGHT,
+    CREATOR,
+    camera_exif,
+    jpeg_segments,
+    save,
+    studio_iptc,
+    studio_xmp,
+    xmp_properties,
+)
 from studiocut.imaging import decode, frame, pipeline
+from studiocut.imaging.metadata import Own
 
 RED = (200, 30, 30)
 BOX = (120, 80, 280, 240)  # the subject of product_photo() in a 400 x 300 frame
@@ -171,6 +182,61 @@ def test_exif_rotated_jpeg_gives_an_upright_output_with_the_mask_aligned(
     assert abs(x0 - 40) <= 7 and abs(y0 - 30) <= 7 and abs(x1 - 160) <= 7 and abs(y1 - 130) <= 7
     assert solid[35:125, 45:155].all()  # the subject, opaque where it stands
     assert not solid[200:, 250:].any()
+
+
+@pytest.fixture
+def tagged(tmp_path: Path) -> Path:
+    """The product photo with its studio's EXIF, IPTC and XMP, GPS in both."""
+    path = tmp_path / "tagged.jpg"
+    data = save(product_photo(), "JPEG", quality=95, exif=camera_exif())
+    path.write_bytes(jpeg_segments(data, xmp=studio_xmp(), iptc=studio_iptc()))
+    return path
+
+
+def test_an_output_carries_the_photo_s_metadata_without_gps_and_names_what_made_it(
+    tagged: Path, out: Path, fake_model: FakeModel
+) -> None:
+    profile = make_profile(model="u2netp")
+
+    outcome = pipeline.process(tagged, fake_model, profile, output_root=out,
+                               own=Own(sku="SKU-1042", view="front", profile="ignored"))
+
+    assert outcome.ok, outcome.message
+    with Image.open(outcome.output) as image:  # type: ignore[arg-type]
+        exif = image.getexif()
+        properties = xmp_properties(image.info["xmp"])
+        iptc = image.info["photoshop"][0x0404]
+    assert exif[0x8298] == COPYRIGHT and not exif.get_ifd(0x8825)
+    assert properties["dc:creator"] == [CREATOR]
+    assert {k: v for k, v in properties.items() if k.startswith("studiocut:")} == {
+        "studiocut:SKU": ["SKU-1042"], "studiocut:View": ["front"],
+        "studiocut:Profile": ["test"], "studiocut:Model": ["u2netp"]}
+    assert not [k for k in properties if "GPS" in k]
+    assert iptc == studio_iptc()
+
+
+@pytest.mark.parametrize(("rules", "copyright", "gps", "ours"), [
+    ({"gps": True}, True, True, True),
+    ({"keep": False}, False, False, True),
+    ({"studiocut": False}, True, False, False),
+    (False, False, False, False),
+], ids=["gps-kept", "source-dropped", "no-studiocut-fields", "nothing"])
+def test_the_profile_s_metadata_rules_decide_what_an_output_carries(
+    tagged: Path, out: Path, fake_model: FakeModel, rules: object, copyright: bool, gps: bool,
+    ours: bool,
+) -> None:
+    outcome = pipeline.process(tagged, fake_model, make_profile(metadata=rules),
+                               output_root=out)
+
+    assert outcome.ok, outcome.message
+    with Image.open(outcome.output) as image:  # type: ignore[arg-type]
+        exif = image.getexif()
+        properties = xmp_properties(image.info["xmp"]) if "xmp" in image.info else {}
+        has_iptc = 0x0404 in image.info.get("photoshop", {})
+    assert (exif.get(0x8298) == COPYRIGHT) is copyright
+    assert ("dc:creator" in properties) is copyright and has_iptc is copyright
+    assert bool(exif.get_ifd(0x8825)) is gps and ("exif:GPSLatitude" in properties) is gps
+    assert ("studiocut:Profile" in properties) is ours
 
 
 def test_bad_input_fails_with_a_reason_naming_the_file_and_writes_nothing(

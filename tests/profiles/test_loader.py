@@ -17,8 +17,8 @@ from studiocut.errors import ConfigError
 from studiocut.profiles import (
     DEFAULT_INCLUDE,
     MAX_PROFILE_BYTES,
+    Canvas,
     Matting,
-    Square,
     builtin_default,
     load,
     load_dir,
@@ -78,7 +78,7 @@ def test_empty_profile_gets_the_defaults(tmp_path: Path) -> None:
     assert profile.encoding.format == "jpeg"
     assert profile.encoding.quality == 92
     assert profile.encoding.name == "{stem}.{ext}"
-    assert profile.square is None
+    assert profile.canvas is None
     assert profile.matting == Matting()
     assert profile.after == "keep"
     assert profile.include == DEFAULT_INCLUDE
@@ -192,7 +192,7 @@ def test_load_dir_returns_profiles_by_name(tmp_path: Path) -> None:
     profiles = load_dir(tmp_path)
 
     assert sorted(profiles) == ["amazon", "catalogue"]
-    assert profiles["amazon"].square == Square()
+    assert profiles["amazon"].canvas == Canvas()
     assert profiles["catalogue"].encoding.format == "tiff"
     assert profiles["catalogue"].path == tmp_path / "catalogue.yml"
 
@@ -218,7 +218,7 @@ def test_resolve_default_is_the_builtin_unless_a_file_overrides_it(tmp_path: Pat
     overridden = resolve("default", tmp_path)
 
     assert builtin == builtin_default()
-    assert builtin.square == Square() and builtin.encoding.format == "jpeg"
+    assert builtin.canvas == Canvas() and builtin.encoding.format == "jpeg"
     assert overridden.encoding.quality == 70
 
 

@@ -13,7 +13,7 @@ from conftest import make_profile
 from studiocut.errors import ConfigError
 from studiocut.models import registry
 from studiocut.models.registry import Prompt
-from studiocut.profiles import Cleanup, Matting, Review, Shadow, Square, load
+from studiocut.profiles import Canvas, Cleanup, Matting, MetadataRules, Review, Shadow, load
 
 LINE = re.compile(r"^(?P<file>.+?): At '(?P<key>[\w.()]+)': (?P<problem>.+)$")
 
@@ -61,20 +61,20 @@ def test_matting_as_a_switch_or_a_mapping(value: object, expected: Matting) -> N
 
 def test_square_mapping_sets_every_field() -> None:
     square = make_profile(square={"size": 1600, "margin": 40, "placement": "bottom",
-                                  "floor": 0.08, "max_upscale": 2, "min_size": 500}).square
+                                  "floor": 0.08, "max_upscale": 2, "min_size": 500}).canvas
 
-    assert square == Square(size=1600, margin=40, placement="bottom", floor=0.08,
+    assert square == Canvas(width=1600, height=1600, margin=40, placement="bottom", floor=0.08,
                             max_upscale=2, min_size=500)
-    assert square.margin_px(1600) == 40
-    assert square.margin_px(800) == 20, "pixel margins scale with the canvas"
+    assert square.margins_px((1600, 1600)) == (40, 40)
+    assert square.margins_px((800, 800)) == (20, 20), "pixel margins scale with the canvas"
     assert square.floor_px(1000) == pytest.approx(80)
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    (True, Square()), (False, None), (None, None), ({}, Square()),
+    (True, Canvas()), (False, None), (None, None), ({}, Canvas()),
 ])
-def test_square_switch_forms(value: object, expected: Square | None) -> None:
-    assert make_profile(square=value).square == expected
+def test_square_switch_forms(value: object, expected: Canvas | None) -> None:
+    assert make_profile(square=value).canvas == expected
 
 
 # --------------------------------------------------------------------------- model
@@ -399,3 +399,43 @@ def test_review_max_disagreement_has_a_default_and_can_be_set_or_turned_off() ->
     assert Review().max_disagreement == 0.3
     assert make_profile(review={"max_disagreement": 0.1}).review.max_disagreement == 0.1
     assert make_profile(review={"max_disagreement": None}).review.max_disagreement is None
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, MetadataRules(keep=True, gps=False, studiocut=True)),
+    (True, MetadataRules()),
+    (False, MetadataRules(keep=False, gps=False, studiocut=False)),
+    ({"gps": True}, MetadataRules(gps=True)),
+    ({"keep": False}, MetadataRules(keep=False)),
+    ({"studiocut": False}, MetadataRules(studiocut=False)),
+], ids=["default", "true", "false", "gps", "no-keep", "no-studiocut"])
+def test_metadata_keeps_the_source_s_without_gps_by_default(value: object,
+                                                            expected: MetadataRules) -> None:
+    profile = make_profile() if value is None else make_profile(metadata=value)
+
+    assert profile.metadata == expected
+
+
+def test_every_problem_of_a_metadata_mapping_is_reported_at_its_key_path(
+        tmp_path: Path) -> None:
+    problems = _problems(_write(tmp_path, "m.yaml", "metadata: {keep: yes please, gsp: true}\n"))
+
+    keys = sorted(LINE.match(p)["key"] for p in problems)  # type: ignore[index]
+    assert keys == ["metadata.gsp", "metadata.keep"]
+    assert "did you mean 'gps'?" in _problem_at(problems, "metadata.gsp")
+    assert "true | false" in _problem_at(problems, "metadata.keep")
+
+
+def test_metadata_must_be_a_switch_or_a_mapping(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "metadata: all\n")
+
+    assert "At 'metadata':" in problem and "{keep: true, gps: false" in problem
+
+
+def test_keeping_gps_while_dropping_the_source_s_metadata_is_refused(tmp_path: Path) -> None:
+    problem = _only_problem(tmp_path, "metadata: {keep: false, gps: true}\n")
+
+    assert "At 'metadata.gps':" in problem and "keep: true, or gps: false" in problem

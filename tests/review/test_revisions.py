@@ -20,8 +20,10 @@ from PIL import Image
 
 from conftest import FakeModel, make_profile
 from desk_bench import REMOVE_MIDDLE, WHOLE_FRAME, Bench, jpeg_rgb, make_bench
+from image_files import xmp_properties
 from studiocut import journal
 from studiocut.imaging import encode, pipeline
+from studiocut.imaging.metadata import Metadata
 from studiocut.journal import Identity, Revision
 from studiocut.review.artefacts import View
 from studiocut.review.lookup import Refused
@@ -166,6 +168,22 @@ def test_refine_falls_back_to_the_review_copy_when_the_original_is_gone(held: Be
     before, alpha = held.store.layers(candidate)
     assert np.abs(before[100, 140].astype(int) - (0, 0, 255)).max() < 8
     assert alpha[160, 200] == 0.0
+
+
+def test_a_revision_s_file_names_the_profile_and_model_that_made_it(held: Bench) -> None:
+    """studiocut's XMP fields: for a rerun with another profile, and for a refine made from
+    the review copy, where the original (and its own metadata) is gone."""
+    job_id = held.shoot()
+    rerun = held.desk.rerun(job_id, profile_name="web")
+    (held.watch / "shot.jpg").unlink()
+    refined = held.new_desk().refine(job_id, REMOVE_MIDDLE, base_number=1)
+
+    for revision, profile in ((rerun, "web"), (refined, "test")):
+        result = held.store.folder(revision) / f"result.{revision.ext}"
+        with Image.open(result) as image:
+            properties = xmp_properties(image.info["xmp"])
+        assert properties["studiocut:Profile"] == [profile]
+        assert properties["studiocut:Model"] == ["u2netp"]
 
 
 def test_refine_without_the_original_or_a_review_copy_cannot_be_done(bench: Bench) -> None:
@@ -357,7 +375,7 @@ def test_process_holding_a_result_writes_nothing_and_keeps_its_bytes(
     assert framed.alpha.shape == (300, 400) and framed.alpha.dtype == np.float32
     image = pipeline.render(framed.before, framed.alpha, fake_model, profile)
     assert outcome.data == encode.encode(image, profile.encoding, icc=framed.icc,
-                                         exif=framed.exif)
+                                         metadata=framed.metadata)
     with Image.open(photo) as original:  # framed.before is the original's own pixels
         assert np.abs(framed.before.astype(int) - np.asarray(original, int)).max() == 0
 
@@ -411,9 +429,9 @@ def test_a_revision_records_which_path_model_auto_took_and_why() -> None:
     layers = np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.float32)
     signals = Signals(uncertain=0.0, touches_border=False, area=0.3, subjects=1,
                       confidence=1.0, path="studio", decision="64% of the border ...")
-    auto = pipeline.Framed(*layers, None, None, signals)
-    explicit = pipeline.Framed(*layers, None, None, dataclasses.replace(signals, path=None,
-                                                                        decision=None))
+    auto = pipeline.Framed(*layers, None, Metadata(), signals)
+    explicit = pipeline.Framed(*layers, None, Metadata(), dataclasses.replace(
+        signals, path=None, decision=None))
 
     assert backdrop(auto) == {"backdrop": {"path": "studio",
                                            "decision": "64% of the border ..."}}

@@ -4,7 +4,8 @@ The station writes the profile's processing fields in the profile file's own wor
 a studio writes in YAML); the worker reads them back with the profiles' parser, so a recipe is
 checked exactly as a profile is. Folder keys (watch, output, review folder, after) stay on
 the station: only it publishes. The pipeline's version is part of the recipe, so a worker of
-another version makes another job key.
+another version makes another job key; so is the profile's name, which studiocut's XMP
+fields in the output name.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 
 from studiocut import __version__
 from studiocut.profiles import Profile, parse
-from studiocut.profiles.schema import Rgb
+from studiocut.profiles.schema import Canvas, Rgb
 
 VERSION_KEY = "pipeline"
+NAME_KEY = "profile"
 
 
 def of(profile: Profile) -> dict[str, Any]:
@@ -25,6 +27,7 @@ def of(profile: Profile) -> dict[str, Any]:
     enc = profile.encoding
     data: dict[str, Any] = {
         VERSION_KEY: __version__,
+        NAME_KEY: profile.name,
         "model": profile.model,
         "device": profile.device,
         "require_gpu": profile.require_gpu,
@@ -36,9 +39,12 @@ def of(profile: Profile) -> dict[str, Any]:
         "matting": dataclasses.asdict(profile.matting),
         "cleanup": dataclasses.asdict(profile.cleanup),
         "limits": dataclasses.asdict(profile.limits),
-        "square": dataclasses.asdict(profile.square) if profile.square else False,
+        "metadata": dataclasses.asdict(profile.metadata),
+        "canvas": _canvas(profile.canvas),
         "review": False,
     }
+    if profile.preset is not None:  # the worker checks its output against the preset too
+        data["preset"] = profile.preset
     if profile.custom_model is not None:
         spec = profile.custom_model
         data["model"] = {"path": str(spec.path), "input_size": list(spec.input_size),
@@ -68,10 +74,23 @@ def of(profile: Profile) -> dict[str, Any]:
 
 
 def profile_of(recipe: dict[str, Any], *, name: str) -> Profile:
-    """The Profile a worker runs ``recipe`` with; raise ConfigError as a profile file would
-    (the version key is the job's, not the profile's)."""
-    data = {k: v for k, v in recipe.items() if k != VERSION_KEY}
+    """The Profile a worker runs ``recipe`` with, named as the recipe says (``name`` when it
+    does not); raise ConfigError as a profile file would (the version and name keys are the
+    job's, not the profile file's)."""
+    data = {k: v for k, v in recipe.items() if k not in (VERSION_KEY, NAME_KEY)}
+    named = recipe.get(NAME_KEY)
+    if isinstance(named, str) and named:
+        name = named
     return parse(data, name=name, source=f"<recipe of {name}>")
+
+
+def _canvas(canvas: Canvas | None) -> dict[str, Any] | bool:
+    """The canvas as the profile file writes it: a margin or a fill, not both."""
+    if canvas is None:
+        return False
+    written = dataclasses.asdict(canvas)
+    written.pop("margin" if canvas.fill is not None else "fill")
+    return written
 
 
 def _colour(rgb: Rgb | None) -> str:

@@ -33,6 +33,7 @@ from studiocut.cluster.config import Cluster
 from studiocut.errors import InputError
 from studiocut.hotfolder.executor import Executor, LocalExecutor, Result, Work, failed
 from studiocut.imaging import frame
+from studiocut.imaging.metadata import Metadata
 from studiocut.imaging.pipeline import Framed
 from studiocut.imaging.triage import Signals
 from studiocut.journal import Journal, Remote
@@ -209,8 +210,8 @@ def _framed(bundle: spool.Bundle, signals: Signals | None) -> Framed | None:
     layout = None if not spec else frame.Layout(
         crop=tuple(spec["crop"]), placed=tuple(spec["placed"]),
         canvas=tuple(spec["canvas"]), offset=tuple(spec["offset"]))
-    return Framed(layers[0], layers[1], bundle.blob("icc"), bundle.blob("exif"), signals,
-                  layout)
+    kept = Metadata(exif=bundle.blob("exif"), iptc=bundle.blob("iptc"), xmp=bundle.blob("xmp"))
+    return Framed(layers[0], layers[1], bundle.blob("icc"), kept, signals, layout)
 
 
 class Routing:

@@ -129,8 +129,10 @@ def consume(request: Any, relative: str, recipe_data: dict[str, Any], key: str, 
                 signals=vars(framed.signals) if framed.signals else None,
                 layout=_layout(framed.layout) if keep else None)
     files = {}
-    if keep:
-        files = {name: blob for name, blob in (("icc", framed.icc), ("exif", framed.exif))
+    if keep:  # what the review page encodes a refined result with
+        tags = framed.metadata
+        files = {name: blob for name, blob in (("icc", framed.icc), ("exif", tags.exif),
+                                               ("iptc", tags.iptc), ("xmp", tags.xmp))
                  if blob}
     return _finish(here, key, relative, meta, output=made.data, files=files,
                    layers=(framed.before, framed.alpha) if keep else None)
@@ -157,7 +159,10 @@ def _finish(here: _Process, key: str, relative: str, meta: dict[str, Any],
 
 
 def _layout(layout: Any) -> dict[str, Any] | None:
-    return None if layout is None else {k: list(v) for k, v in vars(layout).items()}
+    """Where the subject went on the canvas, as the station reads it back."""
+    if layout is None:
+        return None
+    return {k: list(getattr(layout, k)) for k in ("crop", "placed", "canvas", "offset")}
 
 
 def start(cluster: Cluster, queue: str, *, concurrency: int, pool: str, name: str | None,

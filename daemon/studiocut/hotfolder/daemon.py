@@ -26,7 +26,7 @@ from typing import Any
 from studiocut.errors import StudiocutError
 from studiocut.hotfolder import intake, lock, notify, roster, status, workers
 from studiocut.hotfolder.executor import Executor, LocalExecutor
-from studiocut.hotfolder.publisher import Publisher
+from studiocut.hotfolder.publisher import Publisher, finish_groups
 from studiocut.hotfolder.roster import Roster
 from studiocut.hotfolder.status import JOURNAL_FILE, Status
 from studiocut.hotfolder.workers import Workers
@@ -122,6 +122,7 @@ class Daemon:
         found = roster.load(self.options.profiles_dir)
         self._journal = Journal(state / JOURNAL_FILE)
         workers.recover(self.journal, self.options.max_crashes)
+        finish_groups(self.journal)  # before the outputs' orphan temps are removed
         self._intake = intake.Intake(self.journal, self.wake.set)
         self._desk = Desk(self.journal, Store(state / "review"), self,
                           refiner=self.options.refiner, threads=roster.threads_per_model())

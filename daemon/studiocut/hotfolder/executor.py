@@ -13,12 +13,16 @@ daemon opened for the profile and the framing slots that bound the memory of ful
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from studiocut.errors import ModelError
 from studiocut.imaging import pipeline
+from studiocut.imaging.frame import Lineup
+from studiocut.imaging.metadata import Own
+from studiocut.imaging.naming import Product
 from studiocut.imaging.triage import Signals
 from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
@@ -36,6 +40,17 @@ class Work:
     subfolder: Path
     profile: Profile
     keep: bool = False
+    product: Product | None = None  # its SKU and view, for a profile with an sku key
+    lineups: Mapping[str, Lineup] = field(default_factory=dict)  # its SKU's, by rendition
+    revision: int | None = None  # the number the review page will keep the result as
+
+    @property
+    def own(self) -> Own:
+        """studiocut's XMP fields the Work knows: SKU, view and revision."""
+        product = self.product
+        return Own(sku=product.sku if product else None,
+                   view=str(product.view) if product else None,
+                   revision=None if self.revision is None else str(self.revision))
 
     @property
     def profile_name(self) -> str:
@@ -48,7 +63,9 @@ class Result:
     to look and the ``signals`` they were measured from; or else a ``reason`` (a short code)
     and a ``message`` naming the file, ``retryable`` when the file may still be arriving and
     ``environment`` when the fault lies outside the photo (the profile pauses, the photo does
-    not fail). ``seconds`` it took; ``framed`` the layers, when the Work asked to keep them."""
+    not fail). ``seconds`` it took; ``framed`` the layers, when the Work asked to keep them.
+    ``data``, ``framed`` are the first rendition's; ``renditions`` has each one's (empty: the
+    profile has one, and ``data`` is its)."""
 
     source: Path
     seconds: float
@@ -60,6 +77,7 @@ class Result:
     message: str | None = None
     retryable: bool = False
     environment: bool = False
+    renditions: tuple[pipeline.Rendered, ...] = ()  # every rendition, the first's as above
 
     @property
     def ok(self) -> bool:
@@ -98,11 +116,14 @@ class LocalExecutor:
     def run(self, work: Work) -> Result:
         started = time.perf_counter()
         try:
-            made = pipeline.make(work.source, self._model(work), work.profile)
+            made = pipeline.make(work.source, self._model(work), work.profile,
+                                 product=work.product, lineups=work.lineups, keep=work.keep,
+                                 own=work.own)
         except Exception as e:  # every failure is this photo's reason (a bug's: logged)
             return failed(work.source, e, time.perf_counter() - started)
         return Result(work.source, time.perf_counter() - started, made.data, made.flags,
-                      made.framed.signals, made.framed if work.keep else None)
+                      made.framed.signals, made.framed if work.keep else None,
+                      renditions=made.renditions)
 
     def _model(self, work: Work) -> MaskModel:
         """The model open for the Work's profile; raise ModelError (its photos wait) when

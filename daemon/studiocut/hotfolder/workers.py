@@ -17,6 +17,7 @@ import time
 
 from studiocut import faults
 from studiocut.errors import InputError, OutputError
+from studiocut.hotfolder import products
 from studiocut.hotfolder.executor import Executor, Work, failed
 from studiocut.hotfolder.intake import Intake
 from studiocut.hotfolder.publisher import Publisher
@@ -24,6 +25,8 @@ from studiocut.hotfolder.roster import Roster
 from studiocut.journal import Identity, Job, Journal
 
 log = logging.getLogger(__name__)
+
+SET_WAIT = 0.5  # seconds a photo waits for an earlier one that names it or sets its framing
 
 
 def recover(journal: Journal, max_crashes: int) -> None:
@@ -111,11 +114,23 @@ class Workers:
             self._publisher.ignored(job, "not-watched", f"{source}: no longer in "
                                     f"{profile.name}'s watched folder {profile.watch}")
             return
+        keeps = self._publisher.keeps
         work = Work(job.id, source, source.parent.relative_to(profile.watch), profile,
-                    keep=self._publisher.keeps)
+                    keep=keeps, revision=self._journal.next_revision(job.id) if keeps else None)
         try:
+            if products.waits_for_card(self._journal, work):  # it may name this photo
+                self._publisher.put_back(job.id, delay=SET_WAIT)
+                return
+            card = products.card_of(work)
+            if card is not None:
+                self._publisher.card(job, work, card)
+                return
+            work = products.identify(self._journal, work)
+            if products.waits(self._journal, work):  # an earlier view sets the framing
+                self._publisher.put_back(job.id, delay=SET_WAIT)
+                return
             dest = self._publisher.reserve(job, work)
-        except (InputError, OutputError) as e:  # no name this photo's output may take
+        except (InputError, OutputError) as e:  # unreadable, no SKU, or no name free
             self._publisher.publish(job, attempt, work, None, failed(source, e, 0.0))
             return
         self._publisher.publish(job, attempt, work, dest, self._executor.run(work))

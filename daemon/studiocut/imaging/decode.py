@@ -4,7 +4,7 @@ Formats are allow-listed (no EPS, no PDF: Ghostscript never runs: see ``formats`
 is read by ``raw``). The pixel limit comes from the
 profile and is checked on the header, before any pixel is decoded; truncated files are refused,
 never grey-filled. EXIF orientation is applied, ICC profiles honoured, 16-bit and CMYK converted
-without clipping.
+without clipping. The source's EXIF, IPTC and XMP are read once, for the output (``metadata``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ import simplejpeg
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from studiocut.errors import InputError
-from studiocut.imaging import raw
+from studiocut.imaging import metadata, raw
 from studiocut.imaging.formats import PILLOW_FORMATS, jpeg_complete, what_is
+from studiocut.imaging.metadata import Metadata
 from studiocut.profiles import Limits
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class Source:
     orientation. ``load`` decodes it at (at least) a requested size."""
 
     def __init__(self, path: Path, data: bytes, image: Image.Image | None, size: Size,
-                 exif: bytes | None, orientation: int = 1) -> None:
+                 metadata: Metadata, orientation: int = 1) -> None:
         self.path = path
         self.orientation = orientation  # EXIF orientation of the stored pixels
         self._data = data
@@ -142,7 +143,7 @@ class Source:
         self._pictures: dict[Colour, Picture] = {}  # the full decode, converted
         self._released = False
         self.size = size
-        self.exif = exif  # original EXIF with orientation reset to 1, for the output
+        self.metadata = metadata  # EXIF (orientation reset to 1), IPTC, XMP: for the output
 
     def release(self) -> None:
         """Let go of every decoded pixel kept for a later ``load``: the source is done with
@@ -261,13 +262,13 @@ def open_source(path: Path, limits: Limits) -> Source:
     except (OSError, SyntaxError, ValueError) as e:
         raise _pixel_error(path, e) from e
     size = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-    return Source(path, data, image, size, _exif_without_orientation(image), orientation)
+    return Source(path, data, image, size, metadata.read(image, source=path), orientation)
 
 
 def _open_raw(path: Path, data: bytes, limits: Limits) -> Source:
     w, h = raw.oriented_size(path, data)
     _check_pixels(path, w, h, limits)
-    return Source(path, data, None, (w, h), None)
+    return Source(path, data, None, (w, h), Metadata())
 
 
 def _read_regular_file(path: Path, limits: Limits) -> bytes:
@@ -338,27 +339,6 @@ def _pixel_error(path: Path, e: Exception) -> InputError:
     if "truncated" in text or "premature" in text.lower() or "broken data stream" in text:
         return InputError("truncated", f"{path}: truncated or damaged image data ({text})")
     return InputError("corrupt", f"{path}: cannot decode the image: {text}")
-
-
-# TIFF tags that describe the source file's own pixel layout (sizes, strips, tiles, sample
-# format, its ICC): copied into an output they are stale, and libtiff refuses to write them.
-_LAYOUT_TAGS = (254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 292, 293, 317, 320,
-                322, 323, 324, 325, 330, 338, 339, 513, 514, 530, 34675)
-
-
-def _exif_without_orientation(image: Image.Image) -> bytes | None:
-    try:
-        if not image.getexif():
-            return None
-        exif = Image.Exif()  # a copy: the image's own EXIF still orients its pixels later
-        exif.load(image.getexif().tobytes())
-        exif[0x0112] = 1
-        for tag in _LAYOUT_TAGS:
-            exif.pop(tag, None)
-        return exif.tobytes()
-    except Exception:
-        log.debug("dropping unreadable EXIF", exc_info=True)
-        return None
 
 
 def _decode_jpeg_draft(data: bytes, at_least: Size, oriented_size: Size) -> Image.Image:

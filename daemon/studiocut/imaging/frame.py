@@ -1,8 +1,11 @@
 """frame: where the subject goes in the output, and how many source pixels that needs.
 
-Without ``square`` the output keeps the input's pixel size, so outputs align with inputs.
-With ``square`` the subject's bounding box (from alpha) is scaled to fit N x N less the margin,
-never upscaled beyond ``max_upscale``, and centred (or stood on a floor margin).
+Without a canvas the output keeps the input's pixel size, so outputs align with inputs. With
+one (``square`` or ``canvas``) the subject's bounding box (from alpha) is scaled to fit the
+canvas less its margin (or to ``fill`` its limiting side), never upscaled beyond
+``max_upscale``, and centred (or stood on a floor). A subject the photo's edge cuts is flush
+with that edge of the canvas, and fills it to that edge. The views of one product may be
+``Lineup``-ed: the first view's scale and floor line kept for the others.
 
 Framing is planned twice: ``locate`` works on the model's coarse mask before the full decode,
 to decide which region to decode and at what scale; ``layout`` works on the final alpha of
@@ -20,10 +23,12 @@ import cv2
 import numpy as np
 
 from studiocut.errors import InputError
-from studiocut.profiles import Square
+from studiocut.profiles import Canvas
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1; x1 and y1 exclusive
 Size = tuple[int, int]
+Edges = frozenset[str]  # sides of a frame: "left", "top", "right", "bottom"
+ALL_EDGES: Edges = frozenset(("left", "top", "right", "bottom"))
 
 SUBJECT_THRESHOLD = 0.25  # alpha above this counts as subject when measuring its box
 
@@ -66,6 +71,23 @@ class Layout:
     placed: Size
     canvas: Size
     offset: tuple[int, int]
+    scale: float = 1.0  # canvas pixels per source pixel
+    lineup: Lineup | None = None  # the set's framing it follows; None: fitted on its own
+    cut: Edges = frozenset()  # the sides where the photo's edge cut the subject
+
+    @property
+    def floor(self) -> int:
+        """The canvas row below the subject's bottom: its floor line."""
+        return self.offset[1] + self.placed[1]
+
+
+@dataclass(frozen=True)
+class Lineup:
+    """The framing the views of one product share on one canvas: ``scale`` canvas pixels per
+    source pixel, and the ``floor`` line (canvas row) the subject stands on."""
+
+    scale: float
+    floor: int
 
 
 def subject_box(alpha: np.ndarray, threshold: float = SUBJECT_THRESHOLD) -> Box | None:
@@ -78,10 +100,24 @@ def subject_box(alpha: np.ndarray, threshold: float = SUBJECT_THRESHOLD) -> Box 
     return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
-def locate(mask: np.ndarray, full: Size, square: Square | None) -> Region:
-    """Given the model's mask of the whole frame, return the region and scale to decode;
-    raise InputError when framing needs a subject and the mask has none."""
-    if square is None:
+def cut_sides(alpha: np.ndarray, at_edge: Edges = ALL_EDGES) -> Edges:
+    """The sides of ``at_edge`` (the sides of ``alpha`` that are the photo's own edges) that
+    the subject reaches: there the photo cut it."""
+    box = subject_box(alpha)
+    if box is None:
+        return frozenset()
+    h, w = alpha.shape
+    reach = {"left": box[0] <= 0, "top": box[1] <= 0, "right": box[2] >= w,
+             "bottom": box[3] >= h}
+    return frozenset(side for side in at_edge if reach[side])
+
+
+def locate(mask: np.ndarray, full: Size, canvas: Canvas | None, *,
+           lineup: Lineup | None = None) -> Region:
+    """Given the model's mask of the whole frame, return the region and scale to decode
+    (``lineup``: the scale the set's framing asks for, when it fits); raise InputError when
+    framing needs a subject and the mask has none."""
+    if canvas is None:
         return Region((0, 0, full[0], full[1]), 1.0)
     box = subject_box(mask)
     if box is None:
@@ -92,63 +128,99 @@ def locate(mask: np.ndarray, full: Size, square: Square | None) -> Region:
     x0, y0 = max(0, box[0] - pad) * kx, max(0, box[1] - pad) * ky
     x1, y1 = min(mw, box[2] + pad) * kx, min(mh, box[3] + pad) * ky
     subject_w, subject_h = (box[2] - box[0]) * kx, (box[3] - box[1]) * ky
-    fit_w, fit_h = _fit_area(square, square.size)
-    scale = min(fit_w / subject_w, fit_h / subject_h, square.max_upscale)
+    fit_w, fit_h = _room(canvas, (canvas.width, canvas.height), cut_sides(mask))[1]
+    scale = min(fit_w / subject_w, fit_h / subject_h, canvas.max_upscale)
+    if lineup is not None:
+        scale = max(scale, lineup.scale)
     region_box = (math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1))
     return Region(region_box, min(1.0, scale * 1.1))
 
 
-def layout(alpha: np.ndarray, square: Square | None, *, decoded: float = 1.0) -> Layout:
+def covering(regions: list[Region]) -> Region:
+    """One region that serves every one of ``regions``: their boxes' union, the finest scale."""
+    x0, y0, x1, y1 = regions[0].box
+    for region in regions[1:]:
+        bx0, by0, bx1, by1 = region.box
+        x0, y0, x1, y1 = min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1)
+    return Region((x0, y0, x1, y1), max(region.scale for region in regions))
+
+
+def layout(alpha: np.ndarray, canvas: Canvas | None, *, decoded: float = 1.0,
+           cut: Edges = frozenset(), lineup: Lineup | None = None) -> Layout:
     """Given the final alpha of the working region, decoded at ``decoded`` of the source's
-    size, return where the subject goes (``max_upscale`` counts source pixels); raise
-    InputError when framing needs a subject and there is none."""
+    size, return where the subject goes (``max_upscale`` counts source pixels): flush with
+    the sides the photo ``cut`` it at, and at the ``lineup``'s scale and floor line when it
+    fits there (the Layout names the lineup it followed). Raise InputError when framing
+    needs a subject and there is none."""
     h, w = alpha.shape
-    if square is None:
-        return Layout((0, 0, w, h), (w, h), (w, h), (0, 0))
+    if canvas is None:
+        return Layout((0, 0, w, h), (w, h), (w, h), (0, 0), scale=decoded, cut=cut)
     box = subject_box(alpha)
     if box is None:
         raise InputError("no-subject", "no subject left after matting to frame")
     bw, bh = box[2] - box[0], box[3] - box[1]
-    fit_w, fit_h = _fit_area(square, square.size)
+    size = (canvas.width, canvas.height)
+    (_, top, _, bottom), (fit_w, fit_h) = _room(canvas, size, cut)
     scale = min(fit_w / bw, fit_h / bh)
-    side = square.size
-    max_upscale = square.max_upscale / decoded
-    if scale > max_upscale:
-        scale = max_upscale
-        if square.min_size is not None:
+    followed = None
+    if lineup is not None and _fits(lineup, bw, bh, fit_w, top, cut, decoded):
+        scale, followed = lineup.scale / decoded, lineup
+    elif scale > canvas.max_upscale / decoded:
+        scale = canvas.max_upscale / decoded
+        if canvas.min_size is not None and lineup is None:
             # the subject is small: shrink the canvas around it rather than add margin
-            needed = max(
-                _canvas_for(square, bw * scale, horizontal=True),
-                _canvas_for(square, bh * scale, horizontal=False),
-            )
-            side = max(square.min_size, min(square.size, math.ceil(needed)))
+            k = max(bw * scale / fit_w, bh * scale / fit_h)
+            k = max(canvas.min_size / canvas.short, min(1.0, k))
+            size = (max(1, math.ceil(canvas.width * k - 1e-9)),
+                    max(1, math.ceil(canvas.height * k - 1e-9)))
+            (_, top, _, bottom), _ = _room(canvas, size, cut)
     placed = (max(1, round(bw * scale)), max(1, round(bh * scale)))
-    margin = square.margin_px(side)
-    x = (side - placed[0]) // 2
-    if square.placement == "bottom":
-        y = round(side - square.floor_px(side) - placed[1])
-        y = max(round(margin), y) if placed[1] + margin <= side else 0
+    width, height = size
+    x = _along(width, placed[0], "left" in cut, "right" in cut)
+    if {"top", "bottom"} & cut:
+        y = _along(height, placed[1], "top" in cut, "bottom" in cut)
+    elif followed is not None:
+        y = followed.floor - placed[1]
+    elif canvas.placement == "bottom":
+        y = round(height - bottom - placed[1])
+        y = max(round(top), y) if placed[1] + top <= height else 0
     else:
-        y = (side - placed[1]) // 2
-    return Layout(box, placed, (side, side), (x, y))
+        y = (height - placed[1]) // 2
+    return Layout(box, placed, size, (x, y), scale=scale * decoded, lineup=followed, cut=cut)
 
 
-def _fit_area(square: Square, side: int) -> tuple[float, float]:
-    margin = square.margin_px(side)
-    fit_w = side - 2 * margin
-    if square.placement == "bottom":
-        fit_h = side - margin - square.floor_px(side)
-    else:
-        fit_h = side - 2 * margin
-    return (max(1.0, fit_w), max(1.0, fit_h))
+def _room(canvas: Canvas, size: Size, cut: Edges) -> tuple[tuple[float, float, float, float],
+                                                             tuple[float, float]]:
+    """The free border (left, top, right, bottom) on a canvas of ``size``, none on the sides
+    the photo cut the subject at, and the (width, height) left for the subject."""
+    mx, my = canvas.margins_px(size)
+    floor = canvas.floor_px(size[1]) if canvas.placement == "bottom" else my
+    left, right = (0.0 if "left" in cut else mx), (0.0 if "right" in cut else mx)
+    top, bottom = (0.0 if "top" in cut else my), (0.0 if "bottom" in cut else floor)
+    room = (max(1.0, size[0] - left - right), max(1.0, size[1] - top - bottom))
+    return (left, top, right, bottom), room
 
 
-def _canvas_for(square: Square, extent: float, *, horizontal: bool) -> float:
-    """The smallest canvas side whose fit area holds ``extent`` pixels in one direction."""
-    frac = square.margin / 1.0 if square.margin < 1 else square.margin / square.size
-    floor = square.floor if square.floor < 1 else square.floor / square.size
-    used = 2 * frac if horizontal or square.placement != "bottom" else frac + floor
-    return extent / max(1e-6, 1.0 - used)
+def _fits(lineup: Lineup, bw: int, bh: int, fit_w: float, top: float, cut: Edges,
+          decoded: float) -> bool:
+    """Whether a ``bw`` x ``bh`` subject at the lineup's scale fits the room across and, on
+    its floor line, below the top margin (to a pixel)."""
+    k = lineup.scale / decoded
+    if bw * k > fit_w + 1:
+        return False
+    if {"top", "bottom"} & cut:
+        return True
+    return lineup.floor - bh * k >= top - 1
+
+
+def _along(extent: int, placed: int, start: bool, end: bool) -> int:
+    """Where a ``placed`` long subject starts on an ``extent`` long side: flush with the
+    side the photo cut it at, centred when it was cut at neither or both."""
+    if start and not end:
+        return 0
+    if end and not start:
+        return extent - placed
+    return (extent - placed) // 2
 
 
 def fit(rgb: np.ndarray, alpha: np.ndarray, plan: Layout) -> tuple[np.ndarray, np.ndarray]:

@@ -10,32 +10,37 @@ writes, and turns every expected failure into an Outcome with a reason an operat
 from __future__ import annotations
 
 import logging
-import queue
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from studiocut import atomic, clock, faults
+from studiocut import clock, faults
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.imaging import (
+    compliance,
     composite,
     decode,
+    delivery,
     encode,
     frame,
     matte,
+    metadata,
     naming,
-    reviewcopy,
     shadow,
     studio,
     triage,
 )
+from studiocut.imaging.locate import Located, locate
+from studiocut.imaging.locate import free_framing_slots as free_framing_slots
+from studiocut.imaging.locate import set_framing_slots as set_framing_slots
+from studiocut.imaging.metadata import Metadata, Own
+from studiocut.imaging.render import render as render  # pipeline.render, as before
 from studiocut.models.registry import MaskModel
-from studiocut.profiles import Profile
+from studiocut.profiles import Profile, presets
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +49,13 @@ log = logging.getLogger(__name__)
 class Framed:
     """The photo framed as the output will be, before its backdrop is replaced: ``before`` is
     the original's pixels on the output canvas (RGB uint8), ``alpha`` the subject's alpha on
-    the same canvas (float32 in [0, 1]). The review page refines these and renders again."""
+    the same canvas (float32 in [0, 1]). The review page refines these and renders again.
+    ``metadata`` is prepared for the output (``output_metadata``): encode writes it as is."""
 
     before: np.ndarray
     alpha: np.ndarray
     icc: bytes | None
-    exif: bytes | None
+    metadata: Metadata
     signals: triage.Signals | None = None
     layout: frame.Layout | None = None  # where the subject went on the canvas
     shadow: np.ndarray | None = None  # the backdrop's light on the canvas (1: unshaded),
@@ -70,6 +76,19 @@ class Cutout:
 
 
 @dataclass(frozen=True)
+class Rendered:
+    """One rendition of a made photo: its ``name``, encoded ``data``, ``layout`` on its
+    canvas, the ``flags`` of this rendition alone, and the ``framed`` layers it was rendered
+    from (when kept)."""
+
+    name: str
+    data: bytes
+    layout: frame.Layout
+    flags: tuple[str, ...] = ()
+    framed: Framed | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How one photo ended: ``output`` when done, else ``reason`` (a short code) and
     ``message`` (what happened, naming the file). A ``held`` result was not written to
@@ -86,6 +105,7 @@ class Outcome:
     held: bool = False
     framed: Framed | None = None  # the layers, kept for the review page when asked
     data: bytes | None = None  # the encoded result, with ``framed``
+    renditions: tuple[Rendered, ...] = ()  # each rendition, with ``framed``: the first's above
 
     @property
     def ok(self) -> bool:
@@ -93,76 +113,35 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Located:
-    """A photo whose subject the model has found: its checked ``source``, the model's
-    ``mask`` of the whole frame, the ``region`` of the frame the output needs, and that
-    region's pixels as decoded: ``rgb`` (and ``alpha`` when the file has transparency) from
-    a picture of ``decoded`` size, where they are the ``box``."""
+class Subject:
+    """A photo's subject, cut out once for every rendition: the decoded ``rgb`` of its
+    region and the final ``alpha`` at the working size, with ``light`` (the natural shadow,
+    for ``shadow: keep``), the colour profile and EXIF to write, the ``signals`` triage
+    measured, the working pixels per source pixel (``decoded``) and the sides where the
+    photo's edge ``cut`` the subject."""
 
-    source: decode.Source
-    mask: np.ndarray
-    region: frame.Region
     rgb: np.ndarray
-    alpha: np.ndarray | None
+    alpha: np.ndarray
+    light: np.ndarray | None
     icc: bytes | None
-    decoded: frame.Size
-    box: frame.Box
+    metadata: Metadata  # the source's, prepared per rendition (output_metadata)
+    signals: triage.Signals
+    decoded: float
+    cut: frame.Edges
 
 
-def locate(source: Path, model: MaskModel, profile: Profile) -> Located:
-    """Open ``source``, let the model find its subject on a small preview and keep the
-    pixels of the subject's region; raise InputError for a bad input.
-
-    The photo is decoded once, at full size, and the model's preview derived from those
-    pixels (a second, scaled decode would pay for the JPEG's entropy decoding twice). That
-    is the photo at its largest: it happens in a framing slot, which it leaves holding only
-    the subject's region. A RAW's own preview goes to the model first; its demosaic, in
-    the slot, is sized to what the output needs."""
-    with clock.stage("read"):
-        src = decode.open_source(source, profile.limits)
-    if src.format == "RAW":
-        with clock.stage("preview"):
-            preview = src.load(model.input_size).rgb
-        mask, region = _find(src, preview, model, profile)
-        with framing_slot() as scratch, clock.stage("decode"):
-            picture = src.load(region.decode_size(src.size), colour=profile.encoding.icc)
-            src.release()
-            return _keep_region(src, mask, region, picture, scratch)
-    with framing_slot() as scratch:
-        with clock.stage("decode"):
-            picture = src.load(colour=profile.encoding.icc, scratch=scratch)
-            src.release()
-        with clock.stage("preview"):
-            preview = decode.shrink(picture.rgb, model.input_size)
-            if picture.icc is not None:  # kept in its own colours: the model sees sRGB
-                preview = decode.to_srgb(preview, picture.icc)
-        mask, region = _find(src, preview, model, profile)
-        return _keep_region(src, mask, region, picture, scratch)
+def frame_located(located: Located, profile: Profile, *, own: Own | None = None) -> Framed:
+    """Frame the subject of a ``locate``d photo on the output canvas. ``own`` gives the SKU,
+    view and revision for studiocut's XMP fields, where known."""
+    return frame_subject(cut_located(located, profile), profile, own=own)
 
 
-def _find(src: decode.Source, preview: np.ndarray, model: MaskModel,
-          profile: Profile) -> tuple[np.ndarray, frame.Region]:
-    with clock.stage("model"):
-        mask = model.predict(preview)
-    return mask, frame.locate(mask, src.size, profile.square)
-
-
-def _keep_region(src: decode.Source, mask: np.ndarray, region: frame.Region,
-                 picture: decode.Picture, scratch: decode.Scratch) -> Located:
-    """The region's pixels, to take out of the framing slot: a copy when the picture is in
-    the slot's scratch buffer (the next photo decodes into it) or much larger."""
-    box = region.box_at(src.size, picture.size)
-    alpha = None if picture.alpha is None else _region(picture.alpha, box)
-    rgb = _region(picture.rgb, box, always=scratch.holds(picture.rgb))
-    return Located(src, mask, region, rgb, alpha, picture.icc, picture.size, box)
-
-
-def frame_located(located: Located, profile: Profile) -> Framed:
-    """Frame the subject of a ``locate``d photo on the output canvas."""
+def cut_located(located: Located, profile: Profile) -> Subject:
+    """Cut the subject of a ``locate``d photo out (matting, clean-up, triage): what every
+    rendition is framed from."""
     src, mask, region = located.source, located.mask, located.region
     full, decoded, box, icc = src.size, located.decoded, located.box, located.icc
     rgb, source_alpha = located.rgb, located.alpha
-    auto = profile.model == "auto" and profile.custom_model is None
     with clock.stage("matte"):
         # alpha at about the output's scale: a fraction of the decoded pixels to work on
         work = region.working_size(full, decoded, box)
@@ -171,7 +150,7 @@ def frame_located(located: Located, profile: Profile) -> Framed:
             alpha *= _sized(source_alpha, work)
         matting_failed = path = reason = disagreement = light = None
         cut_out = None
-        if auto:
+        if profile.model == "auto" and profile.custom_model is None:
             try:
                 cut_out = studio.cut_at_most(_sized(rgb, work), alpha)
                 path = "studio" if cut_out.decision.plain else "model"
@@ -197,69 +176,49 @@ def frame_located(located: Located, profile: Profile) -> Framed:
         signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha,
                                  matting_failed=matting_failed, path=path, decision=reason,
                                  disagreement=disagreement)
+    per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
+    if profile.encoding.icc != "original" or not icc:
+        icc = decode.srgb_icc()
+    at_edge = frozenset(side for side, edge in (("left", box[0] <= 0), ("top", box[1] <= 0),
+                                               ("right", box[2] >= decoded[0]),
+                                               ("bottom", box[3] >= decoded[1])) if edge)
+    return Subject(rgb, alpha, light, icc, src.metadata, signals, per_source_pixel,
+                   frame.cut_sides(alpha, at_edge))
+
+
+def frame_subject(subject: Subject, profile: Profile, *, lineup: frame.Lineup | None = None,
+                  own: Own | None = None) -> Framed:
+    """Frame the subject on the canvas of ``profile`` (one rendition's view of it: see
+    ``Profile.rendering``), at the set's ``lineup`` when it has one and the subject fits,
+    with the metadata its output carries (``own`` as for ``frame_located``)."""
     with clock.stage("framing"):
-        per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
-        layout = frame.layout(alpha, profile.square, decoded=per_source_pixel)
-        rgb, alpha = frame.fit(rgb, alpha, layout)
-        if profile.encoding.icc != "original" or not icc:
-            icc = decode.srgb_icc()
+        layout = frame.layout(subject.alpha, profile.canvas, decoded=subject.decoded,
+                              cut=subject.cut, lineup=lineup)
+        rgb, alpha = frame.fit(subject.rgb, subject.alpha, layout)
         before = frame.place(rgb, layout, composite.canvas(layout.canvas,
                                                            profile.backdrop or BLACK))
-        if light is not None:
-            light = shadow.onto_canvas(light, layout)
+        light = None if subject.light is None else shadow.onto_canvas(subject.light, layout)
         alpha = frame.place(alpha, layout, composite.blank(layout.canvas))
-    return Framed(before, alpha, icc, src.exif, signals, layout, light)
+    return Framed(before, alpha, subject.icc, output_metadata(subject.metadata, profile, own),
+                  subject.signals, layout, light)
 
 
-def frame_photo(source: Path, model: MaskModel, profile: Profile) -> Framed:
-    """Decode ``source``, find its subject and frame it on the output canvas; raise
-    InputError for a bad input."""
-    return frame_located(locate(source, model, profile), profile)
+def output_metadata(source: Metadata, profile: Profile, own: Own | None = None) -> Metadata:
+    """The metadata an output of ``profile`` carries: the ``source``'s, as the profile's
+    ``metadata`` rules say, and studiocut's XMP fields: the profile's name and model, and
+    ``own``'s SKU, view and revision."""
+    rules = profile.metadata
+    fields = Own()
+    if rules.studiocut:
+        fields = replace(own or Own(), profile=profile.name, model=profile.model)
+    return metadata.prepare(source if rules.keep else Metadata(), gps=rules.gps, own=fields)
 
 
-# How many photos may be at full size at once: decoded whole, waiting for or with the model,
-# until only their subject's region is kept. That is where a photo's memory goes (a 24 MP
-# JPEG is 72 MB decoded; its region is often a third of it); framing, rendering and encoding
-# the region need a fraction of it, and run for every worker at once. Each slot keeps the
-# buffer its JPEGs are decoded into.
-_slots: queue.SimpleQueue[decode.Scratch] = queue.SimpleQueue()
-_slots.put(decode.Scratch())
-
-
-@contextmanager
-def framing_slot() -> Iterator[decode.Scratch]:
-    """Hold a framing slot while a photo is at full size; yield its scratch buffer."""
-    slots = _slots  # the slot goes back where it came from, resized since or not
-    scratch = slots.get()
-    try:
-        yield scratch
-    finally:
-        slots.put(scratch)
-
-
-def free_framing_slots() -> int:
-    """How many framing slots no photo holds now."""
-    return _slots.qsize()
-
-
-def set_framing_slots(workers: int) -> None:
-    """Size the framing slots for ``workers`` threads running ``process``: half of them, at
-    least one. With two workers on two cores one photo is decoded and with the model while
-    the other one is framed and encoded: the peak memory is that of one full-size photo
-    and one region, beside the model's (bench/memory.py)."""
-    global _slots
-    _slots = queue.SimpleQueue()
-    for _ in range(max(1, workers // 2)):
-        _slots.put(decode.Scratch())
-
-
-def _region(pixels: np.ndarray, box: frame.Box, *, always: bool = False) -> np.ndarray:
-    """The box of ``pixels``: a copy when asked ``always`` or when that is much smaller, so
-    the rest can be freed."""
-    x0, y0, x1, y1 = box
-    part = pixels[y0:y1, x0:x1]
-    small = part.shape[0] * part.shape[1] < 0.6 * pixels.shape[0] * pixels.shape[1]
-    return part.copy() if always or small else part
+def frame_photo(source: Path, model: MaskModel, profile: Profile, *,
+                own: Own | None = None) -> Framed:
+    """Decode ``source``, find its subject and frame it on the output canvas (``own`` as for
+    ``frame_located``); raise InputError for a bad input."""
+    return frame_located(locate(source, model, profile), profile, own=own)
 
 
 BLACK = (0, 0, 0)
@@ -283,48 +242,10 @@ def _sized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile, *,
-           decontaminate: bool | None = None, light: np.ndarray | None = None) -> np.ndarray:
-    """Put the framed subject on the profile's backdrop (or keep alpha when transparent),
-    with the profile's shadow (``light``: the natural one, for ``shadow: keep``).
-    Only the subject's box is blended, with a margin of old backdrop for decontamination to
-    learn its colour from; the rest of the canvas is plain backdrop."""
-    image = _render(before, alpha, model, profile, decontaminate)
-    settings = profile.shadow
-    if settings.mode == "contact":
-        light = shadow.contact(alpha, settings)
-    elif settings.mode != "keep":
-        light = None
-    if light is None or (profile.transparent and not settings.transparent):
-        return image
-    return shadow.lay(image, alpha, light, profile.backdrop, transparent=settings.transparent)
-
-
-def _render(before: np.ndarray, alpha: np.ndarray, model: MaskModel, profile: Profile,
-            decontaminate: bool | None) -> np.ndarray:
-    if profile.backdrop is None:
-        return composite.over(before, alpha, None)
-    rgb = before
-    despill = getattr(model, "despill", None)  # keying models take the screen's cast off
-    if despill is not None:
-        rgb = despill(rgb, alpha)
-    if decontaminate is None:
-        decontaminate = profile.matting.decontaminate
-    with clock.stage("decontamination"):
-        band = matte.edge_band(alpha)  # only the edge is blended
-        colours = None
-        if band is not None and decontaminate:
-            # no fringe of the old backdrop on the new one
-            side = max(alpha.shape)
-            colours = matte.foreground_colours(rgb, alpha, band,
-                                               radius=max(2, round(0.01 * side / 4)))
-    return composite.over(rgb, alpha, profile.backdrop,
-                          band=np.empty(0, np.intp) if band is None else band, colours=colours)
-
-
-def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
-    """Return the finished image for ``source``; raise InputError for a bad input."""
-    framed = frame_photo(source, model, profile)
+def cut(source: Path, model: MaskModel, profile: Profile, *, own: Own | None = None) -> Cutout:
+    """Return the finished image for ``source``; raise InputError for a bad input. ``own``
+    gives the SKU, view and revision for studiocut's XMP fields, where known."""
+    framed = frame_photo(source, model, profile, own=own)
     image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
     return Cutout(image, framed)
 
@@ -332,40 +253,62 @@ def cut(source: Path, model: MaskModel, profile: Profile) -> Cutout:
 @dataclass(frozen=True)
 class Made:
     """A finished result before it is written: the encoded ``data``, the ``framed`` layers it
-    was rendered from and the ``flags`` asking a person to look at it."""
+    was rendered from and the ``flags`` asking a person to look at it (the photo's, then
+    each rendition's); ``renditions`` every rendition, the first's ``data`` and ``framed``
+    being those above."""
 
     data: bytes
     framed: Framed
     flags: tuple[str, ...]
+    renditions: tuple[Rendered, ...] = ()
 
 
-def make(source: Path, model: MaskModel, profile: Profile) -> Made:
-    """Cut out ``source`` and encode the result; nothing is written. Raise InputError for a
-    bad input (and ModelError or MemoryError as the stages do)."""
-    framed = frame_photo(source, model, profile)
-    with clock.stage("composite"):
-        image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
-    with clock.stage("encode"):
-        data = encode.encode(image, profile.encoding, icc=framed.icc, exif=framed.exif)
-    del image
+def make(source: Path, model: MaskModel, profile: Profile, *,
+         product: naming.Product | None = None,
+         lineups: Mapping[str, frame.Lineup] | None = None, keep: bool = True,
+         own: Own | None = None) -> Made:
+    """Cut out ``source`` once and render and encode each of the profile's renditions from
+    that cut-out (each at its set's ``lineups`` framing, when it has one); nothing is
+    written. ``keep``: every rendition keeps its framed layers (else the first only).
+    ``own`` gives the SKU, view and revision for studiocut's XMP fields, where known. Raise
+    InputError for a bad input (and ModelError or MemoryError as the stages do)."""
+    lineups = lineups or {}
+    subject = cut_located(locate(source, model, profile, lineups), profile)
+    several = len(profile.all_renditions) > 1
+    made = tuple(_rendition(subject, model, profile.rendering(rendition),
+                            lineups.get(rendition.name), product, own, several=several,
+                            keep=keep or index == 0)
+                 for index, rendition in enumerate(profile.all_renditions))
     faults.point("after-inference", source)
-    flags = triage.reasons(framed.signals, profile.review) if framed.signals else ()
-    return Made(data, framed, flags)
+    flags = triage.reasons(subject.signals, profile.review) + tuple(
+        flag for rendered in made for flag in rendered.flags)
+    assert made[0].framed is not None
+    return Made(made[0].data, made[0].framed, flags, made)
 
 
-def write(dest: Path, data: bytes, profile: Profile, *, output_root: Path, source: Path,
-          flags: tuple[str, ...], signals: triage.Signals | None, held: bool = False) -> None:
-    """Write a finished result to ``dest`` (inside ``output_root``) unless it is ``held``,
-    and its copy to the review folder when it is flagged (else withdraw an earlier copy of
-    ``dest``: the photo was re-shot and needs no look now); raise OutputError."""
-    if not held:
-        with clock.stage("write"):
-            atomic.write_atomic(dest, data, root=output_root)
-    if flags and profile.review is not None and signals is not None:
-        reviewcopy.file_copy(dest, data, output_root=output_root, rules=profile.review,
-                             source=source, signals=signals, found=flags)
-    elif profile.review is not None:
-        reviewcopy.withdraw(dest, output_root=output_root, rules=profile.review)
+def _rendition(subject: Subject, model: MaskModel, view: Profile, lineup: frame.Lineup | None,
+               product: naming.Product | None, own: Own | None, *, several: bool,
+               keep: bool) -> Rendered:
+    """One rendition (``view``: the profile as it renders it) framed, rendered, encoded, and
+    flagged where it does not follow its set's lineup or breaks its preset's rules."""
+    (rendition,) = view.renditions
+    framed = frame_subject(subject, view, lineup=lineup, own=own)
+    with clock.stage("composite"):
+        image = render(framed.before, framed.alpha, model, view, light=framed.shadow)
+    with clock.stage("encode"):
+        data = encode.encode(image, view.encoding, icc=framed.icc, metadata=framed.metadata)
+    del image
+    found: list[str] = []
+    if lineup is not None and framed.layout is not None and framed.layout.lineup is None:
+        found.append(triage.misfit(product.sku if product else None))
+    if rendition.preset is not None:
+        found.extend(compliance.check(data, presets.get(rendition.preset),
+                                      subject=framed.alpha))
+    flags = triage.breaches(tuple(found), view.review)
+    if several:
+        flags = tuple(triage.of_rendition(rendition.name, flag) for flag in flags)
+    assert framed.layout is not None
+    return Rendered(rendition.name, data, framed.layout, flags, framed if keep else None)
 
 
 def failure(source: Path, error: Exception, seconds: float) -> Outcome:
@@ -391,23 +334,27 @@ def failure(source: Path, error: Exception, seconds: float) -> Outcome:
 def process(
     source: Path, model: MaskModel, profile: Profile, *, output_root: Path,
     relative_dir: Path = Path(), dest: Path | None = None, holding: bool = False,
-    keep: bool = False,
+    keep: bool = False, own: Own | None = None,
 ) -> Outcome:
-    """Cut out ``source`` and write it under ``output_root``/``relative_dir`` (to ``dest``
-    when given, a path inside ``output_root``); return the Outcome. Input faults fail only
-    this photo; output faults are marked ``environment``. With ``holding`` (the review page
-    runs) a result the profile's ``review.hold`` holds is not written; with ``keep`` the
-    Outcome carries the framed layers and the encoded bytes."""
+    """Cut out ``source`` and write each rendition under ``output_root`` (its folder, then
+    ``relative_dir``; a profile of one rendition to ``dest`` when given, a path inside
+    ``output_root``); return the Outcome, whose ``output`` is the first rendition's. Input
+    faults fail only this photo; output faults are marked ``environment``. With ``holding``
+    (the review page runs) a result the profile's ``review.hold`` holds is not written; with
+    ``keep`` the Outcome carries the framed layers and the encoded bytes; ``own`` as for
+    ``make``."""
     started = time.perf_counter()
     held = False
     try:
-        if dest is None:
-            dest = naming.output_path(output_root, relative_dir, source, profile.encoding,
-                                      profile.name)
-        made = make(source, model, profile)
+        dests = [dest] if dest is not None else [
+            naming.rendition_path(output_root, relative_dir, source, profile, r)
+            for r in profile.all_renditions]
+        dest = dests[0]
+        made = make(source, model, profile, keep=keep, own=own)
         held = holding and holds(profile, made.flags)
-        write(dest, made.data, profile, output_root=output_root, source=source,
-              flags=made.flags, signals=made.framed.signals, held=held)
+        files = [(path, r.data) for path, r in zip(dests, made.renditions, strict=True)]
+        delivery.write_all(files, profile, output_root=output_root, source=source,
+                           flags=made.flags, signals=made.framed.signals, held=held)
     except Exception as e:  # a bug must fail this photo only, with the traceback in the log
         return failure(source, e, time.perf_counter() - started)
     seconds = time.perf_counter() - started
@@ -415,7 +362,8 @@ def process(
              f"; flagged for review: {'; '.join(made.flags)}" if made.flags else "",
              "; held for approval on the review page" if held else "")
     return Outcome(source, dest, seconds, flags=made.flags, held=held,
-                   framed=made.framed if keep else None, data=made.data if keep else None)
+                   framed=made.framed if keep else None, data=made.data if keep else None,
+                   renditions=made.renditions if keep else ())
 
 
 def holds(profile: Profile, flags: tuple[str, ...]) -> bool:

@@ -104,3 +104,22 @@ def reasons(signals: Signals, rules: Review | None) -> tuple[str, ...]:
 def _percent(limit: float) -> str:
     """A limit as the percentage the profile gave, not rounded away (0.005 is 0.5%)."""
     return f"{limit * 100:g}%"
+
+
+def breaches(found: tuple[str, ...], rules: Review | None) -> tuple[str, ...]:
+    """Reasons found outside the signals (a marketplace preset's rules the encoded file
+    breaks, a set's framing a view does not fit) as flags: all of them, unless the profile
+    flags nothing (``review: false``)."""
+    return found if rules is not None else ()
+
+
+def misfit(sku: str | None) -> str:
+    """Why a view of a set was framed on its own: it did not fit the set's framing."""
+    of = f" (SKU {sku})" if sku else ""
+    return (f"does not fit at the scale and floor line of its set's first view{of}: framed "
+            "on its own, so it will not line up with the other views")
+
+
+def of_rendition(name: str, reason: str) -> str:
+    """A reason that concerns one rendition of a photo, saying which."""
+    return f"rendition {name}: {reason}"

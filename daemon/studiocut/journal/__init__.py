@@ -9,14 +9,17 @@ new job; touching a finished file without changing it is not.
 
 The parts: ``records`` (the values and states), ``schema`` (the tables and upgrades of older
 journals), ``store`` (the connection), ``queue`` (intake and workers), ``review`` (revisions,
-review states, publishing), ``events`` (the event feed), ``reports`` (counts and listings)
-and ``outbox`` (the jobs a station sent to the cluster).
+review states, publishing), ``events`` (the event feed), ``reports`` (counts and listings),
+``outbox`` (the jobs a station sent to the cluster), ``outputs`` (each rendition's output and
+the groups being published) and ``products`` (SKUs, views and their framing).
 """
 
 from __future__ import annotations
 
 from studiocut.journal.events import Events
 from studiocut.journal.outbox import Outbox, Remote
+from studiocut.journal.outputs import Outputs
+from studiocut.journal.products import Products
 from studiocut.journal.queue import Queue
 from studiocut.journal.records import (
     DISCARDED,
@@ -45,6 +48,6 @@ __all__ = [
 ]
 
 
-class Journal(Queue, Reviews, Events, Reports, Outbox):
+class Journal(Queue, Reviews, Events, Reports, Outbox, Outputs, Products):
     """Thread-safe access to the jobs table. One connection, guarded by a lock: SQLite
     serialises writers anyway, and the daemon's write rate is a few rows a second."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from studiocut.errors import OutputError
 from studiocut.journal.events import write_event
+from studiocut.journal.outputs import owner
 from studiocut.journal.records import (
     DISCARDED,
     FAILED,
@@ -112,9 +113,8 @@ class Queue(Store):
             row = db.execute("SELECT output FROM jobs WHERE id=?", (job_id,)).fetchone()
             earlier = os.fsdecode(row[0]) if row is not None and row[0] is not None else None
             for candidate in candidates:
-                owner = db.execute("SELECT id FROM jobs WHERE output=? AND id<>?",
-                                   (os.fsencode(candidate), job_id)).fetchone()
-                if owner is None and (str(candidate) == earlier or not exists(candidate)):
+                if owner(db, candidate, job_id) is None and (
+                        str(candidate) == earlier or not exists(candidate)):
                     db.execute("UPDATE jobs SET output=? WHERE id=?",
                                (os.fsencode(candidate), job_id))
                     return candidate

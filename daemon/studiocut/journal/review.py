@@ -69,6 +69,13 @@ class Reviews(Store):
                              (cur.lastrowid,)).fetchone()
         return revision_of(row)
 
+    def next_revision(self, job_id: int) -> int:
+        """The number ``add_revision`` gives the job's next revision."""
+        with self._lock:
+            (last,) = self._db.execute("SELECT COALESCE(MAX(number), 0) FROM revisions "
+                                       "WHERE job=?", (job_id,)).fetchone()
+        return int(last) + 1
+
     def revisions(self, job_id: int) -> list[Revision]:
         with self._lock:
             rows = self._db.execute(f"SELECT {REVISION_COLUMNS} FROM revisions WHERE job=? "

@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     publishing_review TEXT,
     original BLOB,
     reshot INTEGER NOT NULL DEFAULT 0,
+    sku TEXT,
+    view INTEGER,
     UNIQUE (profile, source)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
@@ -76,6 +78,44 @@ CREATE TABLE IF NOT EXISTS remote (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS remote_state ON remote (state, queue);
+-- each rendition's output of a job whose profile has several (jobs.output: the first's);
+-- a group being published holds its staged temp files until every rename is done
+CREATE TABLE IF NOT EXISTS outputs (
+    job INTEGER NOT NULL,
+    rendition TEXT NOT NULL,
+    path BLOB NOT NULL,
+    temp BLOB,
+    state TEXT NOT NULL,
+    PRIMARY KEY (job, rendition)
+);
+CREATE INDEX IF NOT EXISTS outputs_path ON outputs (path);
+CREATE INDEX IF NOT EXISTS outputs_state ON outputs (state);
+-- the products of profiles with an sku key: how many views each SKU has, and the framing
+-- its first view set on each rendition's canvas
+CREATE TABLE IF NOT EXISTS products (
+    profile TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    views INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (profile, sku)
+);
+-- the SKU the last barcode card shot into a folder names its later photos with
+CREATE TABLE IF NOT EXISTS cards (
+    profile TEXT NOT NULL,
+    folder BLOB NOT NULL,
+    sku TEXT NOT NULL,
+    job INTEGER NOT NULL,
+    time REAL NOT NULL,
+    PRIMARY KEY (profile, folder)
+);
+CREATE TABLE IF NOT EXISTS lineups (
+    profile TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    rendition TEXT NOT NULL,
+    scale REAL NOT NULL,
+    floor INTEGER NOT NULL,
+    job INTEGER NOT NULL,
+    PRIMARY KEY (profile, sku, rendition)
+);
 """
 
 
@@ -83,6 +123,7 @@ def create(db: sqlite3.Connection) -> None:
     """Create the tables a journal lacks and add the columns an older one lacks."""
     db.executescript(SCHEMA)
     add_missing_columns(db)
+    db.execute("CREATE INDEX IF NOT EXISTS jobs_sku ON jobs (profile, sku)")
 
 
 def add_missing_columns(db: sqlite3.Connection) -> None:
@@ -95,7 +136,8 @@ def add_missing_columns(db: sqlite3.Connection) -> None:
                                ("undo", "TEXT"), ("published", "INTEGER"),
                                ("publishing", "INTEGER"), ("publishing_review", "TEXT"),
                                ("original", "BLOB"),
-                               ("reshot", "INTEGER NOT NULL DEFAULT 0")):
+                               ("reshot", "INTEGER NOT NULL DEFAULT 0"),
+                               ("sku", "TEXT"), ("view", "INTEGER")):
         if column not in have:
             db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {definition}")
 

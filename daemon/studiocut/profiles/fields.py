@@ -161,9 +161,10 @@ def check_name_template(template: str) -> str | None:
         if spec or conversion:
             return f"field '{{{name}}}' may not have a format spec or conversion"
         fields.append(name)
-    if "stem" not in fields:
-        return "must contain {stem}, or every photo would get the same name"
-    rendered = template.format(stem="x", ext="jpg", source_ext="cr2", profile="p")
+    if "stem" not in fields and not {"sku", "view"} <= set(fields):
+        return "must contain {stem} (or {sku} and {view}), or every photo would get the same name"
+    rendered = template.format(stem="x", ext="jpg", source_ext="cr2", profile="p",
+                               rendition="r", sku="s", view=1)
     if rendered.startswith(".") or rendered in ("", ".", ".."):
         return "may not start with a dot"
     return None

@@ -20,11 +20,12 @@ from pathlib import Path
 
 from studiocut.errors import ConfigError
 from studiocut.profiles.fields import Problems
-from studiocut.profiles.schema import Profile, Review
+from studiocut.profiles.renditions import with_suffix
+from studiocut.profiles.schema import Profile, Rendition, Review
 
 # the name template's fields that vary from photo to photo (the others are the same for every
 # photo of a profile)
-_PER_PHOTO = ("{stem}", "{source_ext}")
+_PER_PHOTO = ("{stem}", "{source_ext}", "{sku}", "{view}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def written(profile: Profile) -> list[tuple[str, Path]]:
     folders: list[tuple[str, Path]] = []
     if profile.output is not None:
         folders.append(("output", profile.output))
+        folders.extend((f"renditions[{i}].folder", profile.output / r.folder)
+                       for i, r in enumerate(profile.renditions) if r.folder)
         if profile.review is not None:
             folders.append(("review.folder", review_folder(profile.review, profile.output)))
     if profile.failed is not None:
@@ -171,21 +174,28 @@ def lines(found: Sequence[Breach]) -> list[str]:
 def _outputs_may_collide(a: Profile, b: Profile) -> bool:
     if a.output is None or b.output is None:
         return False
-    first, second = Place.of(a.output), Place.of(b.output)
-    if not (first.within(second) or second.within(first)):
-        return False
-    head_a, tail_a = _fixed_ends(a)
-    head_b, tail_b = _fixed_ends(b)
-    heads_differ = not (head_a.startswith(head_b) or head_b.startswith(head_a))
-    tails_differ = not (tail_a.endswith(tail_b) or tail_b.endswith(tail_a))
-    return not (heads_differ or tails_differ)
+    for one in a.all_renditions:
+        for other in b.all_renditions:
+            first = Place.of(a.output / one.folder)
+            second = Place.of(b.output / other.folder)
+            if not (first.within(second) or second.within(first)):
+                continue
+            head_a, tail_a = _fixed_ends(a, one)
+            head_b, tail_b = _fixed_ends(b, other)
+            heads_differ = not (head_a.startswith(head_b) or head_b.startswith(head_a))
+            tails_differ = not (tail_a.endswith(tail_b) or tail_b.endswith(tail_a))
+            if not (heads_differ or tails_differ):
+                return True
+    return False
 
 
-def _fixed_ends(profile: Profile) -> tuple[str, str]:
-    """The text every output name of ``profile`` starts with and ends with: its name template
-    up to the first and after the last field that changes from photo to photo."""
-    template = profile.encoding.name.replace("{ext}", profile.encoding.ext)
-    template = template.replace("{profile}", profile.name)
+def _fixed_ends(profile: Profile, rendition: Rendition) -> tuple[str, str]:
+    """The text every output name of ``rendition`` starts with and ends with: its name
+    template up to the first and after the last field that changes from photo to photo."""
+    enc = rendition.encoding
+    template = enc.name.replace("{ext}", enc.ext).replace("{profile}", profile.name)
+    template = template.replace("{rendition}", rendition.name)
+    template = with_suffix(template, rendition.suffix)
     cuts = [template.find(field) for field in _PER_PHOTO if field in template]
     ends = [template.rfind(field) + len(field) for field in _PER_PHOTO if field in template]
     if not cuts:

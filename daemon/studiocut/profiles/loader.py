@@ -11,7 +11,7 @@ import yaml
 
 from studiocut.errors import ConfigError
 from studiocut.profiles.parser import parse
-from studiocut.profiles.schema import DEFAULT_INCLUDE, Encoding, Profile, Square
+from studiocut.profiles.schema import DEFAULT_INCLUDE, Canvas, Encoding, Profile
 
 MAX_PROFILE_BYTES = 1_000_000
 MAX_YAML_NODES = 10_000
@@ -148,6 +148,6 @@ def builtin_default(watch: Path | None = None, output: Path | None = None) -> Pr
     plain backdrop), white backdrop, 2000 px square JPEG."""
     return Profile(
         name="default", watch=watch, output=output, model="auto",
-        backdrop=(255, 255, 255), square=Square(), encoding=Encoding(format="jpeg"),
+        backdrop=(255, 255, 255), canvas=Canvas(), encoding=Encoding(format="jpeg"),
         include=DEFAULT_INCLUDE,
     )

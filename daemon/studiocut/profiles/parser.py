@@ -7,7 +7,6 @@ Validation collects every problem of a file before raising, each reported as
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from studiocut.errors import ConfigError
@@ -16,24 +15,24 @@ from studiocut.profiles import folders
 from studiocut.profiles.fields import (
     MISSING,
     Problems,
-    check_name_template,
     parse_bool,
     parse_choice,
-    parse_colour,
     parse_globs,
     parse_number,
     parse_path,
     unknown_keys,
 )
-from studiocut.profiles.schema import (
-    DEFAULT_INCLUDE,
-    FORMATS,
-    NAME_FIELDS,
-    TIFF_COMPRESSIONS,
-    Encoding,
-    Profile,
-    Rgb,
+from studiocut.profiles.renditions import check as check_renditions
+from studiocut.profiles.renditions import (
+    parse_backdrop,
+    parse_canvas,
+    parse_encoding,
+    parse_preset,
+    parse_renditions,
+    parse_sku,
+    with_preset,
 )
+from studiocut.profiles.schema import DEFAULT_INCLUDE, Encoding, Profile, Rendition
 from studiocut.profiles.sections import (
     DISPATCH_KEYS,
     parse_cleanup,
@@ -41,20 +40,20 @@ from studiocut.profiles.sections import (
     parse_key,
     parse_limits,
     parse_matting,
+    parse_metadata,
     parse_model,
     parse_prompt,
     parse_review,
     parse_shadow,
-    parse_square,
 )
 
 TOP_KEYS = (
-    "watch", "output", "model", "matting", "backdrop", "square", "format", "quality",
+    "watch", "output", "model", "matting", "backdrop", "square", "canvas", "format", "quality",
     "png_level", "tiff_compression", "icc", "dpi", "name", "limits", "recursive", "include",
     "ignore", "settle", "watch_mode", "poll_interval", "after", "failed", "retries",
     "device", "require_gpu", "provider_options", "prompt", "key", "cleanup", "review",
     *DISPATCH_KEYS,
-    "shadow",
+    "shadow", "renditions", "sku", "preset", "metadata",
 )  # fmt: skip
 
 
@@ -70,30 +69,21 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
     unknown_keys(data, TOP_KEYS, "", p)
     get = data.get
 
-    backdrop: Rgb | None = (255, 255, 255)
-    if "backdrop" in data:
-        try:
-            backdrop = parse_colour(data["backdrop"])
-        except ValueError:
-            p.add("backdrop", "not a colour", data["backdrop"], '"#RRGGBB" | transparent')
-    default_format = "png" if backdrop is None else "jpeg"
-    encoding = Encoding(
-        format=parse_choice(get("format", MISSING), "format", p, default_format, FORMATS),
-        quality=parse_number(get("quality", MISSING), "quality", p, 92, lo=1, hi=100, integer=True),
-        png_level=parse_number(get("png_level", MISSING), "png_level", p, 1, lo=0, hi=9,
-                               integer=True),
-        tiff_compression=parse_choice(get("tiff_compression", MISSING), "tiff_compression", p,
-                                      "deflate", TIFF_COMPRESSIONS),
-        icc=parse_choice(get("icc", MISSING), "icc", p, "srgb", ("srgb", "original")),
-        dpi=parse_number(get("dpi", MISSING), "dpi", p, 300, lo=1, hi=10000, integer=True),
-        name=get("name", "{stem}.{ext}"),
-    )
-    if not isinstance(encoding.name, str):
-        p.add("name", "must be a text template", encoding.name, "e.g. '{stem}.{ext}'")
-        encoding = replace(encoding, name="{stem}.{ext}")
-    elif (problem := check_name_template(encoding.name)) is not None:
-        p.add("name", problem, encoding.name,
-              "a file name using " + ", ".join(f"{{{f}}}" for f in NAME_FIELDS))
+    preset = parse_preset(get("preset", MISSING), "preset", p)
+    start = with_preset(Rendition("default", encoding=Encoding(), canvas=None), preset)
+    backdrop = parse_backdrop(data, "", p, start.backdrop)
+    sku = parse_sku(get("sku", MISSING), p)
+    default_format = start.encoding.format if preset else "png" if backdrop is None else "jpeg"
+    if preset and "backdrop" in data and "format" not in data:  # as a rendition's would
+        default_format = "png" if backdrop is None else default_format
+    encoding = parse_encoding(data, "", p, start.encoding, default_format=default_format,
+                              sku=sku is not None)
+    canvas = parse_canvas(data, "", p, start.canvas)
+    renditions = parse_renditions(get("renditions", MISSING), p,
+                                  Rendition("default", backdrop, canvas, encoding,
+                                            preset=preset),
+                                  format_given="format" in data or preset is not None,
+                                  sku=sku is not None)
 
     model, custom_model = parse_model(get("model", "u2netp"), p, base)
     prompt = parse_prompt(get("prompt", MISSING), p)
@@ -146,8 +136,12 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
         matting=parse_matting(get("matting", MISSING), p),
         shadow=parse_shadow(get("shadow", MISSING), p),
         backdrop=backdrop,
-        square=parse_square(get("square", MISSING), p),
+        canvas=canvas,
         encoding=encoding,
+        renditions=renditions,
+        sku=sku,
+        preset=preset,
+        metadata=parse_metadata(get("metadata", MISSING), p),
         limits=parse_limits(get("limits", MISSING), p),
         recursive=parse_bool(get("recursive", MISSING), "recursive", p, True),
         include=parse_globs(get("include", MISSING), "include", p) or DEFAULT_INCLUDE,
@@ -181,6 +175,11 @@ def _cross_checks(profile: Profile, p: Problems) -> None:
     if profile.transparent and enc.format == "jpeg":
         p.add("format", "JPEG cannot hold transparency; with 'backdrop: transparent'",
               enc.format, "png | webp | tiff")
+    check_renditions(profile.renditions, p)
+    if profile.dispatch.remote and (len(profile.all_renditions) > 1 or profile.sku):
+        key = "renditions" if len(profile.all_renditions) > 1 else "sku"
+        p.add(key, "the cluster executor makes one output per photo and knows no SKUs yet",
+              key, "executor: local for a profile with renditions or an sku key")
     for breach in folders.breaches([profile]):  # where it may write: one rule for all
         p.add(breach.key, breach.problem, breach.got, breach.expected)
 

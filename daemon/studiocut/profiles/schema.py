@@ -6,7 +6,7 @@ typed values. Models are named through the models registry (``studiocut.models.r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +15,8 @@ from studiocut.models.registry import KeySettings, ModelSpec, Placement, Prompt,
 FORMATS = ("jpeg", "png", "webp", "tiff")
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "tiff": "tif"}
 TIFF_COMPRESSIONS = ("none", "lzw", "deflate")
-NAME_FIELDS = ("stem", "ext", "source_ext", "profile")
+NAME_FIELDS = ("stem", "ext", "source_ext", "profile", "rendition", "sku", "view")
+SKU_SOURCES = ("folder", "sidecar", "barcode")
 
 Rgb = tuple[int, int, int]
 
@@ -90,22 +91,46 @@ class Shadow:
 
 
 @dataclass(frozen=True)
-class Square:
-    """Marketplace framing: the subject centred (or standing on a floor) in an N x N canvas."""
+class Canvas:
+    """Marketplace framing: the subject's box scaled into a ``width`` x ``height`` canvas, less
+    a ``margin`` all round (a fraction of the shorter side below 1, else pixels) or taking
+    ``fill`` of the canvas's limiting side, centred or standing on a ``floor`` (a fraction of
+    the height below 1, else pixels). A subject cut by the photo's edge is flush with that
+    edge of the canvas. ``square: {size: N}`` is the N x N canvas."""
 
-    size: int = 2000
+    width: int = 2000
+    height: int = 2000
     margin: float = 0.05
+    fill: float | None = None  # 0 < fill <= 1; instead of the margin when given
     placement: Literal["center", "bottom"] = "center"
     floor: float = 0.05
     max_upscale: float = 1.5
-    min_size: int | None = None
+    min_size: int | None = None  # the shorter side a small subject may shrink the canvas to
 
-    def margin_px(self, canvas: int) -> float:
-        """Margin in pixels for a canvas of ``canvas`` px: a fraction below 1, else pixels."""
-        return self.margin * canvas if self.margin < 1 else self.margin * canvas / self.size
+    @property
+    def size(self) -> int:
+        """The longer side: a square canvas's side."""
+        return max(self.width, self.height)
 
-    def floor_px(self, canvas: int) -> float:
-        return self.floor * canvas if self.floor < 1 else self.floor * canvas / self.size
+    @property
+    def short(self) -> int:
+        return min(self.width, self.height)
+
+    def margins_px(self, canvas: tuple[int, int]) -> tuple[float, float]:
+        """The (horizontal, vertical) free border in pixels on a canvas of ``canvas`` (width,
+        height) pixels: from ``fill`` when given, else the margin (pixels scale with a canvas
+        shrunk by ``min_size``)."""
+        w, h = canvas
+        if self.fill is not None:
+            return ((1.0 - self.fill) * w / 2, (1.0 - self.fill) * h / 2)
+        side = min(w, h)
+        margin = self.margin * side if self.margin < 1 else self.margin * side / self.short
+        return (margin, margin)
+
+    def floor_px(self, height: int) -> float:
+        """The space under the subject with ``placement: bottom`` on a canvas ``height`` px
+        high (pixels scale with a canvas shrunk by ``min_size``)."""
+        return self.floor * height if self.floor < 1 else self.floor * height / self.height
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,53 @@ class Encoding:
     @property
     def ext(self) -> str:
         return EXTENSIONS[self.format]
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One output of every photo: its ``name`` (unique in the profile), backdrop (None:
+    transparent), ``canvas`` (None: the input's pixel size) and encoding (with the output
+    name's template), written into ``folder`` below the output folder (empty: the output
+    folder itself) with ``suffix`` added to the name's stem, and checked after encoding
+    against marketplace ``preset``'s rules when it names one. A profile without
+    ``renditions:`` has one, made of its own output keys."""
+
+    name: str
+    backdrop: Rgb | None = (255, 255, 255)
+    canvas: Canvas | None = None
+    encoding: Encoding = field(default_factory=Encoding)
+    folder: str = ""
+    suffix: str = ""
+    preset: str | None = None  # the marketplace whose rules the output is checked against
+
+    @property
+    def transparent(self) -> bool:
+        return self.backdrop is None
+
+
+@dataclass(frozen=True)
+class Sku:
+    """Where a photo's product number (SKU) comes from: the ``folder`` it was shot into (the
+    first level under the watched folder), a ``sidecar`` (``<stem>.json`` with an ``"sku"``,
+    else its folder's ``sku.txt``), or the last ``barcode`` card shot into its folder (a
+    card photo names the photos after it and is archived, not published). With
+    ``consistent``, the views of one SKU share the first view's scale and floor line on each
+    framed canvas."""
+
+    source: Literal["folder", "sidecar", "barcode"] = "folder"
+    consistent: bool = True
+
+
+@dataclass(frozen=True)
+class MetadataRules:
+    """What an output carries of the source's metadata: with ``keep`` its EXIF, IPTC and XMP
+    (copyright, creator, keywords, camera settings); with ``gps`` its location too (left out
+    by default: a shoot's location can be a studio's or a photographer's home address); with
+    ``studiocut`` studiocut's own XMP fields (SKU, view, profile, model, revision)."""
+
+    keep: bool = True
+    gps: bool = False
+    studiocut: bool = True
 
 
 @dataclass(frozen=True)
@@ -160,8 +232,12 @@ class Profile:
     matting: Matting = field(default_factory=Matting)
     shadow: Shadow = field(default_factory=Shadow)
     backdrop: Rgb | None = (255, 255, 255)
-    square: Square | None = None
+    canvas: Canvas | None = None
     encoding: Encoding = field(default_factory=Encoding)
+    renditions: tuple[Rendition, ...] = ()  # the `renditions:` key; empty: one, of the above
+    sku: Sku | None = None
+    preset: str | None = None  # the marketplace preset its own output keys start from
+    metadata: MetadataRules = field(default_factory=MetadataRules)
     limits: Limits = field(default_factory=Limits)
     # hot-folder settings, used by the daemon
     recursive: bool = True
@@ -179,6 +255,28 @@ class Profile:
     @property
     def transparent(self) -> bool:
         return self.backdrop is None
+
+    @property
+    def square(self) -> Canvas | None:
+        """The canvas under its name in 0.1, for tools written before canvases of any aspect
+        (bench/throughput.py); ``canvas`` is the name to use."""
+        return self.canvas
+
+    @property
+    def all_renditions(self) -> tuple[Rendition, ...]:
+        """Every output a photo gets, in order: the ``renditions`` key's, or one named
+        ``default`` made of the profile's own output keys."""
+        if self.renditions:
+            return self.renditions
+        return (Rendition("default", self.backdrop, self.canvas, self.encoding,
+                          preset=self.preset),)
+
+    def rendering(self, rendition: Rendition) -> Profile:
+        """This profile as ``rendition`` renders it: its backdrop, canvas and encoding in
+        place of the profile's own (every photo-wide key, the model's and the clean-up's
+        among them, unchanged)."""
+        return replace(self, backdrop=rendition.backdrop, canvas=rendition.canvas,
+                       encoding=rendition.encoding, renditions=(rendition,))
 
     def model_request(self, *, threads: int = 0, cache_dir: Path | None = None) -> Request:
         """What to ask the model registry for: the model, where it runs, its prompt."""

@@ -1,5 +1,7 @@
-"""sections: the nested parts of a profile (matting, square, limits, model, prompt, key,
-cleanup, review), each parsed from its YAML value into its dataclass, every problem recorded.
+"""sections: the nested parts of a profile (matting, limits, model, prompt, key, cleanup,
+review, shadow, dispatch, metadata), each parsed from its YAML value into its dataclass, every
+problem recorded. The output keys (backdrop, framing, encoding, renditions) are
+``renditions``'.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from studiocut.profiles.schema import (
     Dispatch,
     Limits,
     Matting,
+    MetadataRules,
     Review,
     Shadow,
-    Square,
 )
 
 
@@ -62,38 +64,6 @@ def parse_matting(value: object, p: Problems) -> Matting:
         ),
         decontaminate=parse_bool(value.get("decontaminate", MISSING), "matting.decontaminate", p,
                                  d.decontaminate),
-    )
-
-
-def parse_square(value: object, p: Problems) -> Square | None:
-    if value is MISSING or value is False or value is None:
-        return None
-    if value is True:
-        return Square()
-    if not isinstance(value, dict):
-        p.add("square", "must be false or a mapping", value, "false | {size: 2000, margin: 0.05}")
-        return None
-    known = ("size", "margin", "placement", "floor", "max_upscale", "min_size")
-    unknown_keys(value, known, "square.", p)
-    d = Square()
-    size = parse_number(value.get("size", MISSING), "square.size", p, d.size,
-                        lo=16, hi=20000, integer=True)
-    margin = parse_number(value.get("margin", MISSING), "square.margin", p, d.margin, lo=0, hi=size)
-    if 0.5 <= margin < 1 or (margin >= 1 and margin * 2 >= size):
-        p.add("square.margin", "leaves no room for the subject", margin,
-              "a fraction below 0.5, or pixels below half the size")
-    min_size = value.get("min_size", MISSING)
-    return Square(
-        size=size,
-        margin=margin,
-        placement=parse_choice(value.get("placement", MISSING), "square.placement", p,
-                               d.placement, ("center", "bottom")),
-        floor=parse_number(value.get("floor", MISSING), "square.floor", p, d.floor, lo=0,
-                           hi=size / 2),
-        max_upscale=parse_number(value.get("max_upscale", MISSING), "square.max_upscale", p,
-                                 d.max_upscale, lo=0.01, hi=16),
-        min_size=None if min_size in (MISSING, None) else parse_number(
-            min_size, "square.min_size", p, 0, lo=16, hi=size, integer=True) or None,
     )
 
 
@@ -374,3 +344,28 @@ def parse_shadow(value: object, p: Problems) -> Shadow:
         transparent=parse_bool(value.get("transparent", MISSING), "shadow.transparent", p,
                                d.transparent),
     )
+
+
+def parse_metadata(value: object, p: Problems) -> MetadataRules:
+    """``metadata: true`` (the defaults), ``false`` (nothing: neither the source's metadata
+    nor studiocut's fields), or a mapping of ``keep``, ``gps`` and ``studiocut``."""
+    if value is MISSING or value is None or value is True:
+        return MetadataRules()
+    if value is False:
+        return MetadataRules(keep=False, gps=False, studiocut=False)
+    if not isinstance(value, dict):
+        p.add("metadata", "must be true, false or a mapping", value,
+              "true | false | {keep: true, gps: false, studiocut: true}")
+        return MetadataRules()
+    unknown_keys(value, ("keep", "gps", "studiocut"), "metadata.", p)
+    d = MetadataRules()
+    rules = MetadataRules(
+        keep=parse_bool(value.get("keep", MISSING), "metadata.keep", p, d.keep),
+        gps=parse_bool(value.get("gps", MISSING), "metadata.gps", p, d.gps),
+        studiocut=parse_bool(value.get("studiocut", MISSING), "metadata.studiocut", p,
+                             d.studiocut),
+    )
+    if rules.gps and not rules.keep:
+        p.add("metadata.gps", "keeps the source's GPS, but keep: false leaves out all of the "
+              "source's metadata", True, "keep: true, or gps: false")
+    return rules

@@ -108,6 +108,9 @@ def revision_json(revision: Revision) -> dict[str, Any]:
         "kind": revision.kind, "status": revision.status, "created": revision.created,
         "params": revision.params, "size": list(revision.size),
         "media": {kind: base + kind for kind in artefacts.KINDS},
+        "renditions": [{"name": r["name"], "output": r["output"],
+                        "url": base + artefacts.RENDITION + r["name"]}
+                       for r in artefacts.renditions_of(revision)],
     }
 
 

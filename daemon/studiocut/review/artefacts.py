@@ -21,6 +21,7 @@ import contextlib
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from studiocut.journal import Revision
 
 THUMB_SIDE = 320
 KINDS = ("thumb", "cutout", "mask", "overlay", "before", "result")
+RENDITION = "rendition-"  # a media kind: rendition-<name>, one of a photo's renditions whole
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
                  "webp": "image/webp", "tif": "image/tiff", "tiff": "image/tiff"}
 MAX_CROP_PIXELS = 16_000_000
@@ -64,17 +66,22 @@ class Store:
         self.root = root
 
     def write(self, job_id: int, before: np.ndarray, alpha: np.ndarray, result: bytes,
-              ext: str, *, with_before: bool = True, published: Path | None = None) -> str:
+              ext: str, *, with_before: bool = True, published: Path | None = None,
+              renditions: Sequence[tuple[str, bytes, Path | None]] = ()) -> str:
         """Write a revision's artefacts (``before.jpg`` only ``with_before``); return its
         folder name (relative to the store). ``published`` is the output file just written
         with ``result``: the artefact becomes a hard link to it, which costs no space and
-        keeps these bytes when a later revision replaces the output (a new file)."""
+        keeps these bytes when a later revision replaces the output (a new file). The other
+        ``renditions`` of a photo (file name, bytes, output just written or None) are kept
+        beside it, published together with it."""
         folder = f"{job_id}/{secrets.token_hex(6)}"
         final = self.root / folder
         temp = final.with_name(final.name + atomic.TEMP_SUFFIX)
         temp.mkdir(parents=True)
         try:
             _keep_result(temp / f"result.{ext}", result, published)
+            for name, data, output in renditions:
+                _keep_result(temp / name, data, output)
             if with_before:
                 _imwrite(temp / "before.jpg", before[..., ::-1], BEFORE_JPEG)  # OpenCV: BGR
             a8 = cv2.convertScaleAbs(alpha, alpha=255.0)
@@ -100,6 +107,15 @@ class Store:
     def result(self, revision: Revision) -> bytes:
         return (self.folder(revision) / f"result.{revision.ext}").read_bytes()
 
+    def rendition(self, revision: Revision, name: str) -> bytes:
+        """The bytes of one of the revision's renditions (the first is its result)."""
+        for index, rendition in enumerate(renditions_of(revision)):
+            if rendition["name"] == name:
+                if index == 0:
+                    return self.result(revision)
+                return (self.folder(revision) / rendition["file"]).read_bytes()
+        raise ValueError(f"revision {revision.number} has no rendition {name!r}")
+
     def alpha(self, revision: Revision) -> np.ndarray:
         """The revision's alpha (float32 in [0, 1]); stored even when ``before.jpg`` is not."""
         alpha = _read(self.folder(revision) / "alpha.png", cv2.IMREAD_GRAYSCALE)
@@ -113,6 +129,10 @@ class Store:
     def media(self, revision: Revision, kind: str, view: View) -> tuple[bytes, str]:
         """The bytes and content type of one view of a revision; raise FileNotFoundError when
         its artefacts are gone, ValueError for a bad kind or crop."""
+        if kind.startswith(RENDITION):
+            name = kind[len(RENDITION):]
+            ext = next((r["ext"] for r in renditions_of(revision) if r["name"] == name), "")
+            return self.rendition(revision, name), CONTENT_TYPES.get(ext, "image/png")
         if kind not in KINDS:
             raise ValueError(f"unknown media kind {kind!r} (known: {', '.join(KINDS)})")
         folder = self.folder(revision)
@@ -180,6 +200,13 @@ class Store:
             with contextlib.suppress(OSError):
                 job_folder.rmdir()  # only when empty
         return count
+
+
+def renditions_of(revision: Revision) -> list[dict[str, str]]:
+    """The renditions a revision holds, in the profile's order (``name``, ``ext``, ``file``
+    in its folder, ``output`` name); empty for a photo of one rendition."""
+    found = revision.params.get("renditions")
+    return found if isinstance(found, list) else []
 
 
 def _keep_result(path: Path, result: bytes, published: Path | None) -> None:

@@ -10,9 +10,10 @@ import time
 
 from studiocut import atomic, faults, journal
 from studiocut.errors import StudiocutError
-from studiocut.imaging import reviewcopy
+from studiocut.imaging import delivery, reviewcopy
 from studiocut.journal import Job, Revision
 from studiocut.profiles import inside
+from studiocut.review import artefacts
 from studiocut.review.lookup import Lookup, Refused, undo_record
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ class Publishing(Lookup):
         if current is None or current.status == journal.DISCARDED:
             raise Refused(f"{job.source.name}: revision {revision.number} is gone (the photo "
                           "was shot again, or the revision purged)")
+        if artefacts.renditions_of(revision):
+            return self._publish_group(job, revision, review)
         data = self.store.result(revision)
         dest = job.output
         if dest.suffix.lower() != "." + revision.ext:
@@ -89,18 +92,50 @@ class Publishing(Lookup):
         log.info("%s: revision %d published to %s", job.source.name, revision.number, dest)
         return revision
 
+    def _publish_group(self, job: Job, revision: Revision, review: str | None) -> Revision:
+        """Write every rendition of ``revision`` to its reserved output, all or none (the
+        group staged in the journal first), journalled before and after like a publish."""
+        profile = self._profile_of(job)
+        assert profile.output is not None
+        reserved = dict(self.journal.outputs_of(job.id))
+        listed = artefacts.renditions_of(revision)
+        if any(r["name"] not in reserved or not reserved[r["name"]].name.endswith(
+                "." + r["ext"]) for r in listed):
+            raise Refused(f"{job.source.name}: its profile's renditions changed since revision "
+                          f"{revision.number} was made; shoot it again to make them anew")
+        files = [(reserved[r["name"]], self.store.rendition(revision, r["name"]))
+                 for r in listed]
+        self.journal.begin_publish(job.id, revision.number, review)
+        try:
+            delivery.write_all(files, profile, output_root=profile.output, source=job.source,
+                               flags=(), signals=None,
+                               staged=lambda pairs: self.journal.stage_outputs(job.id, pairs))
+        except StudiocutError:
+            self.journal.end_publish(job.id, job.published)
+            raise
+        self.journal.end_outputs(job.id)
+        faults.point("after-publish-write", files[0][0])
+        self.journal.end_publish(job.id, revision.number)
+        log.info("%s: revision %d published to %s", job.source.name, revision.number,
+                 ", ".join(str(dest) for dest, _ in files))
+        return revision
+
     def _unpublish(self, job: Job, *, review: str | None = None) -> None:
-        """Take the job's output out of the output folder, journalled like a publish."""
+        """Take the job's outputs (every rendition's) out of the output folder, journalled
+        like a publish."""
         assert job.output is not None
         self.journal.begin_publish(job.id, WITHDRAW, review)
-        with contextlib.suppress(FileNotFoundError):
-            job.output.unlink()
-        atomic.fsync_dir(job.output.parent)
+        outputs = [path for _, path in self.journal.outputs_of(job.id)] or [job.output]
+        for output in outputs:
+            with contextlib.suppress(FileNotFoundError):
+                output.unlink()
+            atomic.fsync_dir(output.parent)
         self.journal.end_publish(job.id, None)
 
     def _withdraw_review_copy(self, job: Job) -> None:
         profile = self._profile_of(job)
         if profile.review is None or job.output is None or profile.output is None:
             return
-        with contextlib.suppress(ValueError, OSError):
-            reviewcopy.withdraw(job.output, output_root=profile.output, rules=profile.review)
+        for output in [path for _, path in self.journal.outputs_of(job.id)] or [job.output]:
+            with contextlib.suppress(ValueError, OSError):
+                reviewcopy.withdraw(output, output_root=profile.output, rules=profile.review)

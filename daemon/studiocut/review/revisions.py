@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from studiocut import journal
 from studiocut.errors import ModelError, StudiocutError
 from studiocut.imaging import decode, encode, pipeline
+from studiocut.imaging.metadata import Metadata
 from studiocut.journal import Job, Revision
 from studiocut.models import predict, registry
 from studiocut.models.registry import MaskModel
@@ -38,16 +40,38 @@ class Revisions(Lookup):
         for."""
         assert outcome.framed is not None and outcome.data is not None
         framed = outcome.framed
-        ext = profile.encoding.ext
+        ext = profile.all_renditions[0].encoding.ext
         eager = bool(outcome.flags) or outcome.held or profile.after == "delete"
+        listed, extra = self._renditions(job, outcome, profile)
         folder = self.store.write(job.id, framed.before, framed.alpha, outcome.data, ext,
                                   with_before=eager,
-                                  published=None if outcome.held else outcome.output)
+                                  published=None if outcome.held else outcome.output,
+                                  renditions=extra)
         h, w = framed.alpha.shape
-        revision = self.journal.add_revision(
-            job.id, "auto", {"framing": framing(framed), **backdrop(framed)}, (w, h), ext,
-            folder)
+        params = {"framing": framing(framed), **backdrop(framed)}
+        if listed:
+            params["renditions"] = listed
+        revision = self.journal.add_revision(job.id, "auto", params, (w, h), ext, folder)
         return revision.number
+
+    def _renditions(self, job: Job, outcome: pipeline.Outcome, profile: Profile,
+                    ) -> tuple[list[dict[str, str]], list[tuple[str, bytes, Path | None]]]:
+        """A photo's renditions as its revision lists them (name, ext, file in the
+        revision's folder, output name), and the files to keep beside its result (every
+        rendition but the first); nothing for a photo of one rendition."""
+        if len(outcome.renditions) <= 1:
+            return [], []
+        outputs = dict(self.journal.outputs_of(job.id))
+        exts = {r.name: r.encoding.ext for r in profile.all_renditions}
+        listed, extra = [], []
+        for index, rendered in enumerate(outcome.renditions):
+            ext, output = exts[rendered.name], outputs[rendered.name]
+            file = f"result.{ext}" if index == 0 else f"rendition-{index}.{ext}"
+            listed.append({"name": rendered.name, "ext": ext, "file": file,
+                           "output": output.name})
+            if index:
+                extra.append((file, rendered.data, None if outcome.held else output))
+        return listed, extra
 
     # ------------------------------------------------------------------ made by a person
 
@@ -93,8 +117,13 @@ class Revisions(Lookup):
 
     def _settings(self, job: Job, profile_name: str | None,
                   model_name: str | None) -> tuple[Profile, MaskModel]:
-        """The job's profile and model, or another running profile's, or another model."""
+        """The job's profile and model, or another running profile's, or another model.
+        A photo of several renditions is refused: a refine or re-run makes one image."""
         profile, model = self._running(job)
+        if len(profile.all_renditions) > 1 or self.journal.outputs_of(job.id):
+            raise Refused(f"{job.source.name}: a photo with several renditions cannot be "
+                          "refined or re-run here yet: approve or reject it as it is, or "
+                          "shoot it again", 400)
         if profile_name and profile_name != profile.name:
             other = self.profiles.running(profile_name)
             if other is None:
@@ -149,8 +178,11 @@ class Revisions(Lookup):
     def _revision(self, job: Job, kind: str, params: dict[str, Any], before: np.ndarray,
                   alpha: np.ndarray, image: np.ndarray, profile: Profile, *,
                   framed: pipeline.Framed | None = None) -> Revision:
-        icc, exif = (framed.icc, framed.exif) if framed else (decode.srgb_icc(), None)
-        data = encode.encode(image, profile.encoding, icc=icc, exif=exif)
+        if framed is not None:
+            icc, meta = framed.icc, framed.metadata
+        else:  # made from the review copy: the original's metadata is not at hand
+            icc, meta = decode.srgb_icc(), pipeline.output_metadata(Metadata(), profile)
+        data = encode.encode(image, profile.encoding, icc=icc, metadata=meta)
         folder = self.store.write(job.id, before, alpha, data, profile.encoding.ext)
         h, w = alpha.shape
         with self._lock:
@@ -192,7 +224,9 @@ class Revisions(Lookup):
             framed = self._framed.get(key)
         if framed is not None:
             return framed
-        framed = pipeline.frame_photo(original, model, profile)
+        # the first rendition's canvas: the one a photo's revision holds
+        framed = pipeline.frame_photo(original, model, profile.rendering(
+            profile.all_renditions[0]))
         with self._lock:
             self._framed[key] = framed
             while len(self._framed) > 2:  # each holds a full canvas: keep few

@@ -196,7 +196,25 @@ function buildRevision(rev) {
   btn.disabled = live || stageBusy();
   btn.title = live ? 'This revision is in the output folder' : 'Publish this revision to the output folder';
   li.append(info, status, btn);
+  if (Array.isArray(rev.renditions) && rev.renditions.length) li.append(buildRenditions(rev));
   return li;
+}
+
+/** A photo's renditions (each output it is delivered as), each opening whole in a new tab;
+ * publishing or approving the revision publishes every one of them together. */
+function buildRenditions(rev) {
+  const list = el('ul', 'rev-renditions');
+  list.title = 'Every rendition of this revision: published together';
+  for (const r of rev.renditions) {
+    const link = el('a', 'rev-rendition', `${r.name}: ${r.output}`);
+    link.href = r.url;
+    link.target = '_blank';
+    link.rel = 'noopener';
+    const item = el('li');
+    item.append(link);
+    list.append(item);
+  }
+  return list;
 }
 
 function onRevisionsClick(e) {
