@@ -330,7 +330,7 @@ def _rounded_box(x: np.ndarray, y: np.ndarray, half_w: float, half_h: float,
     """Signed distance to a box with rounded corners centred on the origin."""
     qx, qy = np.abs(x) - (half_w - radius), np.abs(y) - (half_h - radius)
     outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0))
-    return outside + np.minimum(np.maximum(qx, qy), 0) - radius
+    return np.asarray(outside + np.minimum(np.maximum(qx, qy), 0) - radius)
 
 
 # --------------------------------------------------------------------------- machine load
@@ -564,7 +564,7 @@ def floor(photos: list[Path], profile: profiles.Profile, *, cores: int) -> dict[
                              interpolation=cv2.INTER_AREA)
         if profile.backdrop is None:
             rgb = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
-        encode.encode(rgb, profile.encoding, icc=None, exif=None)
+        encode.encode(rgb, profile.encoding, icc=None, metadata=None)
 
     def work(share: list[bytes]) -> None:
         for data in share:
