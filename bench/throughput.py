@@ -35,6 +35,7 @@ Run from the repository root::
     python bench/throughput.py --free            # the same with a free model
     python bench/throughput.py --png --free      # transparent 2000 px square PNG profile
     python bench/throughput.py --count 5 --size 3000x2000 --profile my.yaml
+    python bench/throughput.py --renditions 3    # what each rendition beyond one costs
 
 No figure here is asserted: timings depend on the machine and are read by people.
 """
@@ -61,6 +62,7 @@ import simplejpeg
 from PIL import Image
 
 import free_model
+import renditions
 import stages
 from studiocut import profiles
 from studiocut.errors import StudiocutError
@@ -92,6 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.free:
         profile_arg = str(free_model.free_profile(profile, profile_arg, workdir / "free"))
         profile = profiles.resolve(profile_arg, None)
+    many_arg = None
+    if args.renditions > 1:  # the profile's first rendition alone, then N of them
+        try:
+            many_arg = str(renditions.write(profile, profile_arg, args.renditions,
+                                            workdir / "renditions"))
+            profile_arg = str(renditions.write(profile, profile_arg, 1, workdir / "renditions"))
+            profile = profiles.resolve(profile_arg, None)
+            profiles.resolve(many_arg, None)
+        except (ValueError, StudiocutError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
 
     photos = ensure_photos(workdir / f"photos-{size[0]}x{size[1]}-v{GENERATOR_VERSION}",
                            args.count, size)
@@ -110,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     out = workdir / f"out-{profile.name}"
     with OtherLoad() as load_run:
         run = run_process(profile_arg, photos, out, jobs=args.jobs)
+    many = None
+    if many_arg is not None:
+        with OtherLoad() as load_many:
+            many = run_process(many_arg, photos, workdir / f"out-{profile.name}-many",
+                               jobs=args.jobs)
     with OtherLoad() as load_after:
         base_after = baseline()
     startup = measure_startup(profile_arg, jobs=args.jobs or min(cores, len(photos)), cores=cores)
@@ -156,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
     print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    if many is not None and many_arg is not None:
+        print()
+        print(_renditions_report(run, many, args.renditions, startup, n, load_many.cores))
     if args.rembg is not None:
         seconds, rss = run_rembg(args.rembg, photos, workdir / "out-rembg")
         per_second = len(photos) / seconds
@@ -166,7 +187,31 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(stages.profile_stages(photos[: min(len(photos), 6)], profile,
                                     workdir / "out-stages"))
-    return 1 if run.failed else 0
+    return 1 if run.failed or (many is not None and many.failed) else 0
+
+
+def _renditions_report(one: ProcessRun, many: ProcessRun, count: int, startup: Startup, n: int,
+                       load: float | None) -> str:
+    """The cost of the renditions beyond the first: the same photos through the profile's
+    first rendition alone and through ``count`` renditions (``renditions.KINDS``)."""
+    def cpu(run: ProcessRun) -> float:
+        return (run.user - startup.cpu + run.system) / n
+
+    def rate(run: ProcessRun) -> float:
+        return n / (run.wall - startup.wall)
+
+    extra = (cpu(many) - cpu(one)) / (count - 1)
+    kinds = ", ".join(kind["name"] for kind in renditions.KINDS[:count])
+    lines = [f"renditions ({kinds}), one cut-out a photo:",
+             f"  {'renditions':<10} {'images/s':>9} {'CPU-s an image':>15} {'peak RSS (MB)':>14}"]
+    for label, run in (("1", one), (str(count), many)):
+        lines.append(f"  {label:<10} {rate(run):9.2f} {cpu(run):15.3f} {run.peak_mb:14.0f}")
+    lines.append(f"  each extra rendition: {extra:+.3f} CPU-s an image, "
+                 f"{extra / cpu(one):.0%} of one rendition's photo")
+    if load is not None:
+        lines.append(f"  CPU used by other processes during the {count}-rendition run: "
+                     f"{load:.2f} cores")
+    return "\n".join(lines)
 
 
 def _network(profile: profiles.Profile) -> str:
@@ -226,6 +271,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--free", action="store_true",
                         help="run the profile with a free model (free_model.py): the "
                         "pipeline's own rate, against the floor of decode, resize and encode")
+    parser.add_argument("--renditions", type=int, default=1, metavar="N",
+                        help="also run the profile with N renditions (renditions.py, at most "
+                        f"{len(renditions.KINDS)}) against its first alone, and report what "
+                        "each extra rendition costs")
     parser.add_argument("--no-stages", action="store_true",
                         help="leave out the per-stage profile of a few photos")
     return parser
