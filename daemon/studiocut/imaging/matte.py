@@ -241,8 +241,9 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
     if rules.min_island <= 0 and rules.max_hole <= 0 and rules.keep == "all" and (
             rules.min_subject <= 0):
         return alpha
-    inside = (alpha > 0.5).astype(np.uint8)
-    # the areas by bincount: OpenCV's labelling takes 4 ms for 4 MP, its statistics 18 more
+    # thresholds by OpenCV's vectorised scans (1 ms for 4 MP against numpy's 5), the areas
+    # by bincount: OpenCV's labelling takes 4 ms for 4 MP, its statistics 18 more
+    inside = cv2.inRange(alpha, _ABOVE_HALF, 2.0)
     count, labels = cv2.connectedComponents(inside, connectivity=8)
     if count <= 1 or (count == 2 and rules.max_hole <= 0):
         return alpha  # no subject, or one and no holes to fill: nothing to drop or fill
@@ -262,7 +263,7 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
         result = alpha.astype(np.float32)  # a copy: the caller's alpha stays as it was
         result[gone] = 0.0
     if rules.max_hole > 0:
-        holes = (result <= 0.5).astype(np.uint8)
+        holes = cv2.inRange(result, -1.0, 0.5)
         n, hole_labels, hole_stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
         h, w = alpha.shape
         fill = np.zeros(n, dtype=bool)
@@ -273,12 +274,15 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
         if fill.any():
             filled = fill[hole_labels]
             # with their soft rim, when the whole dip is small and enclosed by solid subject
-            filled |= _own_surround(result < 0.996, filled, (holes == 1) & ~filled,
+            filled |= _own_surround(result < 0.996, filled, (holes > 0) & ~filled,
                                     max_area=rules.max_hole * total)
             if result is alpha:
                 result = alpha.astype(np.float32)
             result[filled] = 1.0
     return result
+
+
+_ABOVE_HALF = float(np.nextafter(np.float32(0.5), np.float32(1)))  # inRange is inclusive
 
 
 def _own_surround(region: np.ndarray, seeds: np.ndarray, others: np.ndarray, *,
