@@ -18,7 +18,7 @@ from quality import metrics, warm_up
 from studiocut import profiles
 from studiocut.errors import StudiocutError
 from studiocut.imaging import pipeline
-from studiocut.models import predict
+from studiocut.models import predict, registry
 
 BACKDROPS = ("white", "grey", "green", "pale")
 METHODS = {  # name: (model, matting)
@@ -49,7 +49,7 @@ def photos(set_name: str, eval_dir: Path) -> dict[str, list[tuple[Path, Path, Pa
                 for gt in gts] for b in BACKDROPS}
 
 
-def score(image: Path, gt_path: Path, trimap: Path, model: predict.MaskModel,
+def score(image: Path, gt_path: Path, trimap: Path, model: registry.MaskModel,
           profile: profiles.Profile) -> tuple[float, float, float, str | None, bool]:
     """(mae, band, seconds, the path auto took, whether matting failed) for one photo;
     a failed cut counts as all-zero alpha."""

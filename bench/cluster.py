@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from cluster_harness import Cluster, wait_for
 from daemon_harness import shoot
 
-PROFILE = {"model": "u2netp", "key": None, "backdrop": "#ffffff", "format": "jpeg",
-           "square": False, "settle": 0.2}
+PROFILE: dict[str, Any] = {"model": "u2netp", "key": None, "backdrop": "#ffffff",
+                           "format": "jpeg", "square": False, "settle": 0.2}
 
 
 def batch(root: Path, *, processes: int, count: int, size: tuple[int, int],
@@ -67,7 +67,7 @@ def batch(root: Path, *, processes: int, count: int, size: tuple[int, int],
         studio.close()
     latencies = [outputs[Path(n).stem] - t for n, t in dropped.items() if Path(n).stem in outputs]
     finished = [text.count(f"{n}: ok") for n in dropped]
-    figures = {
+    figures: dict[str, Any] = {
         "processes": processes, "photos": count,
         "photos_per_s": round(count / (max(outputs.values()) - min(dropped.values())), 3),
         "latency_p50_s": round(statistics.median(latencies), 3),

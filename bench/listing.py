@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import statistics
 import sys
 import time
@@ -64,7 +65,7 @@ def main() -> int:
     }
     for name, photo in photos.items():
         found = barcode.read_card(photo)
-        ms = median_ms(lambda photo=photo: barcode.read_card(photo), args.repeat)
+        ms = median_ms(functools.partial(barcode.read_card, photo), args.repeat)
         print(f"read_card, {name} ({photo.shape[1]} x {photo.shape[0]}): {ms:.2f} ms "
               f"-> {found!r}")
 
@@ -74,7 +75,7 @@ def main() -> int:
     no_white = dataclasses.replace(amazon, white=False)
     for name, preset in (("amazon", amazon), ("amazon without the white check", no_white)):
         reasons = compliance.check(data, preset, subject=alpha)
-        ms = median_ms(lambda preset=preset: compliance.check(data, preset, subject=alpha),
+        ms = median_ms(functools.partial(compliance.check, data, preset, subject=alpha),
                        args.repeat)
         print(f"compliance.check, {name} ({len(data) / 1e6:.1f} MB JPEG, "
               f"{amazon.canvas[0]} px): {ms:.2f} ms -> {reasons!r}")

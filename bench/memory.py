@@ -1,13 +1,13 @@
 """Memory of a long stream: peak RSS over many 24 MP photos, and whether it stays flat.
 
-    python bench/memory.py [--count 1000] [--profile default] [--jobs 0]
+    python bench/memory.py [--count 1000] [--profile bench/profiles/square-jpeg.yaml] [--jobs 0]
     python bench/memory.py --daemon [--count 1000]
 
 By default ``studiocut process`` takes the photos as one batch; with ``--daemon``,
 ``studiocut run`` (review page on, as a studio runs it) finds them in its watched folder as
-one backlog, on a profile like the default one (u2netp, 2000 px white square JPEG). The photos
-are the throughput benchmark's synthetic 6000 x 4000 JPEGs, linked --count times (hard links:
-studiocut never follows symbolic links).
+one backlog, on a profile like bench/profiles/square-jpeg.yaml (u2netp, 2000 px white square
+JPEG). The photos are the throughput benchmark's synthetic 6000 x 4000 JPEGs, linked --count
+times (hard links: studiocut never follows symbolic links).
 
 The peak is the kernel's high-water mark of the process's RSS (VmHWM, which no sampling
 misses); "flat" compares the RSS after the first tenth of the photos with the RSS at the end,
@@ -53,7 +53,10 @@ def memory_mb(pid: int) -> tuple[float, float] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--profile", default="default", help="for process (default: default)")
+    parser.add_argument("--profile", default=str(Path(__file__).parent / "profiles" /
+                                                  "square-jpeg.yaml"),
+                        help="for process (default: bench/profiles/square-jpeg.yaml, u2netp to "
+                        "a 2000 px white-square JPEG; `default` is the built-in model: auto)")
     parser.add_argument("--jobs", type=int, default=0, help="workers (0: one a core)")
     parser.add_argument("--daemon", action="store_true", help="run the daemon on a backlog")
     parser.add_argument("--workdir", type=Path,

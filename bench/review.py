@@ -48,7 +48,7 @@ def canvas(side: int) -> tuple[np.ndarray, np.ndarray]:
     alpha = np.zeros((side, side), np.float32)
     cv2.rectangle(alpha, (side // 3, side // 5), (2 * side // 3, 9 * side // 10), 1.0, -1)
     cv2.circle(alpha, (side // 2, side // 5), side // 6, 1.0, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), 1.5)
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), 1.5), np.float32)
     texture = rng.integers(0, 40, (side, side, 3), dtype=np.uint8)
     subject = (np.array([40, 110, 70], np.uint8) + texture)
     before = (alpha[..., None] * subject + (1 - alpha[..., None]) * before).astype(np.uint8)

@@ -1,39 +1,41 @@
-"""Throughput of ``studiocut process`` against bare model inference (on demand, not in CI).
+"""Throughput of ``studiocut process`` against a baseline measured in the same run (on
+demand, not in CI).
 
 Measures, in one run on the same machine:
 
-1. bare inference: ONNX Runtime running the embedded u2netp on one preprocessed 1x3x320x320
-   tensor, with the session options studiocut uses, in the two layouts that fit the cores:
-   one session with intra-op threads = cores, called sequentially (what ``studiocut`` does:
-   one inference at a time on every core, the workers decoding and encoding meanwhile); and
-   one session with one intra-op thread called concurrently from one thread per core. The
-   better of the two is the baseline.
+1. the baseline. With a real model: bare inference, ONNX Runtime running the model (u2netp
+   for ``auto``) on one preprocessed 1x3x320x320 tensor with studiocut's session options, in
+   the two layouts that fit the cores (one session with intra-op threads = cores, called
+   sequentially; one session with one intra-op thread called from one thread per core); the
+   better is the baseline. With ``--free`` (a free model, ``free_model.py``: the pipeline's
+   own rate, what a station with a fast GPU sees): the floor, what any pipeline must do to a
+   photo (decode the JPEG at full size, resize to the output's size, encode it), one thread
+   per core.
 2. ``python -m studiocut process --profile P --out DIR FILES`` as a subprocess on N synthetic
    6000 x 4000 product photos (JPEG, about 6-7 MB each: a textured subject with soft edges and
    a contact shadow on a light seamless backdrop with a gradient and sensor noise), generated
    once into ``--workdir`` and reused by later runs.
+3. the stages of one photo (``stages.py``): the CPU milliseconds of decode, preview, model,
+   matte, framing, decontamination, composite, encode, write and journal.
 
 images/s of ``process`` is N over its wall time less its start-up. Start-up (interpreter,
 imports, profile, model load: everything ``process`` does before its first photo) is measured
 separately, as the median wall time of 3 subprocesses that do exactly that and exit. Peak RSS
-is the child's own high-water mark (VmHWM, read every 20 ms while it runs): ``ru_maxrss`` of a
-child would do only if it were not started by vfork, which hands it the benchmark's own peak
-(its ONNX Runtime arenas) until exec. Bare inference is measured before and after the run and
-averaged.
+is the child's own high-water mark (VmHWM, read every 20 ms while it runs). The baseline is
+measured before and after the run and averaged.
 
 Wall-clock rates move with whatever else runs on the machine, so the report also gives figures
 that move much less: the CPU-seconds an image of ``process`` (user and system, start-up
-excluded; system time is mostly page faults) and of inference, the rate that CPU cost allows
-on all cores, and the CPU other processes used during each measurement (from /proc/stat).
-``--stages`` adds the wall and CPU milliseconds of each stage of ``pipeline.process`` on a
-few photos, in this process, one photo at a time, with the model threads the CLI would use
-(stages that call OpenCV may use more threads than the CPU column shows).
+excluded; system time is mostly page faults) and of the baseline, the rate that CPU cost
+allows on all cores, and the CPU other processes used during each measurement (/proc/stat).
 
 Run from the repository root::
 
-    python bench/throughput.py                   # 20 photos, built-in default profile
-    python bench/throughput.py --png             # transparent 2000 px square PNG profile
-    python bench/throughput.py --count 5 --size 3000x2000 --profile my.yaml --stages
+    python bench/throughput.py                   # 20 photos, u2netp to a white-square JPEG
+    python bench/throughput.py --free            # the same with a free model
+    python bench/throughput.py --png --free      # transparent 2000 px square PNG profile
+    python bench/throughput.py --count 5 --size 3000x2000 --profile my.yaml
+    python bench/throughput.py --renditions 3    # what each rendition beyond one costs
 
 No figure here is asserted: timings depend on the machine and are read by people.
 """
@@ -50,25 +52,27 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image
 
-from studiocut import atomic, profiles
+import free_model
+import renditions
+import stages
+from studiocut import profiles
 from studiocut.errors import StudiocutError
-from studiocut.imaging import composite, decode, encode, frame, matte, pipeline
+from studiocut.imaging import decode, encode
 from studiocut.models import predict, registry
 from studiocut.models.saliency import OnnxSaliencyModel
 
 BENCH = Path(__file__).resolve().parent
 SQUARE_PNG = BENCH / "profiles" / "square-png.yaml"
+SQUARE_JPEG = BENCH / "profiles" / "square-jpeg.yaml"
 GENERATOR_VERSION = 1  # bump when the synthetic photos change, so caches are not reused
 JPEG_QUALITY = 95
 
@@ -87,6 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cores = os.cpu_count() or 1
     workdir = args.workdir.expanduser().absolute()
+    if args.free:
+        profile_arg = str(free_model.free_profile(profile, profile_arg, workdir / "free"))
+        profile = profiles.resolve(profile_arg, None)
+    many_arg = None
+    if args.renditions > 1:  # the profile's first rendition alone, then N of them
+        try:
+            many_arg = str(renditions.write(profile, profile_arg, args.renditions,
+                                            workdir / "renditions"))
+            profile_arg = str(renditions.write(profile, profile_arg, 1, workdir / "renditions"))
+            profile = profiles.resolve(profile_arg, None)
+            profiles.resolve(many_arg, None)
+        except (ValueError, StudiocutError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
 
     photos = ensure_photos(workdir / f"photos-{size[0]}x{size[1]}-v{GENERATOR_VERSION}",
                            args.count, size)
@@ -94,67 +112,111 @@ def main(argv: list[str] | None = None) -> int:
     for photo in photos:  # the same page-cache state for every stage: all in memory
         photo.read_bytes()
 
-    runs = max(20, args.count)
+    def baseline() -> dict[str, Rate]:
+        if args.free:
+            return floor(photos, profile, cores=cores)
+        return bare_inference(photos[0], _network(profile), cores=cores,
+                              runs=max(20, args.count))
+
     with OtherLoad() as load_before:
-        bare_before = bare_inference(photos[0], profile.model, cores=cores, runs=runs)
+        base_before = baseline()
     out = workdir / f"out-{profile.name}"
     with OtherLoad() as load_run:
         run = run_process(profile_arg, photos, out, jobs=args.jobs)
-    peak_rss_mb = run.peak_mb
+    many = None
+    if many_arg is not None:
+        with OtherLoad() as load_many:
+            many = run_process(many_arg, photos, workdir / f"out-{profile.name}-many",
+                               jobs=args.jobs)
     with OtherLoad() as load_after:
-        bare_after = bare_inference(photos[0], profile.model, cores=cores, runs=runs)
+        base_after = baseline()
     startup = measure_startup(profile_arg, jobs=args.jobs or min(cores, len(photos)), cores=cores)
 
     net = run.wall - startup.wall
     rate = len(photos) / net
-    bare = {k: (bare_before[k].per_second + bare_after[k].per_second) / 2 for k in bare_before}
-    best = max(bare.values())
+    base = {k: (base_before[k].per_second + base_after[k].per_second) / 2 for k in base_before}
+    best = max(base.values())
     workload = (f"{len(photos)} x {size[0]}x{size[1]} JPEG ({megabytes:.1f} MB avg) -> "
                 f"{profile.name} ({_describe(profile)})")
+    what = ("the floor (decode at full size, resize, encode)" if args.free else
+            f"bare {_network(profile)} inference")
     print()
-    print(f"bare {profile.model} inference, {cores} cores, {runs} runs each, images/s (CPU-s an "
-          "image) before / after the process run; the baseline is the better layout's mean:")
-    for k in bare:
-        print(f"  {k:<50} {bare_before[k].per_second:5.2f} ({bare_before[k].cpu:.3f}) / "
-              f"{bare_after[k].per_second:5.2f} ({bare_after[k].cpu:.3f})")
+    print(f"{what}, {cores} cores, images/s (CPU-s an image) before / after the process run; "
+          "the baseline is the better layout's mean:")
+    for k in base:
+        print(f"  {k:<50} {base_before[k].per_second:5.2f} ({base_before[k].cpu:.3f}) / "
+              f"{base_after[k].per_second:5.2f} ({base_after[k].cpu:.3f})")
     n = len(photos)
     user = (run.user - startup.cpu) / n  # start-up CPU is nearly all user time
+    per_photo = user + run.system / n
     print(f"studiocut process: wall {run.wall:.2f} s, start-up {startup.wall:.2f} s (measured "
           f"separately), net {net:.2f} s; {run.failed} failed; rate including start-up "
           f"{n / run.wall:.2f} images/s")
     print(f"  CPU an image after start-up: {user:.3f} s user + {run.system / n:.3f} s system; "
           f"{run.faults / n:,.0f} minor page faults an image")
-    inference_cpu = min(r.cpu for r in (*bare_before.values(), *bare_after.values()))
-    print(f"  CPU-bound ceiling: {cores} cores / {user + run.system / n:.3f} CPU-s = "
-          f"{cores / (user + run.system / n):.2f} images/s; inference alone is "
-          f"{inference_cpu:.3f} CPU-s an image, "
-          f"{inference_cpu / (user + run.system / n):.0%} of the CPU spent")
+    base_cpu = min(r.cpu for r in (*base_before.values(), *base_after.values()))
+    print(f"  CPU-bound ceiling: {cores} cores / {per_photo:.3f} CPU-s = "
+          f"{cores / per_photo:.2f} images/s; the baseline is {base_cpu:.3f} CPU-s an image, "
+          f"{base_cpu / per_photo:.0%} of the CPU spent")
     loads = [x for x in (load_before.cores, load_run.cores, load_after.cores) if x is not None]
     if len(loads) == 3:
-        print("  CPU used by other processes meanwhile, in cores: bare before {:.2f}, process "
-              "{:.2f}, bare after {:.2f}".format(*loads))
+        print("  CPU used by other processes meanwhile, in cores: baseline before {:.2f}, "
+              "process {:.2f}, baseline after {:.2f}".format(*loads))
         if max(loads) > 0.2 * cores:
             print("  warning: the machine was busy with other work; wall-clock figures are "
                   "not reliable (CPU-s figures less affected)")
     print()
-    header = ("workload", "studiocut images/s", "bare-inference images/s", "ratio",
-              "peak RSS (MB)")
-    row = (workload, f"{rate:.2f}", f"{best:.2f}", f"{rate / best:.2f}", f"{peak_rss_mb:.0f}")
+    header = ("workload", "studiocut images/s", "baseline images/s", "ratio",
+              "CPU-s an image", "peak RSS (MB)")
+    row = (workload, f"{rate:.2f}", f"{best:.2f}", f"{rate / best:.2f}", f"{per_photo:.3f}",
+           f"{run.peak_mb:.0f}")
     widths = [max(len(h), len(c)) for h, c in zip(header, row, strict=True)]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
     print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    if many is not None and many_arg is not None:
+        print()
+        print(_renditions_report(run, many, args.renditions, startup, n, load_many.cores))
     if args.rembg is not None:
         seconds, rss = run_rembg(args.rembg, photos, workdir / "out-rembg")
         per_second = len(photos) / seconds
         print(f"rembg p -m u2netp: {seconds:.1f} s for {len(photos)} photos = "
               f"{per_second:.3f} images/s, peak RSS {rss:.0f} MB; studiocut is "
               f"{rate / per_second:.1f} x faster")
-    if args.stages:
+    if not args.no_stages:
         print()
-        print(stage_table(photos[: min(len(photos), 4)], profile, workdir / "out-stages",
-                          threads=max(1, cores // (args.jobs or min(cores, len(photos))))))
-    return 1 if run.failed else 0
+        print(stages.profile_stages(photos[: min(len(photos), 6)], profile,
+                                    workdir / "out-stages"))
+    return 1 if run.failed or (many is not None and many.failed) else 0
+
+
+def _renditions_report(one: ProcessRun, many: ProcessRun, count: int, startup: Startup, n: int,
+                       load: float | None) -> str:
+    """The cost of the renditions beyond the first: the same photos through the profile's
+    first rendition alone and through ``count`` renditions (``renditions.KINDS``)."""
+    def cpu(run: ProcessRun) -> float:
+        return (run.user - startup.cpu + run.system) / n
+
+    def rate(run: ProcessRun) -> float:
+        return n / (run.wall - startup.wall)
+
+    extra = (cpu(many) - cpu(one)) / (count - 1)
+    kinds = ", ".join(kind["name"] for kind in renditions.KINDS[:count])
+    lines = [f"renditions ({kinds}), one cut-out a photo:",
+             f"  {'renditions':<10} {'images/s':>9} {'CPU-s an image':>15} {'peak RSS (MB)':>14}"]
+    for label, run in (("1", one), (str(count), many)):
+        lines.append(f"  {label:<10} {rate(run):9.2f} {cpu(run):15.3f} {run.peak_mb:14.0f}")
+    lines.append(f"  each extra rendition: {extra:+.3f} CPU-s an image, "
+                 f"{extra / cpu(one):.0%} of one rendition's photo")
+    if load is not None:
+        lines.append(f"  CPU used by other processes during the {count}-rendition run: "
+                     f"{load:.2f} cores")
+    return "\n".join(lines)
+
+
+def _network(profile: profiles.Profile) -> str:
+    """The network the profile runs: ``auto`` runs the embedded u2netp."""
+    return "u2netp" if profile.model == "auto" else profile.model
 
 
 def run_rembg(venv: Path, photos: list[Path], out: Path) -> tuple[float, float]:
@@ -192,9 +254,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", default="6000x4000", metavar="WxH",
                         help="their pixel size (default: 6000x4000)")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--profile", default="default", metavar="P",
-                       help="profile name or .yaml path (default: the built-in default, a "
-                       "2000 px white-square JPEG)")
+    which.add_argument("--profile", default=str(SQUARE_JPEG), metavar="P",
+                       help="profile name or .yaml path (default: "
+                       f"{SQUARE_JPEG.relative_to(BENCH.parent)}, u2netp to a 2000 px "
+                       "white-square JPEG; `default` is the built-in profile, model: auto)")
     which.add_argument("--png", action="store_true",
                        help=f"use {SQUARE_PNG.relative_to(BENCH.parent)} (transparent 2000 px "
                        "square PNG)")
@@ -205,8 +268,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rembg", type=Path, default=None, metavar="VENV",
                         help="also time `rembg p -m u2netp` from this virtual environment "
                         "(python -m venv V && V/bin/pip install 'rembg[cpu,cli]')")
-    parser.add_argument("--stages", action="store_true",
-                        help="also time each pipeline stage on a few photos, in-process")
+    parser.add_argument("--free", action="store_true",
+                        help="run the profile with a free model (free_model.py): the "
+                        "pipeline's own rate, against the floor of decode, resize and encode")
+    parser.add_argument("--renditions", type=int, default=1, metavar="N",
+                        help="also run the profile with N renditions (renditions.py, at most "
+                        f"{len(renditions.KINDS)}) against its first alone, and report what "
+                        "each extra rendition costs")
+    parser.add_argument("--no-stages", action="store_true",
+                        help="leave out the per-stage profile of a few photos")
     return parser
 
 
@@ -309,7 +379,7 @@ def _rounded_box(x: np.ndarray, y: np.ndarray, half_w: float, half_h: float,
     """Signed distance to a box with rounded corners centred on the origin."""
     qx, qy = np.abs(x) - (half_w - radius), np.abs(y) - (half_h - radius)
     outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0))
-    return outside + np.minimum(np.maximum(qx, qy), 0) - radius
+    return np.asarray(outside + np.minimum(np.maximum(qx, qy), 0) - radius)
 
 
 # --------------------------------------------------------------------------- machine load
@@ -506,7 +576,7 @@ from studiocut.imaging import pipeline
 from studiocut.models import predict
 from studiocut import profiles as profile
 p = profile.resolve(sys.argv[1], None)
-predict.load(p.model, threads=int(sys.argv[2]))
+predict.open_model(p.model_request(threads=int(sys.argv[2])))
 """
 
 
@@ -525,101 +595,38 @@ def measure_startup(profile: str, *, jobs: int, cores: int) -> Startup:
     return Startup(statistics.median(walls), statistics.median(cpus))
 
 
-# --------------------------------------------------------------------------- stages
+# --------------------------------------------------------------------------- the floor
 
 
-class StageClock:
-    """Wall and thread-CPU seconds per named stage, recorded by wrappers around the functions
-    ``pipeline.process`` calls."""
+def floor(photos: list[Path], profile: profiles.Profile, *, cores: int) -> dict[str, Rate]:
+    """The rate of the work any pipeline must do to these photos: decode at full size (as
+    studiocut's fast path does), area-resize to the output's size, encode as the profile
+    says; one thread per core, each on its share of the photos."""
+    side = profile.square.size if profile.square is not None else None
+    datas = [p.read_bytes() for p in photos]
 
-    def __init__(self) -> None:
-        self.wall: dict[str, list[float]] = defaultdict(list)
-        self.cpu: dict[str, list[float]] = defaultdict(list)
+    def one(data: bytes) -> None:
+        rgb = simplejpeg.decode_jpeg(data, "RGB")
+        if side is not None:
+            k = side / max(rgb.shape[:2])
+            rgb = cv2.resize(rgb, (round(rgb.shape[1] * k), round(rgb.shape[0] * k)),
+                             interpolation=cv2.INTER_AREA)
+        if profile.backdrop is None:
+            rgb = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+        encode.encode(rgb, profile.encoding, icc=None, metadata=None)
 
-    def wrap(self, name: str | Callable[..., str], fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            label = name if isinstance(name, str) else name(*args, **kwargs)
-            wall, cpu = time.perf_counter(), time.thread_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.wall[label].append(time.perf_counter() - wall)
-                self.cpu[label].append(time.thread_time() - cpu)
+    def work(share: list[bytes]) -> None:
+        for data in share:
+            one(data)
 
-        return timed
-
-
-@contextmanager
-def _patched(targets: list[tuple[Any, str, Any]]) -> Iterator[None]:
-    saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in targets]
-    try:
-        for obj, attr, value in targets:
-            setattr(obj, attr, value)
-        yield
-    finally:
-        for obj, attr, value in saved:
-            setattr(obj, attr, value)
-
-
-def stage_table(photos: list[Path], profile: profiles.Profile, out: Path, *,
-                threads: int) -> str:
-    """Run ``pipeline.process`` on ``photos`` (after one untimed warm-up) with each stage
-    timed; return a table of the mean wall and thread-CPU milliseconds per stage."""
-    model = predict.load(profile.model, threads=threads)
-    clock = StageClock()
-    w = clock.wrap
-
-    def load_label(source: decode.Source, at_least: Any = None, **kwargs: Any) -> str:
-        return "decode preview" if at_least == model.input_size else "decode for output"
-
-    stages = [
-        (decode, "open_source", w("read file + header", decode.open_source)),
-        (decode.Source, "load", w(load_label, decode.Source.load)),
-        (model, "preprocess", w("predict: resize + normalise", model.preprocess)),
-        (model, "_session", _TimedSession(model._session, clock)),  # type: ignore[attr-defined]
-        (model, "postprocess", w("predict: postprocess", model.postprocess)),
-        (frame, "locate", w("frame: locate", frame.locate)),
-        (matte, "upsample", w("matte: upsample", matte.upsample)),
-        (matte, "refine", w("matte: refine", matte.refine)),
-        (frame, "layout", w("frame: layout", frame.layout)),
-        (frame, "fit", w("frame: fit (crop + resize)", frame.fit)),
-        (composite, "over", w("composite: over", composite.over)),
-        (composite, "canvas", w("composite: canvas", composite.canvas)),
-        (frame, "place", w("frame: place", frame.place)),
-        (encode, "encode", w("encode", encode.encode)),
-        (encode, "write_atomic", w("write (fsync, rename)", atomic.write_atomic)),
-    ]
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    pipeline.process(photos[0], model, profile, output_root=out)  # warm-up, untimed
-    totals = []
-    with _patched(stages):
-        for photo in photos:
-            started = time.perf_counter()
-            pipeline.process(photo, model, profile, output_root=out)
-            totals.append(time.perf_counter() - started)
-    lines = [f"stages of pipeline.process, {len(photos)} photos, model threads {threads}, "
-             "means (ms):", f"  {'stage':<30}{'wall':>9}{'cpu':>9}"]
-    accounted = 0.0
-    for label in clock.wall:
-        wall, cpu = statistics.mean(clock.wall[label]), statistics.mean(clock.cpu[label])
-        accounted += wall
-        lines.append(f"  {label:<30}{wall * 1e3:9.1f}{cpu * 1e3:9.1f}")
-    total = statistics.mean(totals)
-    lines.append(f"  {'(rest: naming, slicing, ...)':<30}{(total - accounted) * 1e3:9.1f}")
-    lines.append(f"  {'total':<30}{total * 1e3:9.1f}")
-    return "\n".join(lines)
-
-
-class _TimedSession:
-    """Stands in for the model's ONNX Runtime session and times its ``run``."""
-
-    def __init__(self, session: Any, clock: StageClock) -> None:
-        self._session = session
-        self.run = clock.wrap("predict: inference", session.run)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
+    one(datas[0])
+    threads = [threading.Thread(target=work, args=(datas[i::cores],)) for i in range(cores)]
+    with _Stopwatch() as clock:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return {f"decode + resize + encode, {cores} threads": clock.rate(len(datas))}
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ class FakeModel:
         small = np.asarray(Image.fromarray(rgb).resize((self.size, self.size)), dtype=np.float32)
         key = small[0, 0]
         distance = np.abs(small - key).sum(axis=2)
-        return np.clip(distance / 60.0, 0.0, 1.0).astype(np.float32)
+        return np.asarray(np.clip(distance / 60.0, 0.0, 1.0), dtype=np.float32)
 
 
 @pytest.fixture

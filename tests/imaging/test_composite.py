@@ -55,7 +55,9 @@ def test_over_transparent_gives_rgba_with_alpha_from_alpha() -> None:
     out = composite.over(rgb, alpha, None)
 
     assert out.dtype == np.uint8 and out.shape == (37, 53, 4)
-    assert np.array_equal(out[..., :3], rgb)  # colour kept as it is (not premultiplied)
+    seen = out[..., 3] > 0
+    assert np.array_equal(out[seen, :3], rgb[seen])  # colour kept (not premultiplied)
+    assert not out[~seen].any()  # and none where alpha is 0: no hidden old backdrop
     assert np.abs(out[..., 3] - alpha * 255.0).max() <= 0.5 + 1e-3
     assert (out[0, :10, 3] == 0).all() and (out[1, :10, 3] == 255).all()
 

@@ -22,7 +22,7 @@ from image_files import (
     studio_xmp,
     xmp_properties,
 )
-from studiocut.imaging import decode, pipeline
+from studiocut.imaging import decode, frame, pipeline
 from studiocut.imaging.metadata import Own
 
 RED = (200, 30, 30)
@@ -342,7 +342,7 @@ def test_16_bit_greyscale_png_is_cut_out(tmp_path: Path, out: Path, fake_model: 
 # --------------------------------------------------------------------------- decoding order
 
 
-def test_a_jpeg_is_decoded_small_for_the_model_then_at_the_output_scale_once(
+def test_a_jpeg_is_decoded_once_at_full_size_and_the_model_sees_a_halved_copy(
     tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "big.jpg"
@@ -357,12 +357,22 @@ def test_a_jpeg_is_decoded_small_for_the_model_then_at_the_output_scale_once(
         return picture
 
     monkeypatch.setattr(decode.Source, "load", load)
+    seen: list[tuple[int, int]] = []
+
+    class Watching(FakeModel):
+        def predict(self, rgb: np.ndarray) -> np.ndarray:
+            seen.append((rgb.shape[1], rgb.shape[0]))
+            return super().predict(rgb)
+
     profile = make_profile(square={"size": 160, "margin": 0}, backdrop="transparent")
 
-    outcome = pipeline.process(source, FakeModel(64), profile, output_root=out)
+    outcome = pipeline.process(source, Watching(64), profile, output_root=out)
 
     assert outcome.ok, outcome.message
-    assert sizes == [(250, 200), (500, 400)]  # DCT-scaled by 8 for the model, by 4 for 160 px
+    # a JPEG's entropy decoding is most of its cost at any DCT scale: decoded once, not
+    # once small for the model and again for the output
+    assert sizes == [(2000, 1600)]
+    assert seen == [(125, 100)]  # halved while both sides still hold the model's 64
 
 
 def test_a_png_is_decoded_and_converted_once_for_the_model_and_the_output(
@@ -425,10 +435,42 @@ def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
     assert most == slots
 
 
-@pytest.mark.parametrize(("name", "preview_in_slot"), [("shot.jpg", False), ("shot.png", True)])
-def test_only_formats_decoded_whole_for_the_preview_take_their_slot_before_it(
+def test_every_worker_frames_at_once_once_only_the_subjects_region_is_left(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = []
+    for i in range(4):
+        photos.append(tmp_path / f"shot{i}.jpg")
+        product_photo().save(photos[-1], quality=95)
+    inside, most = 0, 0
+    lock = threading.Lock()
+    real = frame.layout
+
+    def layout(*args: object, **kwargs: object) -> frame.Layout:
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.1)  # long enough for both workers to be here at once, as they may
+        with lock:
+            inside -= 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(frame, "layout", layout)
+    pipeline.set_framing_slots(2)  # one slot for the photos at full size
+    profile = make_profile(square={"size": 200})
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(
+            lambda p: pipeline.process(p, FakeModel(64), profile, output_root=out,
+                                       relative_dir=Path(p.stem)), photos))
+
+    assert all(o.ok for o in outcomes)
+    assert most == 2
+
+
+@pytest.mark.parametrize("name", ["shot.jpg", "shot.png"])
+def test_a_photo_is_decoded_only_while_it_holds_a_framing_slot(
     tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, name: str,
-    preview_in_slot: bool,
 ) -> None:
     source = tmp_path / name
     product_photo((800, 600), (240, 160, 560, 480)).save(source)
@@ -437,21 +479,17 @@ def test_only_formats_decoded_whole_for_the_preview_take_their_slot_before_it(
 
     def load(self: decode.Source, at_least: tuple[int, int] | None = None,
              **kwargs: object) -> decode.Picture:
-        slot = pipeline.framing_slot()
-        free = slot.acquire(blocking=False)
-        if free:
-            slot.release()
-        held.append(not free)
+        held.append(pipeline.free_framing_slots() == 0)
         return real(self, at_least, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(decode.Source, "load", load)
-    pipeline.set_framing_slots(2)  # one slot
+    pipeline.set_framing_slots(1)  # one slot
 
     outcome = pipeline.process(source, FakeModel(64), make_profile(square={"size": 300}),
                                output_root=out)
 
     assert outcome.ok, outcome.message
-    assert held == [preview_in_slot, True]  # the preview, then the pixels for the output
+    assert held == [True]  # one decode, in the slot: the preview is made from it
 
 
 class HalfSureModel(FakeModel):
@@ -475,3 +513,20 @@ def test_a_photo_whose_matting_fails_keeps_the_mask_and_is_flagged(tmp_path: Pat
                for flag in outcome.flags)
     alpha = np.asarray(Image.open(outcome.output))[..., 3]
     assert alpha.max() > 0  # the model's mask, not an empty cut-out
+
+
+def test_a_located_photo_keeps_its_pixels_when_the_next_is_decoded_into_its_slot_buffer(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "first.jpg", tmp_path / "second.jpg"
+    product_photo((800, 600), (200, 150, 600, 450)).save(first, quality=95)
+    Image.new("RGB", (800, 600), (10, 200, 30)).save(second, quality=95)
+    profile = make_profile(square=False)
+    pipeline.set_framing_slots(1)  # one slot: one scratch buffer for both
+
+    alone = pipeline.frame_photo(first, FakeModel(64), profile).before.copy()
+    located = pipeline.locate(first, FakeModel(64), profile)
+    pipeline.locate(second, FakeModel(64), profile)  # decoded into the same buffer
+    framed = pipeline.frame_located(located, profile)
+
+    assert np.array_equal(framed.before, alone)

@@ -161,9 +161,11 @@ def _backdrop(pixels: np.ndarray, mask: np.ndarray, preset: Preset, *, guard: in
     wrong = pixels[failing]
     details = []
     off_white = np.any(wrong[:, :3] < 255, axis=1)
+    if channels == 4:  # a fully transparent pixel shows no colour of its own
+        off_white &= wrong[:, 3] > 0
     if off_white.any():
         details.append(f"{_pixels_count(int(np.count_nonzero(off_white)))} below 255, "
-                       f"lowest {int(wrong[:, :3].min())}")
+                       f"lowest {int(wrong[off_white, :3].min())}")
     if channels == 4 and (see_through := int(np.count_nonzero(wrong[:, 3] < 255))):
         details.append(f"{_pixels_count(see_through)} transparent")
     return [f"{preset.name}: backdrop not pure white ({'; '.join(details)})"]

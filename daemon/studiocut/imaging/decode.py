@@ -82,15 +82,18 @@ def is_srgb(icc: bytes) -> bool:
 
 def shrink(rgb: np.ndarray, at_least: Size) -> np.ndarray:
     """A smaller copy of ``rgb`` that is still at least ``at_least`` (w, h), or ``rgb`` when
-    that saves little. The factor is a power of two, like JPEG's DCT scaling: OpenCV's area
-    averaging is several times faster for those (20 ms against 70 ms for a 24 MP photo)."""
-    h, w = rgb.shape[:2]
-    factor = 1
-    while w // (factor * 2) >= at_least[0] and h // (factor * 2) >= at_least[1]:
-        factor *= 2
-    if factor < 2:
-        return rgb
-    return cv2.resize(rgb, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    that saves little. It is halved as often as that allows, with OpenCV's area averaging
+    one halving at a time: the same 2x2 means as a single /8 area resize, three times
+    faster (7 ms against 20 ms for a 24 MP photo: the halving has a vectorised path)."""
+    while rgb.shape[1] // 2 >= at_least[0] and rgb.shape[0] // 2 >= at_least[1]:
+        h, w = rgb.shape[:2]
+        rgb = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+def to_srgb(rgb: np.ndarray, icc: bytes) -> np.ndarray:
+    """``rgb``, in the colours of the profile ``icc``, converted to sRGB."""
+    return np.asarray(_icc_to_srgb(Image.fromarray(rgb, mode="RGB"), icc))
 
 
 def upright(rgb: np.ndarray, orientation: int) -> np.ndarray:
@@ -104,6 +107,26 @@ def upright(rgb: np.ndarray, orientation: int) -> np.ndarray:
         transposed = cv2.transpose(rgb)
         return transposed if orientation == 5 else cv2.flip(transposed, -1)
     return rgb
+
+
+class Scratch:
+    """A buffer to decode JPEGs into, kept from one photo to the next: a fresh 72 MB array for
+    each 24 MP photo costs the kernel 20 ms of page faults (measured here), as much as a
+    quarter of the decode. What was decoded into it is valid until its next use."""
+
+    def __init__(self) -> None:
+        self.buffer = np.empty(0, dtype=np.uint8)
+
+    def take(self, size: int) -> np.ndarray:
+        """The first ``size`` bytes of the buffer, grown to hold them if need be."""
+        if self.buffer.size < size:
+            self.buffer = np.empty(0, dtype=np.uint8)  # the old one goes first
+            self.buffer = np.empty(size, dtype=np.uint8)
+        return self.buffer[:size]
+
+    def holds(self, pixels: np.ndarray) -> bool:
+        """Whether ``pixels`` may lie in this buffer."""
+        return bool(np.may_share_memory(pixels, self.buffer))
 
 
 class Source:
@@ -142,13 +165,16 @@ class Source:
     def format(self) -> str:
         return self._opened.format or "?" if self._opened is not None else "RAW"
 
-    def load(self, at_least: Size | None = None, *, colour: Colour = "srgb") -> Picture:
+    def load(self, at_least: Size | None = None, *, colour: Colour = "srgb",
+             scratch: Scratch | None = None) -> Picture:
         """Return the picture decoded so that it is at least ``at_least`` (w, h) in size, or at
-        full size when None; raise InputError if the pixel data is bad."""
+        full size when None; raise InputError if the pixel data is bad. A plain JPEG is
+        decoded into ``scratch`` when given: its pixels are then valid until the scratch
+        buffer's next use."""
         if self._released:
             raise RuntimeError(f"{self.path}: released, not to be loaded again")
         try:
-            fast = self._decode_fast(at_least)
+            fast = self._decode_fast(at_least, scratch)
             if fast is not None:
                 return fast
             image = self._decode(at_least)
@@ -164,7 +190,7 @@ class Source:
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
             raise _pixel_error(self.path, e) from e
 
-    def _decode_fast(self, at_least: Size | None) -> Picture | None:
+    def _decode_fast(self, at_least: Size | None, scratch: Scratch | None) -> Picture | None:
         """Plain sRGB colour JPEGs (what cameras write) decode straight into a numpy array with
         libjpeg-turbo's DCT scaling (simplejpeg): no Pillow image and no copy to numpy; OpenCV's
         imdecode decodes into a buffer of its own and copies that, twice the memory at the peak
@@ -187,9 +213,11 @@ class Source:
                     factor = candidate
                     break
         w, h = image.size  # as stored; scaling by a power of two: other factors are slower
+        buffer = None if scratch is None else scratch.take(-(-w // factor) * -(-h // factor) * 3)
         try:
             rgb = simplejpeg.decode_jpeg(self._data, "RGB", min_width=-(-w // factor),
-                                         min_height=-(-h // factor), min_factor=factor)
+                                         min_height=-(-h // factor), min_factor=factor,
+                                         buffer=buffer)
         except ValueError:
             return None  # let Pillow say what is wrong
         return Picture(rgb=upright(rgb, self.orientation), alpha=None, icc=None)

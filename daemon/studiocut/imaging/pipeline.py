@@ -10,17 +10,15 @@ writes, and turns every expected failure into an Outcome with a reason an operat
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from studiocut import faults
+from studiocut import clock, faults
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.imaging import (
     compliance,
@@ -36,6 +34,9 @@ from studiocut.imaging import (
     studio,
     triage,
 )
+from studiocut.imaging.locate import Located, locate
+from studiocut.imaging.locate import free_framing_slots as free_framing_slots
+from studiocut.imaging.locate import set_framing_slots as set_framing_slots
 from studiocut.imaging.metadata import Metadata, Own
 from studiocut.imaging.render import render as render  # pipeline.render, as before
 from studiocut.models.registry import MaskModel
@@ -112,49 +113,6 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Located:
-    """A photo whose subject the model has found: its checked ``source``, the model's ``mask``
-    of the whole frame and the ``region`` of the frame the output needs decoded."""
-
-    source: decode.Source
-    mask: np.ndarray
-    region: frame.Region
-
-
-@contextmanager
-def located_in_slot(source: Path, model: MaskModel, profile: Profile,
-                    lineups: Mapping[str, frame.Lineup] | None = None) -> Iterator[Located]:
-    """Open ``source``, let the model find its subject on a small preview, and hold a framing
-    slot while the caller works on the photo at full size; raise InputError for a bad input.
-    A JPEG's DCT scaling (or a RAW's own preview) gives the preview without the full picture,
-    so those take their slot after the model ran; any other format is decoded whole for the
-    preview and takes its slot first."""
-    src = decode.open_source(source, profile.limits)
-    if src.previews_cheaply:
-        found = _locate(src, model, profile, lineups)
-        with framing_slot():
-            yield found
-    else:
-        with framing_slot():
-            yield _locate(src, model, profile, lineups)
-
-
-def _locate(src: decode.Source, model: MaskModel, profile: Profile,
-            lineups: Mapping[str, frame.Lineup] | None) -> Located:
-    mask = model.predict(decode.shrink(src.load(model.input_size).rgb, model.input_size))
-    return Located(src, mask, region_for(mask, src.size, profile, lineups))
-
-
-def region_for(mask: np.ndarray, full: frame.Size, profile: Profile,
-               lineups: Mapping[str, frame.Lineup] | None = None) -> frame.Region:
-    """The region of the frame (and the scale) every rendition of the profile needs decoded,
-    at each one's ``lineups`` scale where its set has one."""
-    lineups = lineups or {}
-    return frame.covering([frame.locate(mask, full, r.canvas, lineup=lineups.get(r.name))
-                           for r in profile.all_renditions])
-
-
-@dataclass(frozen=True)
 class Subject:
     """A photo's subject, cut out once for every rendition: the decoded ``rgb`` of its
     region and the final ``alpha`` at the working size, with ``light`` (the natural shadow,
@@ -173,56 +131,51 @@ class Subject:
 
 
 def frame_located(located: Located, profile: Profile, *, own: Own | None = None) -> Framed:
-    """Decode the pixels the output needs and frame the subject on the output canvas; only
-    the subject's region of the decoded photo is kept. Call it in ``located_in_slot``.
-    ``own`` gives the SKU, view and revision for studiocut's XMP fields, where known."""
+    """Frame the subject of a ``locate``d photo on the output canvas. ``own`` gives the SKU,
+    view and revision for studiocut's XMP fields, where known."""
     return frame_subject(cut_located(located, profile), profile, own=own)
 
 
 def cut_located(located: Located, profile: Profile) -> Subject:
-    """Decode the pixels the renditions need and cut the subject out (matting, clean-up,
-    triage): what every rendition is framed from. Call it in ``located_in_slot``."""
+    """Cut the subject of a ``locate``d photo out (matting, clean-up, triage): what every
+    rendition is framed from."""
     src, mask, region = located.source, located.mask, located.region
-    full = src.size
-    picture = src.load(region.decode_size(full), colour=profile.encoding.icc)
-    src.release()
-    decoded, icc = picture.size, picture.icc
-    box = region.box_at(full, decoded)
-    rgb, source_alpha = _region(picture.rgb, box), picture.alpha
-    if source_alpha is not None:
-        source_alpha = _region(source_alpha, box)
-    del picture  # 72 MB at 24 MP, of which the subject's region is often a third
-    # alpha at about the output's scale: a fraction of the decoded pixels to work on
-    work = region.working_size(full, decoded, box)
-    alpha = matte.upsample(mask, decoded, box, work)
-    if source_alpha is not None:
-        alpha *= _sized(source_alpha, work)
-    matting_failed = path = reason = disagreement = light = None
-    cut_out = None
-    if profile.model == "auto" and profile.custom_model is None:
-        try:
-            cut_out = studio.cut_at_most(_sized(rgb, work), alpha)
-            path, reason = "studio" if cut_out.decision.plain else "model", cut_out.decision.reason
-        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:  # the model, then
-            path, reason = "model", f"the backdrop could not be modelled ({e})"
-        log.info("%s: %s path: %s", src.path, path, reason)
-    if cut_out is not None and cut_out.decision.plain:  # its own matting, on the fused trimap
-        disagreement = triage.disagreement(cut_out.alpha, alpha)
-        alpha, light, matting_failed = cut_out.alpha, cut_out.shadow, cut_out.matting_failed
-        if matting_failed is not None:
-            log.warning("%s: alpha matting failed (%s); the fused key is used", src.path,
-                        matting_failed)
-        rgb = _despilled(rgb, cut_out.foreground)
-    elif profile.matting.enabled:
-        try:
-            alpha = matte.refine(alpha, _sized(rgb, work), profile.matting)
-        except matte.MattingFailed as e:  # this photo keeps the model's mask, flagged
-            log.warning("%s: alpha matting failed (%s); the model's mask is used", src.path, e)
-            matting_failed = str(e)
-    alpha = matte.cleanup(alpha, profile.cleanup)
-    signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha,
-                             matting_failed=matting_failed, path=path, decision=reason,
-                             disagreement=disagreement)
+    full, decoded, box, icc = src.size, located.decoded, located.box, located.icc
+    rgb, source_alpha = located.rgb, located.alpha
+    with clock.stage("matte"):
+        # alpha at about the output's scale: a fraction of the decoded pixels to work on
+        work = region.working_size(full, decoded, box)
+        alpha = matte.upsample(mask, decoded, box, work)
+        if source_alpha is not None:
+            alpha *= _sized(source_alpha, work)
+        matting_failed = path = reason = disagreement = light = None
+        cut_out = None
+        if profile.model == "auto" and profile.custom_model is None:
+            try:
+                cut_out = studio.cut_at_most(_sized(rgb, work), alpha)
+                path = "studio" if cut_out.decision.plain else "model"
+                reason = cut_out.decision.reason
+            except (ArithmeticError, ValueError, np.linalg.LinAlgError) as e:  # the model
+                path, reason = "model", f"the backdrop could not be modelled ({e})"
+            log.info("%s: %s path: %s", src.path, path, reason)
+        if cut_out is not None and cut_out.decision.plain:  # its own matting, fused trimap
+            disagreement = triage.disagreement(cut_out.alpha, alpha)
+            alpha, light, matting_failed = cut_out.alpha, cut_out.shadow, cut_out.matting_failed
+            if matting_failed is not None:
+                log.warning("%s: alpha matting failed (%s); the fused key is used", src.path,
+                            matting_failed)
+            rgb = _despilled(rgb, cut_out.foreground)
+        elif profile.matting.enabled:
+            try:
+                alpha = matte.refine(alpha, rgb, profile.matting)
+            except matte.MattingFailed as e:  # this photo keeps the model's mask, flagged
+                log.warning("%s: alpha matting failed (%s); the model's mask is used",
+                            src.path, e)
+                matting_failed = str(e)
+        alpha = matte.cleanup(alpha, profile.cleanup)
+        signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha,
+                                 matting_failed=matting_failed, path=path, decision=reason,
+                                 disagreement=disagreement)
     per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
     if profile.encoding.icc != "original" or not icc:
         icc = decode.srgb_icc()
@@ -230,7 +183,7 @@ def cut_located(located: Located, profile: Profile) -> Subject:
                                                ("right", box[2] >= decoded[0]),
                                                ("bottom", box[3] >= decoded[1])) if edge)
     return Subject(rgb, alpha, light, icc, src.metadata, signals, per_source_pixel,
-               frame.cut_sides(alpha, at_edge))
+                   frame.cut_sides(alpha, at_edge))
 
 
 def frame_subject(subject: Subject, profile: Profile, *, lineup: frame.Lineup | None = None,
@@ -238,13 +191,14 @@ def frame_subject(subject: Subject, profile: Profile, *, lineup: frame.Lineup | 
     """Frame the subject on the canvas of ``profile`` (one rendition's view of it: see
     ``Profile.rendering``), at the set's ``lineup`` when it has one and the subject fits,
     with the metadata its output carries (``own`` as for ``frame_located``)."""
-    layout = frame.layout(subject.alpha, profile.canvas, decoded=subject.decoded,
-                          cut=subject.cut, lineup=lineup)
-    rgb, alpha = frame.fit(subject.rgb, subject.alpha, layout)
-    width, height = layout.canvas
-    before = frame.place(rgb, layout, composite.canvas(layout.canvas, profile.backdrop or BLACK))
-    light = None if subject.light is None else shadow.onto_canvas(subject.light, layout)
-    alpha = frame.place(alpha, layout, np.zeros((height, width), dtype=np.float32))
+    with clock.stage("framing"):
+        layout = frame.layout(subject.alpha, profile.canvas, decoded=subject.decoded,
+                              cut=subject.cut, lineup=lineup)
+        rgb, alpha = frame.fit(subject.rgb, subject.alpha, layout)
+        before = frame.place(rgb, layout, composite.canvas(layout.canvas,
+                                                           profile.backdrop or BLACK))
+        light = None if subject.light is None else shadow.onto_canvas(subject.light, layout)
+        alpha = frame.place(alpha, layout, composite.blank(layout.canvas))
     return Framed(before, alpha, subject.icc, output_metadata(subject.metadata, profile, own),
                   subject.signals, layout, light)
 
@@ -264,36 +218,7 @@ def frame_photo(source: Path, model: MaskModel, profile: Profile, *,
                 own: Own | None = None) -> Framed:
     """Decode ``source``, find its subject and frame it on the output canvas (``own`` as for
     ``frame_located``); raise InputError for a bad input."""
-    with located_in_slot(source, model, profile) as located:
-        return frame_located(located, profile, own=own)
-
-
-# How many photos may be decoded, framed, rendered and encoded at once. That is where a
-# photo's memory goes (a 24 MP JPEG alone is 72 MB decoded); finding the subject needs a
-# fraction of it, and the model's own memory is there once whatever runs.
-_slots = threading.BoundedSemaphore(1)
-
-
-def framing_slot() -> threading.BoundedSemaphore:
-    """The slot to hold while a photo is at full size (use it as a context manager)."""
-    return _slots
-
-
-def set_framing_slots(workers: int) -> None:
-    """Size the framing slots for ``workers`` threads running ``process``: half of them, at
-    least one. With two workers on two cores one photo is at full size while the other one
-    is with the model, which takes every core anyway: the peak memory is that of one
-    full-size photo whatever the order the work comes in (bench/memory.py)."""
-    global _slots
-    _slots = threading.BoundedSemaphore(max(1, workers // 2))
-
-
-def _region(pixels: np.ndarray, box: frame.Box) -> np.ndarray:
-    """The box of ``pixels``: a copy when that is much smaller, so the rest can be freed."""
-    x0, y0, x1, y1 = box
-    part = pixels[y0:y1, x0:x1]
-    small = part.shape[0] * part.shape[1] < 0.6 * pixels.shape[0] * pixels.shape[1]
-    return part.copy() if small else part
+    return frame_located(locate(source, model, profile), profile, own=own)
 
 
 BLACK = (0, 0, 0)
@@ -320,10 +245,9 @@ def _sized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def cut(source: Path, model: MaskModel, profile: Profile, *, own: Own | None = None) -> Cutout:
     """Return the finished image for ``source``; raise InputError for a bad input. ``own``
     gives the SKU, view and revision for studiocut's XMP fields, where known."""
-    with located_in_slot(source, model, profile) as located:
-        framed = frame_located(located, profile, own=own)
-        image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
-        return Cutout(image, framed)
+    framed = frame_photo(source, model, profile, own=own)
+    image = render(framed.before, framed.alpha, model, profile, light=framed.shadow)
+    return Cutout(image, framed)
 
 
 @dataclass(frozen=True)
@@ -349,13 +273,12 @@ def make(source: Path, model: MaskModel, profile: Profile, *,
     ``own`` gives the SKU, view and revision for studiocut's XMP fields, where known. Raise
     InputError for a bad input (and ModelError or MemoryError as the stages do)."""
     lineups = lineups or {}
-    with located_in_slot(source, model, profile, lineups) as located:
-        subject = cut_located(located, profile)
-        several = len(profile.all_renditions) > 1
-        made = tuple(_rendition(subject, model, profile.rendering(rendition),
-                                lineups.get(rendition.name), product, own, several=several,
-                                keep=keep or index == 0)
-                     for index, rendition in enumerate(profile.all_renditions))
+    subject = cut_located(locate(source, model, profile, lineups), profile)
+    several = len(profile.all_renditions) > 1
+    made = tuple(_rendition(subject, model, profile.rendering(rendition),
+                            lineups.get(rendition.name), product, own, several=several,
+                            keep=keep or index == 0)
+                 for index, rendition in enumerate(profile.all_renditions))
     faults.point("after-inference", source)
     flags = triage.reasons(subject.signals, profile.review) + tuple(
         flag for rendered in made for flag in rendered.flags)
@@ -370,8 +293,10 @@ def _rendition(subject: Subject, model: MaskModel, view: Profile, lineup: frame.
     flagged where it does not follow its set's lineup or breaks its preset's rules."""
     (rendition,) = view.renditions
     framed = frame_subject(subject, view, lineup=lineup, own=own)
-    image = render(framed.before, framed.alpha, model, view, light=framed.shadow)
-    data = encode.encode(image, view.encoding, icc=framed.icc, metadata=framed.metadata)
+    with clock.stage("composite"):
+        image = render(framed.before, framed.alpha, model, view, light=framed.shadow)
+    with clock.stage("encode"):
+        data = encode.encode(image, view.encoding, icc=framed.icc, metadata=framed.metadata)
     del image
     found: list[str] = []
     if lineup is not None and framed.layout is not None and framed.layout.lineup is None:

@@ -46,14 +46,20 @@ def measure(mask: np.ndarray, alpha: np.ndarray, *, matting_failed: str | None =
     subjects = int((areas >= 0.05 * areas.max()).sum()) if areas.size else 0
     near = mask > 0.02
     confidence = float(np.abs(2.0 * mask[near] - 1.0).mean()) if near.any() else 0.0
-    present = alpha > 0.1
-    unsure = present & (alpha < 0.9)
-    uncertain = float(unsure.sum() / present.sum()) if present.any() else 0.0
+    # counted by OpenCV's vectorised scans: numpy's masks take 4 ms for a 2000 px alpha
+    alpha = np.asarray(alpha, dtype=np.float32)
+    present = cv2.countNonZero(cv2.inRange(alpha, _ABOVE_0_1, 2.0))
+    unsure = cv2.countNonZero(cv2.inRange(alpha, _ABOVE_0_1, _BELOW_0_9))
+    uncertain = unsure / present if present else 0.0
     return Signals(uncertain=round(uncertain, 4), touches_border=touching,
                    area=round(float(inside.mean()), 4), subjects=subjects,
                    confidence=round(confidence, 4), matting_failed=matting_failed,
                    path=path, decision=decision,
                    disagreement=None if disagreement is None else round(disagreement, 4))
+
+
+_ABOVE_0_1 = float(np.nextafter(np.float32(0.1), np.float32(1)))  # inRange's bounds are
+_BELOW_0_9 = float(np.nextafter(np.float32(0.9), np.float32(0)))  # inclusive: alpha > 0.1
 
 
 def disagreement(studio: np.ndarray, model: np.ndarray) -> float:

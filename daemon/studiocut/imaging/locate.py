@@ -1,0 +1,140 @@
+"""locate: a photo opened, decoded once, and its subject found by the model, while it holds
+one of the framing slots that bound how many photos are at full size at once; what leaves
+the slot is the region of the photo the renditions need (``Located``), for ``pipeline`` to
+cut out and frame."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studiocut import clock
+from studiocut.imaging import decode, frame
+from studiocut.models.registry import MaskModel
+from studiocut.profiles import Profile
+
+
+@dataclass(frozen=True)
+class Located:
+    """A photo whose subject the model has found: its checked ``source``, the model's
+    ``mask`` of the whole frame, the ``region`` of the frame the renditions need, and that
+    region's pixels as decoded: ``rgb`` (and ``alpha`` when the file has transparency) from
+    a picture of ``decoded`` size, where they are the ``box``."""
+
+    source: decode.Source
+    mask: np.ndarray
+    region: frame.Region
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    icc: bytes | None
+    decoded: frame.Size
+    box: frame.Box
+
+
+def locate(source: Path, model: MaskModel, profile: Profile,
+           lineups: Mapping[str, frame.Lineup] | None = None) -> Located:
+    """Open ``source``, let the model find its subject on a small preview and keep the
+    pixels of the subject's region (at each rendition's ``lineups`` scale where its set has
+    one); raise InputError for a bad input.
+
+    The photo is decoded once, at full size, and the model's preview derived from those
+    pixels (a second, scaled decode would pay for the JPEG's entropy decoding twice). That
+    is the photo at its largest: it happens in a framing slot, which it leaves holding only
+    the subject's region. A RAW's own preview goes to the model first; its demosaic, in
+    the slot, is sized to what the renditions need."""
+    with clock.stage("read"):
+        src = decode.open_source(source, profile.limits)
+    if src.format == "RAW":
+        with clock.stage("preview"):
+            preview = src.load(model.input_size).rgb
+        mask, region = _find(src, preview, model, profile, lineups)
+        with framing_slot() as scratch, clock.stage("decode"):
+            picture = src.load(region.decode_size(src.size), colour=profile.encoding.icc)
+            src.release()
+            return _keep_region(src, mask, region, picture, scratch)
+    with framing_slot() as scratch:
+        with clock.stage("decode"):
+            picture = src.load(colour=profile.encoding.icc, scratch=scratch)
+            src.release()
+        with clock.stage("preview"):
+            preview = decode.shrink(picture.rgb, model.input_size)
+            if picture.icc is not None:  # kept in its own colours: the model sees sRGB
+                preview = decode.to_srgb(preview, picture.icc)
+        mask, region = _find(src, preview, model, profile, lineups)
+        return _keep_region(src, mask, region, picture, scratch)
+
+
+def _find(src: decode.Source, preview: np.ndarray, model: MaskModel, profile: Profile,
+          lineups: Mapping[str, frame.Lineup] | None) -> tuple[np.ndarray, frame.Region]:
+    with clock.stage("model"):
+        mask = model.predict(preview)
+    return mask, region_for(mask, src.size, profile, lineups)
+
+
+def _keep_region(src: decode.Source, mask: np.ndarray, region: frame.Region,
+                 picture: decode.Picture, scratch: decode.Scratch) -> Located:
+    """The region's pixels, to take out of the framing slot: a copy when the picture is in
+    the slot's scratch buffer (the next photo decodes into it) or much larger."""
+    box = region.box_at(src.size, picture.size)
+    alpha = None if picture.alpha is None else _region(picture.alpha, box)
+    rgb = _region(picture.rgb, box, always=scratch.holds(picture.rgb))
+    return Located(src, mask, region, rgb, alpha, picture.icc, picture.size, box)
+
+
+def region_for(mask: np.ndarray, full: frame.Size, profile: Profile,
+               lineups: Mapping[str, frame.Lineup] | None = None) -> frame.Region:
+    """The region of the frame (and the scale) every rendition of the profile needs decoded,
+    at each one's ``lineups`` scale where its set has one."""
+    lineups = lineups or {}
+    return frame.covering([frame.locate(mask, full, r.canvas, lineup=lineups.get(r.name))
+                           for r in profile.all_renditions])
+
+
+# How many photos may be at full size at once: decoded whole, waiting for or with the model,
+# until only their subject's region is kept. That is where a photo's memory goes (a 24 MP
+# JPEG is 72 MB decoded; its region is often a third of it); framing, rendering and encoding
+# the region need a fraction of it, and run for every worker at once. Each slot keeps the
+# buffer its JPEGs are decoded into.
+_slots: queue.SimpleQueue[decode.Scratch] = queue.SimpleQueue()
+_slots.put(decode.Scratch())
+
+
+@contextmanager
+def framing_slot() -> Iterator[decode.Scratch]:
+    """Hold a framing slot while a photo is at full size; yield its scratch buffer."""
+    slots = _slots  # the slot goes back where it came from, resized since or not
+    scratch = slots.get()
+    try:
+        yield scratch
+    finally:
+        slots.put(scratch)
+
+
+def free_framing_slots() -> int:
+    """How many framing slots no photo holds now."""
+    return _slots.qsize()
+
+
+def set_framing_slots(workers: int) -> None:
+    """Size the framing slots for ``workers`` threads running ``process``: half of them, at
+    least one. With two workers on two cores one photo is decoded and with the model while
+    the other one is framed and encoded: the peak memory is that of one full-size photo
+    and one region, beside the model's (bench/memory.py)."""
+    global _slots
+    _slots = queue.SimpleQueue()
+    for _ in range(max(1, workers // 2)):
+        _slots.put(decode.Scratch())
+
+
+def _region(pixels: np.ndarray, box: frame.Box, *, always: bool = False) -> np.ndarray:
+    """The box of ``pixels``: a copy when asked ``always`` or when that is much smaller, so
+    the rest can be freed."""
+    x0, y0, x1, y1 = box
+    part = pixels[y0:y1, x0:x1]
+    small = part.shape[0] * part.shape[1] < 0.6 * pixels.shape[0] * pixels.shape[1]
+    return part.copy() if always or small else part
