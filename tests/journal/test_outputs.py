@@ -92,3 +92,20 @@ def test_the_outputs_of_many_jobs_are_read_at_once_in_each_jobs_order(tmp_path: 
                      jobs[2]: [("white", OUT / "c.jpg"), ("cutout", OUT / "png" / "c.png")]}
     assert db.outputs_by_job([]) == {}
     assert db.outputs_by_job(list(range(-600, 0)) + jobs[:1]) == {jobs[0]: found[jobs[0]]}
+
+
+def test_a_journal_from_before_renditions_read_only_has_no_outputs_to_list(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "j.db"
+    Journal(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE outputs")  # as studiocut 0.1 left it
+    raw.commit()
+    raw.close()
+    db = Journal(path, readonly=True)
+    try:
+        assert db.outputs_by_job([1, 2]) == {}
+    finally:
+        db.close()
