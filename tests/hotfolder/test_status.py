@@ -113,10 +113,12 @@ def test_collect_lists_recent_jobs_with_their_outcome(
     rows = {row["source"]: row for row in jobs}
     assert rows["/in/IMG_0002.jpg"]["state"] == journal.DONE
     assert rows["/in/IMG_0002.jpg"]["output"] == "/out/IMG_0002.jpg"
+    assert rows["/in/IMG_0002.jpg"]["outputs"] == [{"name": "default",
+                                                   "path": "/out/IMG_0002.jpg"}]
     assert rows["/in/IMG_0003.jpg"]["reason"] == "truncated"
     assert rows["/in/IMG_0004.jpg"] | {"attempts": 0} == {
         "profile": "studio", "source": "/in/IMG_0004.jpg", "state": journal.PENDING,
-        "reason": None, "output": None, "attempts": 0, "flags": []}
+        "reason": None, "output": None, "outputs": [], "attempts": 0, "flags": []}
     assert len(status.collect(state, tmp_path, jobs=2)["jobs"]) == 2
 
 
@@ -383,3 +385,61 @@ def test_monitor_rows_show_running_and_standby_profiles_with_todays_figures(
     assert (web["state"], web["reason"]) == ("standby", status.STANDBY)
     assert (web["hold"], web["per_minute"], web["provider"], web["done_today"]) == (
         "none", 0, None, 1)
+
+
+# ===========================================================================================
+# Every rendition's output, in --json and in the plain status.
+# ===========================================================================================
+
+
+def record_renditions(path: Path) -> None:
+    """Profile ``listing`` with two renditions: ``shoe.jpg`` done, ``bag.jpg`` waiting;
+    profile ``studio`` with one: ``IMG_0009.jpg`` done."""
+    db = Journal(path)
+    try:
+        shoe = db.enqueue("listing", Path("/in/A1/shoe.jpg"), ident(1), "v1")
+        bag = db.enqueue("listing", Path("/in/A1/bag.jpg"), ident(2), "v1")
+        one = db.enqueue("studio", Path("/in/IMG_0009.jpg"), ident(3), "v1")
+        assert shoe and bag and one
+        db.claim_next(["listing"])
+        db.claim_next(["studio"])
+        db.reserve_outputs(shoe.id, [("web", [Path("/out/web/A1_1.jpg")]),
+                                     ("zalando", [Path("/out/zalando/A1_1.jpg")])])
+        db.finish(shoe.id, journal.DONE, output=Path("/out/web/A1_1.jpg"))
+        db.finish(one.id, journal.DONE, output=Path("/out/IMG_0009.png"))
+    finally:
+        db.close()
+
+
+def test_collect_lists_every_renditions_output_of_each_job(state: Path, tmp_path: Path) -> None:
+    record_renditions(state / status.JOURNAL_FILE)
+
+    rows = {row["source"]: row for row in status.collect(state, tmp_path)["jobs"]}
+
+    assert rows["/in/A1/shoe.jpg"]["outputs"] == [
+        {"name": "web", "path": "/out/web/A1_1.jpg"},
+        {"name": "zalando", "path": "/out/zalando/A1_1.jpg"}]
+    assert rows["/in/A1/shoe.jpg"]["output"] == "/out/web/A1_1.jpg"
+    assert rows["/in/IMG_0009.jpg"]["outputs"] == [{"name": "default",
+                                                   "path": "/out/IMG_0009.png"}]
+    assert rows["/in/A1/bag.jpg"]["outputs"] == []
+
+
+def test_cli_status_shows_every_renditions_output_of_the_recent_done_jobs(
+    state: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], restore_logging: None,
+) -> None:
+    record_renditions(state / status.JOURNAL_FILE)
+
+    assert cli.main(["status", "--state", str(state), "--profiles", str(tmp_path)]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    shoe = lines.index("  listing: /in/A1/shoe.jpg")
+    assert lines[shoe + 1:shoe + 3] == ["    web: /out/web/A1_1.jpg",
+                                        "    zalando: /out/zalando/A1_1.jpg"]
+    assert "    default: /out/IMG_0009.png" in lines
+    assert not any("bag.jpg" in line for line in lines), "a waiting job has no output yet"
+
+    assert cli.main(["status", "--state", str(state), "--profiles", str(tmp_path),
+                     "--jobs", "1"]) == 0
+    assert "shoe.jpg" not in capsys.readouterr().out, "--jobs bounds the listing"

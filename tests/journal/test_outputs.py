@@ -78,3 +78,34 @@ def test_renditions_dropped_from_the_profile_are_forgotten(tmp_path: Path) -> No
     db.reserve_outputs(job, _wanted("a"), exists=lambda p: False)
     db.reserve_outputs(job, _wanted("a")[1:], exists=lambda p: False)
     assert db.outputs_of(job) == [("cutout", OUT / "png" / "a.png")]
+
+
+def test_the_outputs_of_many_jobs_are_read_at_once_in_each_jobs_order(tmp_path: Path) -> None:
+    db = Journal(tmp_path / "j.db")
+    jobs = [queue(db, f"{n}.jpg") for n in range(3)]
+    db.reserve_outputs(jobs[0], _wanted("a"), exists=lambda p: False)
+    db.reserve_outputs(jobs[2], _wanted("c"), exists=lambda p: False)
+
+    found = db.outputs_by_job(jobs)
+
+    assert found == {jobs[0]: [("white", OUT / "a.jpg"), ("cutout", OUT / "png" / "a.png")],
+                     jobs[2]: [("white", OUT / "c.jpg"), ("cutout", OUT / "png" / "c.png")]}
+    assert db.outputs_by_job([]) == {}
+    assert db.outputs_by_job(list(range(-600, 0)) + jobs[:1]) == {jobs[0]: found[jobs[0]]}
+
+
+def test_a_journal_from_before_renditions_read_only_has_no_outputs_to_list(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "j.db"
+    Journal(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE outputs")  # as studiocut 0.1 left it
+    raw.commit()
+    raw.close()
+    db = Journal(path, readonly=True)
+    try:
+        assert db.outputs_by_job([1, 2]) == {}
+    finally:
+        db.close()

@@ -1,5 +1,6 @@
 """process: ``studiocut process``: cut out files or folders once, with one profile, outside the
-daemon (no journal, no hot folder).
+daemon (no journal, no hot folder). SKUs, views, barcode cards and a set's framing are
+decided within the run (``cli.batch``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from studiocut import profiles
+from studiocut.cli import batch
 from studiocut.cli.options import error_lines, profiles_dir
-from studiocut.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, InputError
+from studiocut.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError
 from studiocut.imaging.pipeline import Outcome
 from studiocut.profiles import folders
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -33,6 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="photos processed at once (default: one per CPU core)")
     p.add_argument("--json", action="store_true", help="print one JSON object per photo")
+    p.add_argument("--replace", action="store_true",
+                   help="write over outputs named by {view} that are already there (views are "
+                   "numbered within one run, so they may be other photos' views)")
     p.set_defaults(handler=cmd_process)
 
 
@@ -49,37 +57,47 @@ def cmd_process(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError([f"{out}: cannot create the output folder: {e.strerror}"]) from e
-    jobs = list(_expand_inputs(args.inputs, profile))
-    if not jobs:
+    photos = list(_expand_inputs(args.inputs, profile))
+    if not photos:
         error_lines(["no input images found in " + ", ".join(map(str, args.inputs))])
         return EXIT_USAGE
-    refused = _writes_over_inputs(args.inputs, jobs, out, profile)
-    if refused:
-        error_lines(refused)
-        return EXIT_USAGE
-    workers = args.jobs if args.jobs > 0 else max(1, min(len(jobs), os.cpu_count() or 1))
-    pipeline.set_framing_slots(workers)
-    # one inference at a time on every core; the other workers decode and encode meanwhile
-    model = predict.open_model(profile.model_request(threads=os.cpu_count() or 1))
-
-    def run(job: tuple[Path, Path]) -> Outcome:
-        source, relative = job
-        return pipeline.process(source, model, profile, output_root=out, relative_dir=relative)
-
-    failed = 0
+    workers = args.jobs if args.jobs > 0 else max(1, min(len(photos), os.cpu_count() or 1))
+    catalogue = batch.RunCatalogue()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studiocut") as pool:
-        for outcome in _with_progress(pool.map(run, jobs), len(jobs), enabled=not args.json):
-            if not outcome.ok:
+        planned = batch.plan(photos, profile, catalogue, output_root=out, reading=pool)
+        refused = _writes_over_inputs(args.inputs, planned, out)
+        refused += batch.clashes(planned, folders.Place.of)
+        if not args.replace:
+            refused += _earlier_views(planned)
+        if refused:
+            error_lines(refused)
+            return EXIT_USAGE
+        pipeline.set_framing_slots(workers)
+        # one inference at a time on every core; the other workers decode and encode meanwhile
+        model = predict.open_model(profile.model_request(threads=os.cpu_count() or 1))
+
+        def run(item: batch.Planned) -> tuple[batch.Planned, Outcome]:
+            return item, batch.run(item, model, catalogue, output_root=out)
+
+        failed = cards = 0
+        for item, outcome in _with_progress(pool.map(run, planned), len(planned),
+                                            enabled=not args.json):
+            if item.card is not None:
+                cards += 1
+            elif not outcome.ok:
                 failed += 1
             if args.json:
-                print(json.dumps(_outcome_json(outcome)), flush=True)
+                print(json.dumps(_outcome_json(item, outcome)), flush=True)
+            elif item.card is not None:
+                print(f"card: {outcome.message}", file=sys.stderr)
             elif not outcome.ok:
                 print(f"failed: {outcome.message} [{outcome.reason}]", file=sys.stderr)
             elif outcome.flags:
                 print(f"review: {outcome.source}: {'; '.join(outcome.flags)}", file=sys.stderr)
     if not args.json:
-        done = len(jobs) - failed
-        print(f"{done} done, {failed} failed -> {out}", file=sys.stderr)
+        done = len(planned) - failed - cards
+        print(f"{done} done, {failed} failed" + (f", {cards} barcode card(s)" if cards else "")
+              + f" -> {out}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -100,20 +118,14 @@ def _expand_inputs(
             yield item, Path()
 
 
-def _writes_over_inputs(inputs: Sequence[Path], jobs: Sequence[tuple[Path, Path]], out: Path,
-                        profile: profiles.Profile) -> list[str]:
+def _writes_over_inputs(inputs: Sequence[Path], planned: Sequence[batch.Planned],
+                        out: Path) -> list[str]:
     """Why writing to ``out`` would touch the inputs: an output that would replace an input
     file, or an output folder inside a folder being read (by the file system's view of the
     folders: links resolved, case folded where it is ignored)."""
-    from studiocut.imaging import naming
-
     problems: list[str] = []
-    sources = {folders.Place.of(source): source for source, _ in jobs}
-    for source, relative in jobs:
-        try:
-            dest = naming.output_path(out, relative, source, profile.encoding, profile.name)
-        except InputError:
-            continue  # an odd name: that photo fails on its own, with its reason
+    sources = {folders.Place.of(item.source): item.source for item in planned}
+    for _, _, dest in batch.outputs_in(planned):
         replaced = sources.get(folders.Place.of(dest))
         if replaced is not None:
             problems.append(f"{replaced}: its cut-out would be written over it ({dest}); give "
@@ -126,7 +138,23 @@ def _writes_over_inputs(inputs: Sequence[Path], jobs: Sequence[tuple[Path, Path]
     return problems
 
 
-def _with_progress(outcomes: Iterator[Outcome], total: int, *, enabled: bool) -> Iterator[Outcome]:
+def _earlier_views(planned: Sequence[batch.Planned]) -> list[str]:
+    """A problem for each output named by ``{view}`` that is already there: this run numbers
+    its views from 1, and without a journal it cannot tell an earlier run's output of the
+    same photo from another photo's view."""
+    return [f"{path}: already there, and this run would write {item.source} over it as view "
+            f"{item.work.product.view if item.work.product else '?'} of its SKU (process "
+            "numbers views within one run); give --out an empty folder, or --replace"
+            for item, name, path in batch.outputs_in(planned)
+            if "{view}" in _template(item, name) and os.path.lexists(path)]
+
+
+def _template(item: batch.Planned, rendition: str) -> str:
+    return next(r.encoding.name for r in item.work.profile.all_renditions
+                if r.name == rendition)
+
+
+def _with_progress(outcomes: Iterator[T], total: int, *, enabled: bool) -> Iterator[T]:
     if not (enabled and sys.stderr.isatty()):
         yield from outcomes
         return
@@ -141,11 +169,17 @@ def _with_progress(outcomes: Iterator[Outcome], total: int, *, enabled: bool) ->
             yield outcome
 
 
-def _outcome_json(outcome: Outcome) -> dict[str, object]:
+def _outcome_json(item: batch.Planned, outcome: Outcome) -> dict[str, object]:
+    product = item.work.product
     return {
         "source": os.fsdecode(outcome.source),
-        "ok": outcome.ok,
+        "ok": outcome.ok or item.card is not None,
         "output": os.fsdecode(outcome.output) if outcome.output else None,
+        "outputs": [{"name": name, "path": os.fsdecode(path)} for name, path in item.outputs]
+                   if outcome.ok else [],
+        "sku": item.card or (product.sku if product else None),
+        "view": product.view if product else None,
+        "card": item.card is not None,
         "reason": outcome.reason,
         "message": outcome.message,
         "seconds": round(outcome.seconds, 3),

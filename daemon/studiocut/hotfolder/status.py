@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 STATUS_FILE = "daemon.json"
 JOURNAL_FILE = "journal.db"
 RECENT_FAILURES = 5
+ONE_RENDITION = "default"  # the name of the one rendition of a profile without renditions:
 STANDBY = "no profile file loaded by this name"
 
 
@@ -244,7 +245,8 @@ def collect(state_dir: Path, profiles_dir: Path, *, jobs: int = 50) -> dict[str,
                                limit=RECENT_FAILURES, newest_first=True)
             report["profiles"].append(_profile_row(f, failures))
         recent = db.jobs(limit=jobs or None, newest_first=True)
-        report["jobs"] = [_job_row(job) for job in recent]
+        outputs = db.outputs_by_job([job.id for job in recent])
+        report["jobs"] = [_job_row(job, outputs.get(job.id, [])) for job in recent]
     finally:
         db.close()
     return report
@@ -276,13 +278,19 @@ def _profile_row(f: Figures, failures: list[journal.Job]) -> dict[str, Any]:
     }
 
 
-def _job_row(job: journal.Job) -> dict[str, Any]:
+def _job_row(job: journal.Job, renditions: list[tuple[str, Path]]) -> dict[str, Any]:
+    """A job as ``status --json`` lists it: ``output`` is its first rendition's, ``outputs``
+    every rendition's (name and path; one, named ``default``, for a profile without
+    ``renditions:``), as reserved or written."""
+    if not renditions and job.output is not None:
+        renditions = [(ONE_RENDITION, job.output)]
     return {
         "profile": job.profile,
         "source": os.fsdecode(job.source),
         "state": job.state,
         "reason": job.reason,
         "output": os.fsdecode(job.output) if job.output else None,
+        "outputs": [{"name": name, "path": os.fsdecode(path)} for name, path in renditions],
         "attempts": job.attempts,
         "flags": list(job.flags),
     }
@@ -316,11 +324,25 @@ def render(report: dict[str, Any], console: Console | None = None) -> None:
         for row in report["profiles"]:
             _block(console, row)
     _cluster(console, report.get("cluster"))
+    _outputs(console, report["jobs"])
     for row in report["profiles"]:
         for failure in row["last_failures"]:
             console.print(Text.assemble(("failed ", "red"),
                                         f"{failure['message']} [{failure['reason']}]"),
                           soft_wrap=True)
+
+
+def _outputs(console: Console, jobs: list[dict[str, Any]]) -> None:
+    """Each recent done job's source and every rendition's output (its name and path)."""
+    done = [job for job in jobs if job["state"] == journal.DONE and job["outputs"]]
+    if done:
+        console.print("recent outputs, newest first:")
+    for job in done:
+        console.print(f"  {job['profile']}: {job['source']}", soft_wrap=True, markup=False,
+                      highlight=False)
+        for output in job["outputs"]:
+            console.print(f"    {output['name']}: {output['path']}", soft_wrap=True,
+                          markup=False, highlight=False)
 
 
 def _cluster(console: Console, cluster: dict[str, Any] | None) -> None:

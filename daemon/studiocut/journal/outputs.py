@@ -98,3 +98,24 @@ class Outputs(Store):
             rows = self._db.execute("SELECT rendition, path FROM outputs WHERE job=? "
                                     "ORDER BY rowid", (job_id,)).fetchall()
         return [(str(rendition), Path(os.fsdecode(path))) for rendition, path in rows]
+
+    def outputs_by_job(self, job_ids: Sequence[int]) -> dict[int, list[tuple[str, Path]]]:
+        """``outputs_of`` for each of ``job_ids`` that has a profile with several renditions
+        (the others are left out: their output is the job's own). A journal written before
+        renditions, opened read only (``studiocut status``), has no outputs table: none."""
+        found: dict[int, list[tuple[str, Path]]] = {}
+        with self._lock:
+            table = self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                                     "name='outputs'").fetchone()
+        if table is None:
+            return found
+        for start in range(0, len(job_ids), 500):  # SQLite's limit on bound parameters
+            chunk = list(job_ids[start:start + 500])
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT job, rendition, path FROM outputs WHERE job IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY job, rowid", chunk).fetchall()
+            for job, rendition, path in rows:
+                found.setdefault(int(job), []).append((str(rendition),
+                                                       Path(os.fsdecode(path))))
+        return found
