@@ -13,7 +13,8 @@ import numpy as np
 
 from conftest import FakeModel, make_profile, product_photo
 from studiocut import journal
-from studiocut.imaging import pipeline
+from studiocut.imaging import naming, pipeline
+from studiocut.imaging.metadata import Own
 from studiocut.journal import Identity, Job, Journal, Revision
 from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
@@ -66,8 +67,11 @@ class Bench:
         """The desk of a restarted daemon: nothing cached."""
         return Desk(self.journal, self.store, self.profiles, refiner="grabcut")
 
-    def shoot(self, name: str = "shot.jpg", *, original: Path | None = None) -> int:
-        """Process one photo as the worker does; return its job id."""
+    def shoot(self, name: str = "shot.jpg", *, original: Path | None = None,
+              sku: str | None = None) -> int:
+        """Process one photo as the worker does (each rendition's output reserved, for a
+        profile with several; numbered as a view of ``sku`` when given); return its job
+        id."""
         source = self.watch / name
         product_photo().save(source, quality=95)
         queued = self.journal.enqueue("test", source, Identity.of(source.stat()), "v1")
@@ -75,10 +79,21 @@ class Bench:
         claimed = self.journal.claim_next(["test"])
         assert claimed is not None
         job = claimed[0]
-        dest = self.journal.reserve_output(job.id, [self.out / f"{source.stem}.jpg",
-                                                    self.out / f"{source.stem}-jpg.jpg"])
+        own = Own(revision="1")
+        if sku is not None:
+            view = self.journal.view_of(job.id, "test", sku)
+            own = Own(sku=sku, view=str(view), revision="1")
+        dest: Path | None
+        if len(self.profile.all_renditions) > 1:
+            self.journal.reserve_outputs(job.id, [
+                (r.name, [naming.rendition_path(self.out, Path(), source, self.profile, r)])
+                for r in self.profile.all_renditions])
+            dest = None
+        else:
+            dest = self.journal.reserve_output(job.id, [self.out / f"{source.stem}.jpg",
+                                                        self.out / f"{source.stem}-jpg.jpg"])
         outcome = pipeline.process(source, FakeModel(), self.profile, output_root=self.out,
-                                   dest=dest, holding=True, keep=True)
+                                   dest=dest, holding=True, keep=True, own=own)
         assert outcome.ok, outcome.message
         number = self.desk.keep(job, outcome, self.profile)
         if original is not None:

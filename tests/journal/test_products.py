@@ -18,6 +18,17 @@ def test_views_count_per_profile_and_sku_and_a_job_keeps_its_own(tmp_path: Path)
     assert db.view_of(a, "p", "S3") == 1, "moved to another SKU: numbered there"
 
 
+def test_a_job_s_product_is_its_sku_and_view_once_numbered(tmp_path: Path) -> None:
+    db = Journal(tmp_path / "j.db")
+    a, b = queue(db, "a.jpg"), queue(db, "b.jpg")
+    db.view_of(a, "p", "S1")
+    db.view_of(b, "p", "S1")
+
+    assert db.product_of(b) == ("S1", 2)
+    assert db.product_of(queue(db, "c.jpg")) is None  # a profile without an sku key
+    assert db.product_of(999) is None
+
+
 def test_the_first_lineup_of_a_rendition_stays(tmp_path: Path) -> None:
     db = Journal(tmp_path / "j.db")
     db.keep_lineup("p", "S1", "white", 0.5, 1800, 1)

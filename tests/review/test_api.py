@@ -239,6 +239,25 @@ def test_a_file_name_that_is_not_utf8_does_not_break_a_list() -> None:
     assert body["name"].startswith("caf") and body["name"].endswith(".jpg")
 
 
+def test_a_revision_lists_each_rendition_with_its_format_size_and_thumbnail() -> None:
+    from studiocut.journal import READY, Revision
+
+    revision = Revision(id=5, job=2, number=1, kind="auto", status=READY, created=0.0,
+                        size=(400, 300), ext="jpg", folder="2/x", params={"renditions": [
+                            {"name": "white", "ext": "jpg", "file": "result.jpg",
+                             "output": "a.jpg", "size": [400, 300]},
+                            {"name": "cutout", "ext": "png", "file": "rendition-1.png",
+                             "output": "a.png"}]})  # made before sizes were recorded
+
+    assert api.revision_json(revision)["renditions"] == [
+        {"name": "white", "output": "a.jpg", "format": "JPG", "size": [400, 300],
+         "url": "/api/v1/media/5/rendition-white",
+         "thumb": "/api/v1/media/5/rendition-white?max=320"},
+        {"name": "cutout", "output": "a.png", "format": "PNG", "size": None,
+         "url": "/api/v1/media/5/rendition-cutout",
+         "thumb": "/api/v1/media/5/rendition-cutout?max=320"}]
+
+
 # --------------------------------------------------------------------------- holding
 
 

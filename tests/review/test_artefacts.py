@@ -369,3 +369,40 @@ def test_remove_unknown_leaves_a_folder_a_worker_may_still_be_recording(tmp_path
 
     assert store.remove_unknown(set(), older_than=time.time() - 3600) == 0
     assert (store.root / folder).is_dir()
+
+
+# --------------------------------------------------------------------------- renditions
+
+
+@pytest.fixture
+def listed(store: Store) -> Revision:
+    """A revision of two renditions: the result (PNG, with alpha) and a JPEG beside it."""
+    before, alpha = layers()
+    ok, jpeg = cv2.imencode(".jpg", np.full((144, 100, 3), 200, np.uint8))
+    assert ok
+    folder = store.write(7, before, alpha, result_of(before, alpha), "png",
+                         renditions=[("rendition-1.jpg", jpeg.tobytes(), None)])
+    return Revision(id=1, job=7, number=1, kind="auto", status=READY, created=0.0,
+                    size=(W, H), ext="png", folder=folder, params={"renditions": [
+                        {"name": "cutout", "ext": "png", "file": "result.png",
+                         "output": "a.png", "size": [W, H]},
+                        {"name": "portrait", "ext": "jpg", "file": "rendition-1.jpg",
+                         "output": "a_p.jpg", "size": [100, 144]}]})
+
+
+def test_a_rendition_is_served_whole_or_shrunk_to_a_thumbnail(store: Store,
+                                                              listed: Revision) -> None:
+    whole, kind = store.media(listed, "rendition-portrait", View())
+    assert (whole, kind) == (store.rendition(listed, "portrait"), "image/jpeg")
+
+    small, kind = store.media(listed, "rendition-cutout", View(longest=80))
+    assert kind == "image/png"
+    thumb = decode(small)
+    assert (thumb.mode, thumb.size) == ("RGBA", (80, 60))  # transparent stays transparent
+    assert decode(store.media(listed, "rendition-portrait", View(longest=72))[0]).size == (
+        50, 72)
+
+
+def test_an_unknown_rendition_is_a_value_error(store: Store, listed: Revision) -> None:
+    with pytest.raises(ValueError, match="no rendition 'square'"):
+        store.media(listed, "rendition-square", View(longest=80))

@@ -1,11 +1,12 @@
 """The review page in headless Chromium against a real ``studiocut run`` subprocess.
 
 What a person does on the page (watch a shot arrive, approve with P, reject in bulk, refine
-with a keep point and apply, revert, work without the event stream, retry and dismiss a
-failed photo) is checked where it lands: the journal, the API and the output folder. Pages
-that are refused show the signed-out page and change nothing. Every test also fails when the
-page logs a console error, throws, or trips the content security policy, except where an
-error is the point (the refusals, the blocked stream). Screenshots of each screen go to
+with a keep point and apply, revert, look at every rendition of a listing photo, work
+without the event stream, retry and dismiss a failed photo) is checked where it lands: the
+journal, the API and the output folder. Pages that are refused show the signed-out page and
+change nothing. Every test also fails when the page logs a console error, throws, or trips
+the content security policy, except where an error is the point (the refusals, the blocked
+stream). Screenshots of each screen go to
 ``$STUDIOCUT_ARTIFACTS/screenshots`` (default ``<repo>/test-artifacts``).
 
 One browser per module; one daemon per module whose tests each use a profile (watched and
@@ -61,7 +62,14 @@ FLAGGED = {"min_area": 0.99}  # every photo flagged, but published
 PROFILES = {
     "arrive": HELD, "approve": HELD, "bulk": FLAGGED, "refine": FLAGGED, "revert": FLAGGED,
     "offline": HELD, "guard": HELD, "failing": HELD, "showcase": HELD, "keys": HELD,
+    "listing": HELD,
 }
+# a listing photo: a white square, the transparent cut-out at the photo's size, a portrait
+LISTING = [{"name": "white", "backdrop": "#ffffff", "format": "jpeg", "square": {"size": 480}},
+           {"name": "cutout", "folder": "cutout"},
+           {"name": "portrait", "backdrop": "#ffffff", "format": "jpeg", "suffix": "_p",
+            "canvas": {"width": 300, "height": 432}, "fill": 0.85}]
+KEYS = {"failing": {"retries": 0}, "listing": {"renditions": LISTING}}
 PRODUCTS = [("bottle", (40, 120, 90)), ("mug", (200, 70, 40)), ("box", (50, 90, 170)),
             ("bottle", (150, 40, 110))]
 
@@ -213,7 +221,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     root = tmp_path_factory.mktemp("review-page")
     daemon = Daemon(root, {
         name: {"watch": str(root / "in" / name), "output": str(root / "out" / name),
-               "review": review, **({"retries": 0} if name == "failing" else {})}
+               "review": review, **KEYS.get(name, {})}
         for name, review in PROFILES.items()})
     daemon.start()
     studio = Studio(daemon)
@@ -606,6 +614,86 @@ def test_keys_on_the_grid_and_in_the_inspector(ui: Ui, studio: Studio) -> None:
     expect(card(page, second)).to_have_class(has_class("current"))
     expect(card(page, second)).not_to_have_class(has_class("gone"))
     assert studio.job(third["id"])["review"] == "held"
+
+
+# --------------------------------------------------------------------------- renditions
+
+
+def rendition_thumbs(page: Page) -> list[dict[str, Any]]:
+    return page.locator("#insp-renditions img").evaluate_all(
+        "imgs => imgs.map(i => ({src: i.getAttribute('src'), alt: i.alt,"
+        " size: [i.naturalWidth, i.naturalHeight]}))")
+
+
+def test_every_rendition_shows_as_a_thumbnail_and_a_refine_makes_them_all_again(
+        ui: Ui, studio: Studio) -> None:
+    """A listing photo's inspector shows each rendition (name, size, format), loaded
+    through the media API and reachable with the keyboard; a refine's revision shows its
+    own, re-rendered, and approving it with P publishes all three together."""
+    (job,) = studio.shoot_done("listing", 1, "listing")
+    first = job["revisions"][0]
+    facts = [("white", "480 × 480 px · JPG"), ("cutout", "640 × 480 px · PNG"),
+             ("portrait", "300 × 432 px · JPG")]
+    assert [r["name"] for r in first["renditions"]] == [name for name, _ in facts]
+
+    page = ui.open("listing")
+    open_inspector(page, job)
+    expect(page.locator("#insp-renditions-sec")).to_be_visible()
+    items = page.locator("#insp-renditions li.rendition")
+    expect(items).to_have_count(3)
+    for index, (name, text) in enumerate(facts):
+        item = items.nth(index)
+        expect(item.locator(".rendition-name")).to_have_text(name)
+        expect(item.locator(".rendition-facts")).to_have_text(text)
+        expect(item.locator("img")).to_have_attribute("alt", f"{name} rendition, {text}")
+    expect(items.nth(2).locator(".rendition-output")).to_have_text("listing-0_p.jpg")
+    images_loaded(page, "#insp-renditions img")
+    shown = rendition_thumbs(page)
+    assert [t["src"] for t in shown] == [r["thumb"] for r in first["renditions"]]
+    assert all(re.fullmatch(rf"/api/v1/media/{first['id']}/rendition-\w+\?max=320", t["src"])
+               for t in shown)
+    assert [t["size"] for t in shown] == [[320, 320], [320, 240], [222, 320]]
+    page.screenshot(path=str(artifacts() / "renditions.png"), full_page=True)
+
+    link = items.nth(2).locator("a.rendition-link")
+    link.focus()
+    expect(link).to_be_focused()
+    with ui.context.expect_page() as opened:
+        page.keyboard.press("Enter")  # the whole file, in a new tab
+    whole = opened.value
+    whole.wait_for_load_state()
+    assert whole.url.endswith(f"/api/v1/media/{first['id']}/rendition-portrait")
+    whole.close()
+
+    size = first["size"]
+    made = studio.api.post(f"/api/v1/jobs/{job['id']}/refine", json={"strokes": [
+        {"mode": "remove", "radius": 25, "points": [[size[0] / 2, size[1] * 0.6]]}]})
+    assert made.status_code == 200, made.text
+    second = made.json()
+    assert [r["name"] for r in second["renditions"]] == [name for name, _ in facts]
+    revision = page.locator("#revisions li.revision[data-number='2']")
+    expect(revision).to_be_visible()  # announced by the event stream
+    expect(revision.locator(".rev-renditions")).to_have_text("3 renditions")
+    revision.focus()
+    page.keyboard.press("Enter")
+    expect(revision).to_have_class(has_class("shown"))
+    expect(page.locator("#insp-renditions img").first).to_have_attribute(
+        "src", second["renditions"][0]["thumb"])
+    images_loaded(page, "#insp-renditions img")
+    assert [t["src"] for t in rendition_thumbs(page)] == [
+        r["thumb"] for r in second["renditions"]]
+    for old, new in zip(first["renditions"], second["renditions"], strict=True):
+        assert studio.media(old["url"]) != studio.media(new["url"]), new["name"]
+
+    page.locator("#inspector").focus()
+    page.keyboard.press("p")
+    studio.daemon.wait_for(lambda: studio.job(job["id"])["published"] == 2, 10,
+                           "the refined revision approved")
+    outputs = {"white": "listing-0.jpg", "cutout": "cutout/listing-0.png",
+               "portrait": "listing-0_p.jpg"}
+    for rendition in second["renditions"]:
+        path = studio.daemon.outbox / "listing" / outputs[rendition["name"]]
+        assert path.read_bytes() == studio.media(rendition["url"]), rendition["name"]
 
 
 # --------------------------------------------------------------------------- degraded

@@ -11,7 +11,9 @@ import dataclasses
 import io
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -436,3 +438,171 @@ def test_a_revision_records_which_path_model_auto_took_and_why() -> None:
     assert backdrop(auto) == {"backdrop": {"path": "studio",
                                            "decision": "64% of the border ..."}}
     assert backdrop(explicit) == {}
+
+
+# --------------------------------------------------------------------------- renditions
+
+THREE = [{"name": "white"},
+         {"name": "cutout", "backdrop": "transparent", "format": "png", "folder": "png"},
+         {"name": "portrait", "canvas": {"width": 100, "height": 144}, "fill": 0.85,
+          "suffix": "_p"}]
+
+
+@pytest.fixture
+def listing(tmp_path: Path) -> Iterator[Bench]:
+    """Every photo is held, and delivered as three renditions."""
+    made = make_bench(tmp_path, "all", renditions=THREE)
+    yield made
+    made.journal.close()
+
+
+def rendition_alpha(bench: Bench, revision: Revision, name: str) -> np.ndarray:
+    with Image.open(io.BytesIO(bench.store.rendition(revision, name))) as image:
+        return np.asarray(image.getchannel("A") if image.mode == "RGBA" else
+                          image.convert("L"), dtype=int)
+
+
+def portrait_middle(bench: Bench, revision: Revision) -> np.ndarray:
+    """The colour at the middle of the portrait rendition's subject."""
+    with Image.open(io.BytesIO(bench.store.rendition(revision, "portrait"))) as image:
+        rgb = np.asarray(image.convert("RGB"), dtype=int)
+    rows, cols = np.nonzero(np.abs(rgb - 255).max(axis=2) > 60)
+    return rgb[(rows.min() + rows.max()) // 2, (cols.min() + cols.max()) // 2]
+
+
+def test_refine_renders_every_rendition_again_from_the_refined_alpha(listing: Bench) -> None:
+    job_id = listing.shoot(sku="SKU-7")
+    first = listing.revision(job_id, 1)
+
+    candidate = listing.desk.refine(job_id, REMOVE_MIDDLE)
+
+    listed = candidate.params["renditions"]
+    assert [(r["name"], r["ext"], r["output"], r["size"]) for r in listed] == [
+        ("white", "jpg", "shot.jpg", [400, 300]), ("cutout", "png", "shot.png", [400, 300]),
+        ("portrait", "jpg", "shot_p.jpg", [100, 144])]
+    assert jpeg_rgb(listing.store.rendition(candidate, "white"))[160, 200].min() > 240
+    assert rendition_alpha(listing, first, "cutout")[160, 200] == 255
+    assert rendition_alpha(listing, candidate, "cutout")[160, 200] == 0
+    assert rendition_alpha(listing, candidate, "cutout")[100, 140] == 255
+    assert portrait_middle(listing, first)[0] > 150 and portrait_middle(listing, first)[1] < 80
+    assert portrait_middle(listing, candidate).min() > 230  # the backdrop, through the hole
+
+
+def test_approving_a_refined_photo_publishes_all_its_renditions_together(
+        listing: Bench) -> None:
+    job_id = listing.shoot()
+    candidate = listing.desk.refine(job_id, REMOVE_MIDDLE)
+    assert not [p for p in listing.out.rglob("*") if p.is_file()]  # held
+
+    listing.desk.approve(job_id)
+
+    job = listing.job(job_id)
+    assert (job.review, job.published) == ("approved", candidate.number)
+    outputs = dict(listing.journal.outputs_of(job_id))
+    assert sorted(p.relative_to(listing.out).as_posix() for p in outputs.values()) == [
+        "png/shot.png", "shot.jpg", "shot_p.jpg"]
+    for name, path in outputs.items():
+        assert path.read_bytes() == listing.store.rendition(candidate, name), name
+    assert listing.journal.staged_outputs() == {}
+
+    listing.desk.publish(listing.revision(job_id, 1).id)  # back to the worker's, all three
+    for name, path in outputs.items():
+        assert path.read_bytes() == listing.store.rendition(listing.revision(job_id, 1),
+                                                            name), name
+
+
+def test_rerun_makes_every_rendition_with_one_model_run(listing: Bench) -> None:
+    job_id = listing.shoot()
+    counting = FakeModel()
+    listing.profiles.table["test"] = (listing.profile, counting)
+
+    candidate = listing.desk.rerun(job_id)
+
+    assert counting.calls == 1
+    assert [r["name"] for r in candidate.params["renditions"]] == [
+        "white", "cutout", "portrait"]
+    for name in ("white", "cutout", "portrait"):  # the same cut: the same pixels
+        made, kept = (listing.store.rendition(r, name)
+                      for r in (candidate, listing.revision(job_id, 1)))
+        assert made != kept  # their XMP says which revision each is
+        with Image.open(io.BytesIO(made)) as a, Image.open(io.BytesIO(kept)) as b:
+            assert np.array_equal(np.asarray(a), np.asarray(b)), name
+    listing.desk.publish(candidate.id)
+    assert listing.job(job_id).published == candidate.number
+
+
+def test_rerun_with_a_profile_of_other_renditions_is_refused(listing: Bench) -> None:
+    job_id = listing.shoot()
+
+    with pytest.raises(Refused, match=r"profile web makes default \(\.png\), but this photo "
+                                      r"was delivered as white \(shot\.jpg\)") as refused:
+        listing.desk.rerun(job_id, profile_name="web")
+
+    assert refused.value.status == 400
+    assert len(listing.journal.revisions(job_id)) == 1
+
+
+def test_refine_of_several_renditions_needs_the_original(listing: Bench) -> None:
+    job_id = listing.shoot()
+    (listing.watch / "shot.jpg").unlink()
+
+    with pytest.raises(Refused, match="its other renditions cannot be made again"):
+        listing.new_desk().refine(job_id, REMOVE_MIDDLE)
+    assert len(listing.journal.revisions(job_id)) == 1
+
+
+def test_every_output_of_a_refine_and_a_rerun_names_its_sku_view_and_revision(
+        listing: Bench) -> None:
+    listing.shoot("front.jpg", sku="SKU-7")
+    job_id = listing.shoot("back.jpg", sku="SKU-7")
+
+    refined = listing.desk.refine(job_id, REMOVE_MIDDLE)
+    rerun = listing.desk.rerun(job_id)
+
+    for revision, number in ((listing.revision(job_id, 1), "1"), (refined, "2"),
+                             (rerun, "3")):
+        for rendition in revision.params["renditions"]:
+            data = listing.store.rendition(revision, rendition["name"])
+            with Image.open(io.BytesIO(data)) as image:
+                properties = xmp_properties(image.info["xmp"])
+            assert {k: properties.get(f"studiocut:{k}") for k in (
+                "SKU", "View", "Revision", "Profile", "Model")} == {
+                "SKU": ["SKU-7"], "View": ["2"], "Revision": [number], "Profile": ["test"],
+                "Model": ["u2netp"]}, (number, rendition["name"])
+
+
+def test_a_refine_from_the_review_copy_names_its_revision(held: Bench) -> None:
+    job_id = held.shoot(sku="SKU-9")
+    (held.watch / "shot.jpg").unlink()
+
+    refined = held.new_desk().refine(job_id, REMOVE_MIDDLE)
+
+    with Image.open(held.store.folder(refined) / "result.jpg") as image:
+        properties = xmp_properties(image.info["xmp"])
+    assert (properties["studiocut:SKU"], properties["studiocut:View"],
+            properties["studiocut:Revision"]) == (["SKU-9"], ["1"], ["2"])
+
+
+def test_a_revision_numbered_by_another_meanwhile_is_made_again_with_its_number(
+        listing: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two refines of one photo at once: the one recorded second is numbered after the
+    first, and its outputs must say so."""
+    job_id = listing.shoot()
+    real_write = listing.store.write
+    writes: list[str] = []
+
+    def another_refine_meanwhile(*args: Any, **kwargs: Any) -> str:
+        folder = real_write(*args, **kwargs)
+        writes.append(folder)
+        if len(writes) == 1:
+            listing.journal.add_revision(job_id, "refine", {}, (400, 300), "jpg",
+                                         real_write(*args, **kwargs))
+        return folder
+
+    monkeypatch.setattr(listing.store, "write", another_refine_meanwhile)
+    candidate = listing.desk.refine(job_id, REMOVE_MIDDLE)
+
+    assert candidate.number == 3 and len(writes) == 2
+    assert not (listing.store.root / writes[0]).exists()  # the one numbered 2: gone
+    with Image.open(io.BytesIO(listing.store.rendition(candidate, "cutout"))) as image:
+        assert xmp_properties(image.info["xmp"])["studiocut:Revision"] == ["3"]

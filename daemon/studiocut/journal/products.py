@@ -34,6 +34,16 @@ class Products(Store):
             db.execute("UPDATE jobs SET sku=?, view=? WHERE id=?", (sku, view, job_id))
         return int(view)
 
+    def product_of(self, job_id: int) -> tuple[str, int] | None:
+        """The job's SKU and view, once ``view_of`` numbered it; None for a photo of a
+        profile without an ``sku`` key."""
+        with self._lock:
+            row = self._db.execute("SELECT sku, view FROM jobs WHERE id=?",
+                                   (job_id,)).fetchone()
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        return str(row[0]), int(row[1])
+
     def lineups(self, profile: str, sku: str) -> dict[str, tuple[float, int]]:
         """{rendition: (scale, floor line)} the SKU's first framed view set."""
         with self._lock:

@@ -108,10 +108,20 @@ def revision_json(revision: Revision) -> dict[str, Any]:
         "kind": revision.kind, "status": revision.status, "created": revision.created,
         "params": revision.params, "size": list(revision.size),
         "media": {kind: base + kind for kind in artefacts.KINDS},
-        "renditions": [{"name": r["name"], "output": r["output"],
-                        "url": base + artefacts.RENDITION + r["name"]}
+        "renditions": [rendition_json(base + artefacts.RENDITION + r["name"], r)
                        for r in artefacts.renditions_of(revision)],
     }
+
+
+def rendition_json(url: str, rendition: dict[str, Any]) -> dict[str, Any]:
+    """One of a revision's renditions as the page shows it: its name, output name, format,
+    canvas size in px (None where a revision made before it was recorded does not say),
+    and its whole file and thumbnail."""
+    size = rendition.get("size")
+    return {"name": rendition["name"], "output": rendition["output"],
+            "format": str(rendition.get("ext", "")).upper(),
+            "size": size if isinstance(size, list) and len(size) == 2 else None,
+            "url": url, "thumb": f"{url}?max={artefacts.THUMB_SIDE}"}
 
 
 class Api:

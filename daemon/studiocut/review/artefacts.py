@@ -24,6 +24,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -113,7 +114,7 @@ class Store:
             if rendition["name"] == name:
                 if index == 0:
                     return self.result(revision)
-                return (self.folder(revision) / rendition["file"]).read_bytes()
+                return (self.folder(revision) / str(rendition["file"])).read_bytes()
         raise ValueError(f"revision {revision.number} has no rendition {name!r}")
 
     def alpha(self, revision: Revision) -> np.ndarray:
@@ -132,7 +133,13 @@ class Store:
         if kind.startswith(RENDITION):
             name = kind[len(RENDITION):]
             ext = next((r["ext"] for r in renditions_of(revision) if r["name"] == name), "")
-            return self.rendition(revision, name), CONTENT_TYPES.get(ext, "image/png")
+            data = self.rendition(revision, name)
+            if view.whole:
+                return data, CONTENT_TYPES.get(ext, "image/png")
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+            if image is None:
+                raise ValueError(f"cannot make a smaller view of a .{ext} rendition")
+            return _imencode("png", _apply(image, view), FAST_PNG), "image/png"
         if kind not in KINDS:
             raise ValueError(f"unknown media kind {kind!r} (known: {', '.join(KINDS)})")
         folder = self.folder(revision)
@@ -202,9 +209,10 @@ class Store:
         return count
 
 
-def renditions_of(revision: Revision) -> list[dict[str, str]]:
+def renditions_of(revision: Revision) -> list[dict[str, Any]]:
     """The renditions a revision holds, in the profile's order (``name``, ``ext``, ``file``
-    in its folder, ``output`` name); empty for a photo of one rendition."""
+    in its folder, ``output`` name and, where recorded, the canvas ``size`` [w, h]); empty
+    for a photo of one rendition."""
     found = revision.params.get("renditions")
     return found if isinstance(found, list) else []
 

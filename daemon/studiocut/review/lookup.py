@@ -12,12 +12,12 @@ from typing import Protocol
 
 from studiocut import journal
 from studiocut.errors import StudiocutError
-from studiocut.imaging import pipeline
 from studiocut.journal import Job, Journal, Revision
 from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
 from studiocut.review.artefacts import Store
 from studiocut.review.refine import Segmenter
+from studiocut.review.renditions import Recut
 
 
 class Refused(StudiocutError):
@@ -48,7 +48,7 @@ class Lookup:
         self._refiner_name = refiner
         self._segmenter: Segmenter | None = None
         self._threads = threads
-        self._framed: OrderedDict[tuple[int, int, str, str], pipeline.Framed] = OrderedDict()
+        self._recuts: OrderedDict[tuple[int, int, str, str], Recut] = OrderedDict()
 
     def _original(self, job: Job) -> Path | None:
         for path in (job.original, job.source):

@@ -1,6 +1,10 @@
 """revisions: the versions of a result a person works with: the first, kept from the worker;
 a refine of one with a person's marks; a re-run with another profile or model; the views of
-a revision, framing the original again when it was not stored; and purging old ones."""
+a revision, framing the original again when it was not stored; and purging old ones.
+
+A refine or re-run of a photo of several renditions makes every rendition again from the one
+cut-out (``review.renditions``), so its revision is published as the worker's was: all of
+them together. Each output carries studiocut's XMP fields with the revision's number."""
 
 from __future__ import annotations
 
@@ -15,17 +19,20 @@ import numpy as np
 from studiocut import journal
 from studiocut.errors import ModelError, StudiocutError
 from studiocut.imaging import decode, encode, pipeline
-from studiocut.imaging.metadata import Metadata
+from studiocut.imaging.metadata import Metadata, Own
 from studiocut.journal import Job, Revision
 from studiocut.models import predict, registry
 from studiocut.models.registry import MaskModel
 from studiocut.models.sam import SamModel
 from studiocut.profiles import Profile
-from studiocut.review import artefacts, refine
+from studiocut.review import artefacts, refine, renditions
 from studiocut.review.lookup import Lookup, Refused
 from studiocut.review.refine import Segmenter
+from studiocut.review.renditions import Encoded, Recut
 
 log = logging.getLogger(__name__)
+
+NUMBERING_TRIES = 3  # a revision made while another of the same photo was recorded: again
 
 
 class Revisions(Lookup):
@@ -55,7 +62,7 @@ class Revisions(Lookup):
         return revision.number
 
     def _renditions(self, job: Job, outcome: pipeline.Outcome, profile: Profile,
-                    ) -> tuple[list[dict[str, str]], list[tuple[str, bytes, Path | None]]]:
+                    ) -> tuple[list[dict[str, Any]], list[tuple[str, bytes, Path | None]]]:
         """A photo's renditions as its revision lists them (name, ext, file in the
         revision's folder, output name), and the files to keep beside its result (every
         rendition but the first); nothing for a photo of one rendition."""
@@ -63,12 +70,13 @@ class Revisions(Lookup):
             return [], []
         outputs = dict(self.journal.outputs_of(job.id))
         exts = {r.name: r.encoding.ext for r in profile.all_renditions}
-        listed, extra = [], []
+        listed: list[dict[str, Any]] = []
+        extra: list[tuple[str, bytes, Path | None]] = []
         for index, rendered in enumerate(outcome.renditions):
             ext, output = exts[rendered.name], outputs[rendered.name]
             file = f"result.{ext}" if index == 0 else f"rendition-{index}.{ext}"
             listed.append({"name": rendered.name, "ext": ext, "file": file,
-                           "output": output.name})
+                           "output": output.name, "size": list(rendered.layout.canvas)})
             if index:
                 extra.append((file, rendered.data, None if outcome.held else output))
         return listed, extra
@@ -83,18 +91,22 @@ class Revisions(Lookup):
         edit = refine.parse(body, base.size)
         profile, model = self._settings(job, base.params.get("profile"),
                                         base.params.get("model"))
-        before, alpha, framed = self._layers(job, base, profile, model)
+        outputs = self._outputs(job, profile)
+        before, alpha, cut = self._layers(job, base, profile, model)
+        if cut is None and outputs:
+            raise Refused(f"{job.source.name}: the original is gone or no longer frames like "
+                          f"revision {base.number}, so its other renditions cannot be made "
+                          "again: approve or reject it as it is, or shoot it again")
         segmenter = self.segmenter() if edit.prompts else refine.GrabCutSegmenter()
         key = (job.id, job.identity.mtime_ns, profile.name, profile.model, before.shape)
         alpha = refine.apply(key, before, alpha, edit, segmenter)
-        image = pipeline.render(before, alpha, model, profile, decontaminate=edit.decontaminate)
         params = {**edit.params, "base": base.number}
         params.update({k: base.params[k] for k in ("profile", "model", "framing")
                        if k in base.params})
         if edit.prompts:
             params["segmenter"] = segmenter.name
-        return self._revision(job, "refine", params, before, alpha, image, profile,
-                              framed=framed)
+        return self._revision(job, "refine", params, profile, model, outputs, before, alpha,
+                              cut, decontaminate=edit.decontaminate)
 
     def rerun(self, job_id: int, *, profile_name: str | None = None,
               model_name: str | None = None) -> Revision:
@@ -105,25 +117,22 @@ class Revisions(Lookup):
         if original is None:
             raise Refused(f"{job.source.name}: the original is gone, so it cannot be re-run")
         profile, model = self._settings(job, profile_name, model_name)
+        outputs = self._outputs(job, profile)
         try:
-            cutout = pipeline.cut(original, model, profile)
+            cut = self._recut(job, profile, model)
         except StudiocutError as e:
             raise Refused(f"{job.source.name}: {e}") from e
-        framed = cutout.framed
+        assert cut is not None  # the original is there: checked above
+        framed = cut.framed
         params = {"profile": profile.name, "model": profile.model, "framing": framing(framed),
                   **backdrop(framed)}
-        return self._revision(job, "rerun", params, framed.before, framed.alpha, cutout.image,
-                              profile, framed=framed)
+        return self._revision(job, "rerun", params, profile, model, outputs, framed.before,
+                              framed.alpha, cut)
 
     def _settings(self, job: Job, profile_name: str | None,
                   model_name: str | None) -> tuple[Profile, MaskModel]:
-        """The job's profile and model, or another running profile's, or another model.
-        A photo of several renditions is refused: a refine or re-run makes one image."""
+        """The job's profile and model, or another running profile's, or another model."""
         profile, model = self._running(job)
-        if len(profile.all_renditions) > 1 or self.journal.outputs_of(job.id):
-            raise Refused(f"{job.source.name}: a photo with several renditions cannot be "
-                          "refined or re-run here yet: approve or reject it as it is, or "
-                          "shoot it again", 400)
         if profile_name and profile_name != profile.name:
             other = self.profiles.running(profile_name)
             if other is None:
@@ -138,6 +147,24 @@ class Revisions(Lookup):
                 raise Refused(str(e), 400) from e
             profile = dataclasses.replace(profile, model=model_name, custom_model=None)
         return profile, model
+
+    def _outputs(self, job: Job, profile: Profile) -> dict[str, Path] | None:
+        """Each rendition's reserved output, for a photo delivered as several renditions
+        (None for one output); refused when ``profile`` renders other renditions than the
+        photo was delivered as (its revision could not be published in their place)."""
+        reserved = dict(self.journal.outputs_of(job.id))
+        wanted = profile.all_renditions
+        if not reserved and len(wanted) == 1:
+            return None
+        if [r.name for r in wanted] != list(reserved) or any(
+                reserved[r.name].suffix.lower() != "." + r.encoding.ext for r in wanted):
+            delivered = ", ".join(f"{n} ({p.name})" for n, p in reserved.items()) or \
+                "one output"
+            made = ", ".join(f"{r.name} (.{r.encoding.ext})" for r in wanted)
+            raise Refused(f"{job.source.name}: profile {profile.name} makes {made}, but this "
+                          f"photo was delivered as {delivered}: shoot it again to deliver it "
+                          "anew", 400)
+        return reserved
 
     # ------------------------------------------------------------------ upkeep
 
@@ -175,63 +202,97 @@ class Revisions(Lookup):
 
     # ------------------------------------------------------------------ helpers
 
-    def _revision(self, job: Job, kind: str, params: dict[str, Any], before: np.ndarray,
-                  alpha: np.ndarray, image: np.ndarray, profile: Profile, *,
-                  framed: pipeline.Framed | None = None) -> Revision:
-        if framed is not None:
-            icc, meta = framed.icc, framed.metadata
-        else:  # made from the review copy: the original's metadata is not at hand
-            icc, meta = decode.srgb_icc(), pipeline.output_metadata(Metadata(), profile)
-        data = encode.encode(image, profile.encoding, icc=icc, metadata=meta)
-        folder = self.store.write(job.id, before, alpha, data, profile.encoding.ext)
+    def _revision(self, job: Job, kind: str, params: dict[str, Any], profile: Profile,
+                  model: MaskModel, outputs: dict[str, Path] | None, before: np.ndarray,
+                  alpha: np.ndarray, cut: Recut | None, *,
+                  decontaminate: bool | None = None) -> Revision:
+        """Render, encode and record a revision made of ``before`` and ``alpha`` on the first
+        rendition's canvas: every rendition when the photo has several (``outputs``), each
+        with studiocut's XMP fields and the number it is recorded as."""
+        for _ in range(NUMBERING_TRIES):
+            number = self.journal.next_revision(job.id)
+            own = renditions.own(self.journal, job.id, number)
+            made = self._encoded(job, profile, model, before, alpha, cut, own, decontaminate)
+            listed: list[dict[str, Any]] = [] if outputs is None else [
+                {"name": m.name, "ext": m.ext, "output": outputs[m.name].name,
+                 "file": f"result.{m.ext}" if index == 0 else f"rendition-{index}.{m.ext}",
+                 "size": list(m.size)} for index, m in enumerate(made)]
+            if listed:
+                params = {**params, "renditions": listed}
+            ext = made[0].ext
+            folder = self.store.write(job.id, before, alpha, made[0].data, ext, renditions=[
+                (str(r["file"]), m.data, None)
+                for r, m in zip(listed[1:], made[1:], strict=True)])
+            h, w = alpha.shape
+            with self._lock:
+                now = self._get(job.id)
+                if now.identity != job.identity or now.state != journal.DONE:
+                    self.store.remove({folder})
+                    raise Refused(f"{job.source.name} was shot again meanwhile: this {kind} "
+                                  "was of the earlier photo")
+                if self.journal.next_revision(job.id) == number:
+                    return self.journal.add_revision(job.id, kind, params, (w, h), ext, folder)
+            self.store.remove({folder})  # numbered in its XMP as another revision now is
+        raise Refused(f"{job.source.name}: other revisions of it were being made at the same "
+                      "time; try again")
+
+    def _encoded(self, job: Job, profile: Profile, model: MaskModel, before: np.ndarray,
+                 alpha: np.ndarray, cut: Recut | None, own: Own,
+                 decontaminate: bool | None) -> list[Encoded]:
+        """Every rendition of the revision, the first of ``before`` and ``alpha`` as they
+        are; the others framed from the cut-out with ``alpha``'s changes carried onto it."""
+        if cut is not None:
+            several = len(profile.all_renditions) > 1
+            subject = renditions.refined(cut, alpha) if several else cut.subject
+            first = dataclasses.replace(cut.framed, before=before, alpha=alpha)
+            return renditions.render_all(
+                subject, model, profile, lineups=renditions.lineups(self.journal, job.id,
+                                                                    profile),
+                own=own, first=first, decontaminate=decontaminate)
+        # made from the review copy: the original's metadata is not at hand
+        image = pipeline.render(before, alpha, model, profile, decontaminate=decontaminate)
+        data = encode.encode(image, profile.encoding, icc=decode.srgb_icc(),
+                             metadata=pipeline.output_metadata(Metadata(), profile, own))
         h, w = alpha.shape
-        with self._lock:
-            now = self._get(job.id)
-            if now.identity != job.identity or now.state != journal.DONE:
-                self.store.remove({folder})
-                raise Refused(f"{job.source.name} was shot again meanwhile: this {kind} was of "
-                              "the earlier photo")
-            return self.journal.add_revision(job.id, kind, params, (w, h),
-                                             profile.encoding.ext, folder)
+        return [Encoded(profile.all_renditions[0].name, profile.encoding.ext, (w, h), data)]
 
     def _layers(self, job: Job, base: Revision, profile: Profile, model: MaskModel,
-                ) -> tuple[np.ndarray, np.ndarray, pipeline.Framed | None]:
+                ) -> tuple[np.ndarray, np.ndarray, Recut | None]:
         """The base revision's alpha over the original's exact pixels (framed again from the
         original), or over its review copy when the original is gone or no longer frames the
-        same; and the framing, when the original gave it."""
+        same; and the cut-out, when the original gave it."""
         alpha = self.store.alpha(base)
         try:
-            framed = self._reframed(job, profile, model)
+            cut = self._recut(job, profile, model)
         except StudiocutError as e:
             log.warning("%s: refining from the review copy: %s", job.source.name, e)
-            framed = None
-        if framed is not None and frames_like(framed, base):
-            return framed.before, alpha, framed
+            cut = None
+        if cut is not None and frames_like(cut.framed, base):
+            return cut.framed.before, alpha, cut
         self.ensure_before(base)
         before, _ = self.store.layers(base)
         return before, alpha, None
 
-    def _reframed(self, job: Job, profile: Profile,
-                  model: MaskModel) -> pipeline.Framed | None:
-        """The job's original framed again as ``profile`` frames it (None when the original
-        is gone), cached for the next refine; raise StudiocutError when it cannot be. Runs
-        the model outside the lock: other actions must not wait on it."""
+    def _recut(self, job: Job, profile: Profile, model: MaskModel) -> Recut | None:
+        """The job's original cut out again as ``profile`` cuts it and framed on its first
+        rendition's canvas (None when the original is gone), cached for the next refine;
+        raise StudiocutError when it cannot be. Runs the model outside the lock: other
+        actions must not wait on it."""
         original = self._original(job)
         if original is None:
             return None
         key = (job.id, job.identity.mtime_ns, profile.name, profile.model)
         with self._lock:
-            framed = self._framed.get(key)
-        if framed is not None:
-            return framed
-        # the first rendition's canvas: the one a photo's revision holds
-        framed = pipeline.frame_photo(original, model, profile.rendering(
-            profile.all_renditions[0]))
+            cut = self._recuts.get(key)
+        if cut is not None:
+            return cut
+        cut = renditions.recut(original, model, profile,
+                               renditions.lineups(self.journal, job.id, profile))
         with self._lock:
-            self._framed[key] = framed
-            while len(self._framed) > 2:  # each holds a full canvas: keep few
-                self._framed.popitem(last=False)
-        return framed
+            self._recuts[key] = cut
+            while len(self._recuts) > 2:  # each holds a full canvas: keep few
+                self._recuts.popitem(last=False)
+        return cut
 
     def media(self, revision: Revision, kind: str, view: artefacts.View) -> tuple[bytes, str]:
         """One view of a revision (see artefacts.Store.media), framing the original again
@@ -247,11 +308,12 @@ class Revisions(Lookup):
             return
         job = self._get(revision.job)
         try:
-            framed = self._reframed(job, *self._running(job))
+            cut = self._recut(job, *self._running(job))
         except StudiocutError as e:
             raise FileNotFoundError(f"{job.source.name}: {e}") from e
-        if framed is None:
+        if cut is None:
             raise FileNotFoundError(f"{job.source.name}: the original is gone")
+        framed = cut.framed
         if not frames_like(framed, revision):
             raise FileNotFoundError(f"{job.source.name}: the original no longer frames "
                                     "like this revision (the profile or studiocut changed "

@@ -11,6 +11,7 @@ import { clearMarks, marksBody, stopDrag } from './marks.js';
 import {
   currentId, focusCurrent, forgetUndo, hasCard, neighbour, rememberUndo, setCurrent,
 } from './queue.js';
+import { showRenditions } from './renditions.js';
 import { closeStage, openStage, setStageBusy, showOnStage, stageBusy } from './stage.js';
 
 let open = false;
@@ -47,6 +48,7 @@ export async function openInspector(id) {
   const cached = knownJob(id);
   $('#insp-name').textContent = cached ? cached.name : `#${id}`;
   $('#revisions').replaceChildren();
+  showRenditions(null);
   try {
     const loaded = await api(`jobs/${id}`);
     if (mine !== gen || !open) return;
@@ -153,6 +155,7 @@ function renderInspectorInfo() {
     label.textContent = 'no revision';
     label.classList.remove('candidate');
   }
+  showRenditions(rev);
   updateInspectorButtons();
 }
 
@@ -195,26 +198,14 @@ function buildRevision(rev) {
   btn.dataset.action = 'publish';
   btn.disabled = live || stageBusy();
   btn.title = live ? 'This revision is in the output folder' : 'Publish this revision to the output folder';
-  li.append(info, status, btn);
-  if (Array.isArray(rev.renditions) && rev.renditions.length) li.append(buildRenditions(rev));
-  return li;
-}
-
-/** A photo's renditions (each output it is delivered as), each opening whole in a new tab;
- * publishing or approving the revision publishes every one of them together. */
-function buildRenditions(rev) {
-  const list = el('ul', 'rev-renditions');
-  list.title = 'Every rendition of this revision: published together';
-  for (const r of rev.renditions) {
-    const link = el('a', 'rev-rendition', `${r.name}: ${r.output}`);
-    link.href = r.url;
-    link.target = '_blank';
-    link.rel = 'noopener';
-    const item = el('li');
-    item.append(link);
-    list.append(item);
+  const n = Array.isArray(rev.renditions) ? rev.renditions.length : 0;
+  if (n) {   // shown as thumbnails under Renditions when this revision is on the stage
+    const count = el('span', 'rev-renditions', `${n} renditions`);
+    count.title = 'Published together: ' + rev.renditions.map((r) => r.name).join(', ');
+    info.append(count);
   }
-  return list;
+  li.append(info, status, btn);
+  return li;
 }
 
 function onRevisionsClick(e) {
