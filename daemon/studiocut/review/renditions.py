@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from studiocut.imaging import encode, frame, pipeline
+from studiocut.imaging.locate import locate
 from studiocut.imaging.metadata import Own
 from studiocut.journal import Journal
 from studiocut.models.registry import MaskModel
@@ -74,10 +75,9 @@ def recut(source: Path, model: MaskModel, profile: Profile,
     rendition) and frame it on the first rendition's canvas; raise InputError for a bad
     input (and ModelError or MemoryError as the stages do)."""
     first = profile.all_renditions[0]
-    with pipeline.located_in_slot(source, model, profile, lineups) as located:
-        subject = pipeline.cut_located(located, profile)
-        framed = pipeline.frame_subject(subject, profile.rendering(first),
-                                        lineup=lineups.get(first.name))
+    subject = pipeline.cut_located(locate(source, model, profile, lineups), profile)
+    framed = pipeline.frame_subject(subject, profile.rendering(first),
+                                    lineup=lineups.get(first.name))
     return Recut(subject, framed)
 
 
@@ -109,18 +109,16 @@ def render_all(subject: pipeline.Subject, model: MaskModel, profile: Profile, *,
                decontaminate: bool | None = None) -> list[Encoded]:
     """Frame (at the set's ``lineups``), render and encode each of the profile's renditions
     from ``subject``, the first from its layers as given (``first``: a refine's exact
-    pixels), each with its own metadata and studiocut's fields (``own``). Holds a framing
-    slot: the canvases are full size."""
+    pixels), each with its own metadata and studiocut's fields (``own``)."""
     made = []
-    with pipeline.framing_slot():
-        for index, rendition in enumerate(profile.all_renditions):
-            view = profile.rendering(rendition)
-            framed = first if index == 0 else pipeline.frame_subject(
-                subject, view, lineup=lineups.get(rendition.name))
-            image = pipeline.render(framed.before, framed.alpha, model, view,
-                                    decontaminate=decontaminate, light=framed.shadow)
-            metadata = pipeline.output_metadata(subject.metadata, view, own)
-            data = encode.encode(image, view.encoding, icc=subject.icc, metadata=metadata)
-            height, width = framed.alpha.shape
-            made.append(Encoded(rendition.name, view.encoding.ext, (width, height), data))
+    for index, rendition in enumerate(profile.all_renditions):
+        view = profile.rendering(rendition)
+        framed = first if index == 0 else pipeline.frame_subject(
+            subject, view, lineup=lineups.get(rendition.name))
+        image = pipeline.render(framed.before, framed.alpha, model, view,
+                                decontaminate=decontaminate, light=framed.shadow)
+        metadata = pipeline.output_metadata(subject.metadata, view, own)
+        data = encode.encode(image, view.encoding, icc=subject.icc, metadata=metadata)
+        height, width = framed.alpha.shape
+        made.append(Encoded(rendition.name, view.encoding.ext, (width, height), data))
     return made
