@@ -23,9 +23,14 @@ CASES: list[dict[str, Any]] = [
     {"model": "sam-vit-b", "prompt": {"points": [[0.5, 0.5, 1]]}, "review": False},
     {"metadata": {"gps": True, "studiocut": False}},
     {"metadata": False},
+    {"shadow": "contact"},
+    {"shadow": {"contact": {"offset": 0.02, "blur": 0.05, "opacity": 0.4},
+                "transparent": True}, "backdrop": "transparent", "format": "png"},
+    {"model": "auto", "shadow": "keep"},
 ]
 FIELDS = ("name", "model", "device", "require_gpu", "backdrop", "encoding", "matting",
-          "cleanup", "limits", "canvas", "preset", "key", "prompt", "custom_model", "metadata")
+          "cleanup", "limits", "canvas", "preset", "key", "prompt", "custom_model", "metadata",
+          "shadow")
 
 
 @pytest.mark.parametrize("keys", CASES)

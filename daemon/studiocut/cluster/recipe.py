@@ -41,6 +41,7 @@ def of(profile: Profile) -> dict[str, Any]:
         "limits": dataclasses.asdict(profile.limits),
         "metadata": dataclasses.asdict(profile.metadata),
         "canvas": _canvas(profile.canvas),
+        "shadow": _shadow(profile),
         "review": False,
     }
     if profile.preset is not None:  # the worker checks its output against the preset too
@@ -91,6 +92,15 @@ def _canvas(canvas: Canvas | None) -> dict[str, Any] | bool:
     written = dataclasses.asdict(canvas)
     written.pop("margin" if canvas.fill is not None else "fill")
     return written
+
+
+def _shadow(profile: Profile) -> dict[str, Any]:
+    """The shadow as the profile file writes it: its mode with the mode's settings."""
+    shadow = profile.shadow
+    settings: dict[str, Any] = {}
+    if shadow.mode == "contact":
+        settings = {"offset": shadow.offset, "blur": shadow.blur, "opacity": shadow.opacity}
+    return {shadow.mode: settings, "transparent": shadow.transparent}
 
 
 def _colour(rgb: Rgb | None) -> str:
