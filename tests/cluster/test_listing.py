@@ -7,6 +7,7 @@ the profile's shadow made on the worker."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -62,10 +63,11 @@ SHADOW = {"contact": {"opacity": 0.9, "blur": 0.02}}
 def test_every_rendition_is_made_from_one_cutout_on_a_worker_and_published_together(
         studio: Cluster) -> None:
     """Each photo is one job (one cut-out) on the worker; every rendition comes back, is
-    published by the station and recorded in its journal, byte for byte what this machine's
-    pipeline makes of the photo with the same profile: the shadow included."""
+    published by the station, recorded in its journal and kept for its review page, byte
+    for byte what this machine's pipeline makes of the photo with the same profile and
+    revision number: the shadow included."""
     worker = studio.worker()
-    station = studio.make_station(renditions=RENDITIONS, shadow=SHADOW)
+    station = studio.make_station(review=True, renditions=RENDITIONS, shadow=SHADOW)
     sources = [shoot(station.inbox / f"photo{i}.jpg", colour=(200, 20 + i, 30))
                for i in range(2)]
     station.start()
@@ -78,15 +80,18 @@ def test_every_rendition_is_made_from_one_cutout_on_a_worker_and_published_toget
     assert all(attempts(worker.text(), n) == 1 for n in names)
     recorded = rows(studio, "SELECT rendition, state FROM outputs ORDER BY job, rendition")
     assert recorded == [("cutout", "published"), ("white", "published")] * 2
+    kept = rows(studio, "SELECT number, params FROM revisions ORDER BY job")
+    assert [(n, [r["name"] for r in json.loads(p)["renditions"]]) for n, p in kept] == [
+        (1, ["cutout", "white"])] * 2
     profile = load(station.profiles / "studio.yaml")
     model = predict.open_model(profile.model_request(threads=1))
     for source in sources:
-        made = pipeline.make(source, model, profile, keep=False, own=Own())
+        made = pipeline.make(source, model, profile, keep=False, own=Own(revision="1"))
         published = [station.outbox / f"{source.stem}.png",
                      station.outbox / "white" / f"{source.stem}.jpg"]
         assert [p.read_bytes() for p in published] == [r.data for r in made.renditions]
         plain = pipeline.make(source, model, dataclasses.replace(profile, shadow=Shadow()),
-                              keep=False, own=Own())
+                              keep=False, own=Own(revision="1"))
         assert published[1].read_bytes() != plain.renditions[1].data, "the shadow is there"
 
 
