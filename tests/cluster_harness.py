@@ -216,19 +216,21 @@ class Cluster:
             db.close()
 
     def check(self, names: list[str], *, failed: frozenset[str] = frozenset(),
-              settle: float = 15) -> None:
+              settle: float = 15, outputs: list[str] | None = None) -> None:
         """One finished row per input (done, or failed for ``failed``), one output per done
-        input, no temp files in the spool or the outputs, the spool emptied by the station,
-        and, within ``settle`` seconds, the broker's queues empty."""
+        input (or exactly ``outputs``, paths relative to the output folder), no temp files
+        in the spool or the outputs, the spool emptied by the station, and, within
+        ``settle`` seconds, the broker's queues empty."""
         station = self.station
         assert station is not None
         states = station.states()
         assert sorted(states) == sorted(names), f"one row per input: {states}"
         wrong = {n: s for n, s in states.items() if s != ("failed" if n in failed else "done")}
         assert not wrong, f"unfinished rows: {wrong}\n{station.text()[-3000:]}"
-        outputs = [p.name for p in station.outputs()]
-        assert sorted(outputs) == sorted(Path(n).stem + ".png" for n in names
-                                         if n not in failed), outputs
+        if outputs is None:
+            outputs = [Path(n).stem + ".png" for n in names if n not in failed]
+        found = [p.relative_to(station.outbox).as_posix() for p in station.outputs()]
+        assert sorted(found) == sorted(outputs), found
         assert not [p for p in station.outbox.rglob("*") if "tmp" in p.name]
         assert {r["state"] for r in self.outbox()} <= {"done", "failed"}
         left = [p for p in self.spool.rglob("*") if p.is_file()]

@@ -4,6 +4,7 @@ when the profile says so. (The real round trips are in test_faults.)"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from daemon_harness import photo_bytes
 from studiocut import journal
 from studiocut.cluster import config, recipe, spool
 from studiocut.hotfolder.executor import Result, Work
+from studiocut.imaging import frame
 from studiocut.imaging.metadata import Metadata
+from studiocut.imaging.naming import Product
 from studiocut.profiles import Profile
 
 pytest.importorskip("celery", reason="the cluster extra (celery[redis]) is not installed")
@@ -66,9 +69,12 @@ def test_a_bundle_becomes_the_result_and_the_station_removes_its_files(
     root = tmp_path / "spool"
     signals = {"uncertain": 0.1, "touches_border": False, "area": 0.3, "subjects": 1,
                "confidence": 0.9}
-    layout = {"crop": [0, 0, 4, 4], "placed": [4, 4], "canvas": [4, 4], "offset": [0, 0]}
+    layout = {"crop": [0, 0, 4, 4], "placed": [4, 4], "canvas": [4, 4], "offset": [0, 0],
+              "scale": 1.0, "cut": [], "lineup": None}
     spool.write_bundle(root, key, {"status": "ok", "flags": ["a look"], "signals": signals,
-                                   "layout": layout, "worker": "w1@gpu:7"},
+                                   "renditions": [{"name": "default", "flags": ["a look"],
+                                                   "layout": layout}],
+                                   "worker": "w1@gpu:7"},
                        output=b"cut out", layers=(np.zeros((4, 4, 3), np.uint8),
                                                   np.ones((4, 4), np.float32)),
                        files={"icc": b"icc", "exif": b"Exif\x00\x00", "xmp": b"<x/>"})
@@ -83,9 +89,48 @@ def test_a_bundle_becomes_the_result_and_the_station_removes_its_files(
     assert result.framed is not None and result.framed.alpha.shape == (4, 4)
     assert result.framed.icc == b"icc"  # what the review page encodes a refine with
     assert result.framed.metadata == Metadata(exif=b"Exif\x00\x00", xmp=b"<x/>")
+    assert result.framed.layout == frame.Layout((0, 0, 4, 4), (4, 4), (4, 4), (0, 0))
+    assert [(r.name, r.data) for r in result.renditions] == [("default", b"cut out")]
     remote = db.remote(1)
     assert remote is not None and (remote.state, remote.worker) == ("done", "w1@gpu:7")
     assert not [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_every_rendition_comes_back_with_its_layout_for_the_publisher(
+        tmp_path: Path, db: journal.Journal) -> None:
+    """A SKU's view goes out with its lineup (part of the job key), and each rendition comes
+    back with its bytes, flags and layout: the scale and floor line the station records
+    for the SKU, the lineup followed, the sides the photo's edge cut."""
+    profile = make_profile(**PROFILE, sku="folder", square={"size": 100}, renditions=[
+        {"name": "white"}, {"name": "cut", "backdrop": "transparent", "folder": "cut"},
+        {"name": "tall", "canvas": {"width": 60, "height": 90}, "suffix": "_t"}])
+    lineups = {"white": frame.Lineup(0.25, 90)}
+    work = dataclasses.replace(work_for(tmp_path, profile), product=Product("AB-7", 2),
+                               lineups=lineups)
+    key = spool.job_key(work.source.read_bytes(), recipe.of(
+        profile, product=Product("AB-7", 2), lineups=lineups))
+    layouts = [frame.Layout((0, 0, 8, 8), (2, 2), (100, 100), (49, 88), 0.25,
+                            frame.Lineup(0.25, 90)),
+               frame.Layout((0, 0, 8, 8), (4, 4), (100, 100), (48, 48), 0.5),
+               frame.Layout((1, 2, 8, 8), (6, 5), (60, 90), (0, 85), 0.75,
+                            cut=frozenset({"left", "bottom"}))]
+    spool.write_bundle(tmp_path / "spool", key, {
+        "status": "ok", "flags": ["cut: a look"], "renditions": [
+            {"name": name, "flags": flags, "layout": spool.written_layout(layout)}
+            for name, flags, layout in zip(("white", "cut", "tall"), ([], ["cut: a look"], []),
+                                           layouts, strict=True)]},
+        output=b"white", more=[b"cut", b"tall"])
+    cluster = executor(tmp_path, db, Here())
+    try:
+        result = cluster.run(work)
+    finally:
+        cluster.release()
+
+    assert result.data == b"white" and result.flags == ("cut: a look",)
+    assert [(r.name, r.data, r.flags, r.layout) for r in result.renditions] == [
+        ("white", b"white", (), layouts[0]), ("cut", b"cut", ("cut: a look",), layouts[1]),
+        ("tall", b"tall", (), layouts[2])]
+    assert result.renditions[2].layout.floor == 90
 
 
 def test_a_failed_bundle_names_the_station_s_file(tmp_path: Path,

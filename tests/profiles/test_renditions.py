@@ -286,3 +286,18 @@ def test_renditions_inherit_the_profiles_preset_unless_they_say_none() -> None:
 def test_an_unknown_preset_lists_the_marketplaces(tmp_path: Path, text: str, key: str) -> None:
     problem = _at(_problems(tmp_path, text), key)
     assert "unknown marketplace preset" in problem and "zalando" in problem
+
+
+@pytest.mark.parametrize("sku", ["folder", "sidecar", "barcode"])
+def test_a_cluster_profile_takes_renditions_and_skus_like_a_local_one(sku: str) -> None:
+    """The station decides SKU and view and publishes every rendition; the workers render
+    them all from one cut-out (tests/cluster), so nothing of it is refused."""
+    pytest.importorskip("celery", reason="the cluster extra (celery[redis]) is not installed")
+    keys = {"sku": sku, "name": "{sku}_{view}.{ext}", "square": {"size": 500},
+            "renditions": [{"name": "white"}, {"name": "cut", "backdrop": "transparent",
+                                               "folder": "cut"}]}
+    remote = make_profile(**keys, executor="cluster", queue="cutout")
+    local = make_profile(**keys)
+
+    assert remote.dispatch.remote and not local.dispatch.remote
+    assert (remote.renditions, remote.sku) == (local.renditions, local.sku)

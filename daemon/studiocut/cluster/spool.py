@@ -3,7 +3,8 @@
 ::
 
     in/<first two hex>/<sha256>.<ext>   inputs, content-addressed: copied once by a station
-    results/<job key>/                  one bundle per job: result.json, output, layers
+    results/<job key>/                  one bundle per job: result.json, output (the first
+                                        rendition), rendition-1... (the others), layers
     tmp/                                bundles and inputs being written (renamed when whole)
 
 A bundle is written into ``tmp/`` and renamed to ``results/<job key>/``: it appears whole or
@@ -22,6 +23,7 @@ import shutil
 import socket
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,10 +31,16 @@ from typing import Any
 import numpy as np
 
 from studiocut import atomic
+from studiocut.imaging import frame
 
 RESULT_FILE = "result.json"
 OUTPUT_FILE = "output"
 LAYERS = ("before.npy", "alpha.npy")
+
+
+def rendition_file(index: int) -> str:
+    """The bundle's file of a photo's rendition number ``index`` (0: the first)."""
+    return OUTPUT_FILE if index == 0 else f"rendition-{index}"
 
 
 def job_key(data: bytes, recipe: dict[str, Any]) -> str:
@@ -82,8 +90,9 @@ class Bundle:
     def ok(self) -> bool:
         return self.meta.get("status") == "ok"
 
-    def output(self) -> bytes:
-        return (self.folder / OUTPUT_FILE).read_bytes()
+    def output(self, index: int = 0) -> bytes:
+        """The encoded bytes of rendition number ``index`` (0: the first)."""
+        return (self.folder / rendition_file(index)).read_bytes()
 
     def layers(self) -> tuple[np.ndarray, np.ndarray] | None:
         paths = [self.folder / name for name in LAYERS]
@@ -95,6 +104,28 @@ class Bundle:
     def blob(self, name: str) -> bytes | None:
         path = self.folder / name
         return path.read_bytes() if path.is_file() else None
+
+
+def written_layout(layout: frame.Layout) -> dict[str, Any]:
+    """Where a rendition's subject went on its canvas, as its bundle writes it: with the
+    scale and floor line a station records as its SKU's lineup, the lineup it followed and
+    the sides the photo's edge cut."""
+    lineup = layout.lineup
+    return {"crop": list(layout.crop), "placed": list(layout.placed),
+            "canvas": list(layout.canvas), "offset": list(layout.offset),
+            "scale": layout.scale, "cut": sorted(layout.cut),
+            "lineup": None if lineup is None else [lineup.scale, lineup.floor]}
+
+
+def read_layout(written: dict[str, Any]) -> frame.Layout:
+    """The Layout ``written_layout`` wrote."""
+    lineup = written.get("lineup")
+    x0, y0, x1, y1 = written["crop"]
+    (pw, ph), (cw, ch), (ox, oy) = written["placed"], written["canvas"], written["offset"]
+    return frame.Layout(crop=(x0, y0, x1, y1), placed=(pw, ph), canvas=(cw, ch),
+                        offset=(ox, oy), scale=float(written["scale"]),
+                        lineup=None if lineup is None else frame.Lineup(*lineup),
+                        cut=frozenset(written["cut"]))
 
 
 def result_folder(root: Path, key: str) -> Path:
@@ -112,16 +143,19 @@ def read_bundle(root: Path, key: str) -> Bundle | None:
 
 
 def write_bundle(root: Path, key: str, meta: dict[str, Any], *, output: bytes | None = None,
-                 files: dict[str, bytes] | None = None,
+                 more: Sequence[bytes] = (), files: dict[str, bytes] | None = None,
                  layers: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
-    """Write the job's bundle (temp folder, then rename to ``results/<key>/``); return True
-    when this copy won, False when a bundle of the job was already there."""
+    """Write the job's bundle (temp folder, then rename to ``results/<key>/``): ``output``
+    (the first rendition), ``more`` (the others, in order), ``files`` and ``layers``; return
+    True when this copy won, False when a bundle of the job was already there."""
     temp = _temp(root, key)
     temp.mkdir()
     try:
         if output is not None:
             _write_file(temp / OUTPUT_FILE, output)
             meta["output_sha256"] = hashlib.sha256(output).hexdigest()
+        for index, data in enumerate(more, start=1):
+            _write_file(temp / rendition_file(index), data)
         for name, blob in (files or {}).items():
             _write_file(temp / name, blob)
         if layers is not None:

@@ -8,7 +8,7 @@ on the pool. For one photo::
     record the job in the journal's outbox            <- a station killed here sends at restart
     send it, with the job key as the Celery task id   (again after its deadline, doubling)
     wait for results/<key>/                           (the worker's bundle)
-    turn the bundle into a Result; remove the spool files this station owns
+    turn the bundle into a Result (every rendition); remove the spool files it owns
 
 A station restarted after a kill claims its jobs again (the journal does that); the same key
 finds the bundle that came meanwhile, or sends again. While the broker is down a profile
@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -34,7 +35,7 @@ from studiocut.errors import InputError
 from studiocut.hotfolder.executor import Executor, LocalExecutor, Result, Work, failed
 from studiocut.imaging import frame
 from studiocut.imaging.metadata import Metadata
-from studiocut.imaging.pipeline import Framed
+from studiocut.imaging.pipeline import Framed, Rendered
 from studiocut.imaging.triage import Signals
 from studiocut.journal import Journal, Remote
 from studiocut.journal.outbox import LOCAL, RECORDED, SENT
@@ -93,7 +94,8 @@ class ClusterExecutor:
             return failed(work.source, InputError(
                 "unreadable", f"{work.source}: cannot read: {e.strerror or e}",
                 retryable=True), 0.0)
-        rules = recipe.of(work.profile)
+        rules = recipe.of(work.profile, product=work.product, lineups=work.lineups,
+                          revision=work.revision)
         key = spool.job_key(data, rules)
         queue = work.profile.dispatch.queue
         assert queue is not None
@@ -172,8 +174,12 @@ class ClusterExecutor:
         seconds = time.perf_counter() - started
         if bundle.ok:
             signals = Signals(**meta["signals"]) if meta.get("signals") else None
-            result = Result(work.source, seconds, bundle.output(), tuple(meta.get("flags", ())),
-                            signals, _framed(bundle, signals) if work.keep else None)
+            renditions = _renditions(bundle)
+            framed = _framed(bundle, signals, renditions[0].layout) if work.keep else None
+            renditions = (replace(renditions[0], framed=framed), *renditions[1:])
+            result = Result(work.source, seconds, renditions[0].data,
+                            tuple(meta.get("flags", ())), signals, framed,
+                            renditions=renditions)
         else:
             text = str(meta.get("message") or meta.get("reason"))
             text = text.replace(str(self._root / row.input), str(work.source))
@@ -201,15 +207,22 @@ class ClusterExecutor:
         return {"broker": self.broker.report(), "queues": queues, "workers": workers}
 
 
-def _framed(bundle: spool.Bundle, signals: Signals | None) -> Framed | None:
-    """The framed layers the worker kept for the review page, when it did."""
+def _renditions(bundle: spool.Bundle) -> tuple[Rendered, ...]:
+    """Every rendition the worker made, in the profile's order, as the pipeline gives them
+    to the local executor (the publisher writes them all or none, and records the lineup a
+    first view of a SKU set)."""
+    return tuple(Rendered(spec["name"], bundle.output(index), spool.read_layout(spec["layout"]),
+                          tuple(spec["flags"]))
+                 for index, spec in enumerate(bundle.meta["renditions"]))
+
+
+def _framed(bundle: spool.Bundle, signals: Signals | None,
+            layout: frame.Layout) -> Framed | None:
+    """The first rendition's framed layers the worker kept for the review page, when it
+    did."""
     layers = bundle.layers()
     if layers is None:
         return None
-    spec = bundle.meta.get("layout")
-    layout = None if not spec else frame.Layout(
-        crop=tuple(spec["crop"]), placed=tuple(spec["placed"]),
-        canvas=tuple(spec["canvas"]), offset=tuple(spec["offset"]))
     kept = Metadata(exif=bundle.blob("exif"), iptc=bundle.blob("iptc"), xmp=bundle.blob("xmp"))
     return Framed(layers[0], layers[1], bundle.blob("icc"), kept, signals, layout)
 

@@ -8,7 +8,8 @@ alone would loop forever on a photo that kills its worker, and after ``max_attem
 job is failed as poison. A photo past the soft time limit (90 % of ``task_time_limit``) fails
 with that reason; one the hard limit has to kill goes back to the queue, and its attempts
 count. The pipeline's ``make`` runs on the spooled input with the recipe's
-profile, and the bundle is written: the first writer wins.
+profile and what the station decided for the photo (SKU, view, its SKU's lineups, revision):
+one cut-out, every rendition rendered from it. The bundle is written: the first writer wins.
 """
 
 from __future__ import annotations
@@ -106,9 +107,10 @@ def consume(request: Any, relative: str, recipe_data: dict[str, Any], key: str, 
     started = time.perf_counter()
     try:
         faults.point("worker-start", Path(name))
-        profile = recipe.profile_of(recipe_data, name="cluster")
-        model = predict.open_model(profile.model_request(threads=here.threads))
-        made = pipeline.make(root / relative, model, profile)
+        job = recipe.job_of(recipe_data, name="cluster")
+        model = predict.open_model(job.profile.model_request(threads=here.threads))
+        made = pipeline.make(root / relative, model, job.profile, product=job.product,
+                             lineups=job.lineups, keep=False, own=job.own)
     except SoftTimeLimitExceeded:  # the photo, not the machine: another try would do the same
         meta.update(status="failed", reason="time-limit", message=(
             f"{name}: took longer than the cluster's {cluster.task_time_limit:g} s time limit "
@@ -125,16 +127,21 @@ def consume(request: Any, relative: str, recipe_data: dict[str, Any], key: str, 
                     retryable=outcome.retryable, environment=outcome.environment)
         return _finish(here, key, relative, meta)
     framed = made.framed
+    # every rendition, in the profile's order: its name, flags and layout (the station
+    # records a first view's scale and floor line from it); the first's bytes are the output
     meta.update(status="ok", flags=list(made.flags), seconds=time.perf_counter() - started,
                 signals=vars(framed.signals) if framed.signals else None,
-                layout=_layout(framed.layout) if keep else None)
+                renditions=[{"name": r.name, "flags": list(r.flags),
+                             "layout": spool.written_layout(r.layout)}
+                            for r in made.renditions])
     files = {}
     if keep:  # what the review page encodes a refined result with
         tags = framed.metadata
         files = {name: blob for name, blob in (("icc", framed.icc), ("exif", tags.exif),
                                                ("iptc", tags.iptc), ("xmp", tags.xmp))
                  if blob}
-    return _finish(here, key, relative, meta, output=made.data, files=files,
+    return _finish(here, key, relative, meta, output=made.data,
+                   more=[r.data for r in made.renditions[1:]], files=files,
                    layers=(framed.before, framed.alpha) if keep else None)
 
 
@@ -156,13 +163,6 @@ def _finish(here: _Process, key: str, relative: str, meta: dict[str, Any],
     log.info("%s: %s%s", meta["name"], meta["status"], "" if won else
              " (a copy of this job finished first: this one is discarded)")
     return {"status": meta["status"] if won else "duplicate-discarded"}
-
-
-def _layout(layout: Any) -> dict[str, Any] | None:
-    """Where the subject went on the canvas, as the station reads it back."""
-    if layout is None:
-        return None
-    return {k: list(getattr(layout, k)) for k in ("crop", "placed", "canvas", "offset")}
 
 
 def start(cluster: Cluster, queue: str, *, concurrency: int, pool: str, name: str | None,

@@ -176,10 +176,6 @@ def _cross_checks(profile: Profile, p: Problems) -> None:
         p.add("format", "JPEG cannot hold transparency; with 'backdrop: transparent'",
               enc.format, "png | webp | tiff")
     check_renditions(profile.renditions, p)
-    if profile.dispatch.remote and (len(profile.all_renditions) > 1 or profile.sku):
-        key = "renditions" if len(profile.all_renditions) > 1 else "sku"
-        p.add(key, "the cluster executor makes one output per photo and knows no SKUs yet",
-              key, "executor: local for a profile with renditions or an sku key")
     for breach in folders.breaches([profile]):  # where it may write: one rule for all
         p.add(breach.key, breach.problem, breach.got, breach.expected)
 
