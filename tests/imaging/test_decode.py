@@ -14,6 +14,8 @@ import os
 import resource
 import signal
 import struct
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -740,3 +742,18 @@ def test_fast_jpeg_decode_matches_pillow_and_refuses_truncation(tmp_path: Path) 
     with pytest.raises(InputError) as caught:
         open_source(cut, LIMITS).load()
     assert caught.value.reason == "truncated"
+
+
+def test_the_srgb_profile_written_into_outputs_is_the_same_in_every_process() -> None:
+    # LittleCMS stamps the current time into a profile it makes: two processes a second
+    # apart wrote different bytes, so a photo made again was not the same file
+    code = "from studiocut.imaging import decode; print(decode.srgb_icc().hex())"
+    made = []
+    for _ in range(2):
+        time.sleep(1.1)  # the time stamp counts whole seconds
+        made.append(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                   text=True, check=True).stdout)
+
+    assert made[0] == made[1] == decode.srgb_icc().hex() + "\n"
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(decode.srgb_icc()))
+    assert decode.is_srgb(decode.srgb_icc()) and "sRGB" in ImageCms.getProfileDescription(profile)

@@ -57,7 +57,15 @@ def srgb_profile() -> ImageCms.ImageCmsProfile:
 
 @lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
-    return srgb_profile().tobytes()
+    """The sRGB profile written into outputs, the same bytes in every process: LittleCMS
+    stamps the time it made the profile into its header, which is set to a fixed date here
+    so that a photo made again (a re-run, a cluster worker) gives the same file."""
+    data = bytearray(srgb_profile().tobytes())
+    data[24:36] = _PROFILE_DATE  # the header's dateTimeNumber; the profile ID stays unset
+    return bytes(data)
+
+
+_PROFILE_DATE = bytes.fromhex("07ea" "0001" "0001" "0000" "0000" "0000")  # 2026-01-01 00:00:00
 
 
 _PROBE = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [128, 128, 128],
