@@ -256,10 +256,11 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
         drop[1:] |= np.arange(1, count) != 1 + int(np.argmax(areas))
     result = alpha
     if drop.any():
-        gone = cv2.dilate(drop[labels].astype(np.uint8), _disc(2)) == 1
+        dropped = drop[labels]
+        gone = cv2.dilate(dropped.view(np.uint8), _disc(2)).view(bool)
         # with their soft fringe: all of a speck's faint surround, however wide the
         # upsampling made it, unless that surround also holds a subject that stays
-        gone |= _own_surround(alpha > 0.004, drop[labels], (labels > 0) & ~drop[labels])
+        gone |= _own_surround(alpha > 0.004, dropped, (labels > 0) & ~dropped)
         result = alpha.astype(np.float32)  # a copy: the caller's alpha stays as it was
         result[gone] = 0.0
     if rules.max_hole > 0:
@@ -288,11 +289,13 @@ _ABOVE_HALF = float(np.nextafter(np.float32(0.5), np.float32(1)))  # inRange is 
 def _own_surround(region: np.ndarray, seeds: np.ndarray, others: np.ndarray, *,
                   max_area: float = math.inf) -> np.ndarray:
     """The connected parts of ``region`` smaller than ``max_area`` pixels that hold a
-    ``seeds`` pixel and no ``others`` one."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8),
-                                                           connectivity=8)
-    own = stats[:, cv2.CC_STAT_AREA] < max_area
-    own &= np.bincount(labels[seeds & region], minlength=n) > 0
-    own &= np.bincount(labels[others & region], minlength=n) == 0
-    own[0] = False
-    return np.asarray(own[labels] & region)
+    ``seeds`` pixel and no ``others`` one (both lie inside ``region``). Labelled without
+    OpenCV's statistics (four times the labelling's time): the areas, when a limit needs
+    them, by bincount."""
+    n, labels = cv2.connectedComponents(region.view(np.uint8), connectivity=8)
+    own = np.bincount(labels[seeds], minlength=n) > 0
+    own &= np.bincount(labels[others], minlength=n) == 0
+    if max_area < math.inf:
+        own &= np.bincount(labels.ravel(), minlength=n) < max_area
+    own[0] = False  # outside the region
+    return np.asarray(own[labels])
