@@ -407,6 +407,43 @@ def test_jpeg_quality_setting_is_used() -> None:
     assert len(low) < len(high) * 0.7
 
 
+def test_jpeg_is_baseline_420_and_as_close_to_the_pixels_as_pillows_own() -> None:
+    """libjpeg-turbo through simplejpeg, with the settings Pillow's encoder uses: a reader
+    sees the same kind of file, and the pixels come back as faithfully."""
+    pixels = (np.random.default_rng(3).random((64, 96, 3)) * 255).astype(np.uint8)
+    pixels = np.asarray(Image.fromarray(pixels).resize((192, 128), Image.BILINEAR))
+    ours = _open(encode.encode(pixels, Encoding(format="jpeg", quality=90), icc=None,
+                               metadata=None))
+    theirs = io.BytesIO()
+    Image.fromarray(pixels).save(theirs, "JPEG", quality=90)
+    pillow = _open(theirs.getvalue())
+
+    assert ours.layer == pillow.layer  # 4:2:0 (luma sampled 2 x 2)
+    assert ours.info.get("progressive") is None and ours.info.get("progression") is None
+    error = np.abs(np.asarray(ours, dtype=np.float64) - pixels).mean()
+    assert error <= np.abs(np.asarray(pillow, dtype=np.float64) - pixels).mean() * 1.1
+
+
+def test_an_icc_profile_larger_than_a_jpeg_segment_is_split_and_read_back_whole() -> None:
+    icc = srgb_icc() + bytes(range(256)) * 400  # 100 KB: two APP2 segments
+    data = encode.encode(_picture(), Encoding(format="jpeg"), icc=icc, metadata=None)
+
+    assert data.count(b"ICC_PROFILE\x00") == 2
+    assert _open(data).info["icc_profile"] == icc
+
+
+def test_an_exif_block_too_large_for_a_jpeg_segment_is_left_out_with_a_log_line(
+        caplog: pytest.LogCaptureFixture) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    exif[0x9286] = "x" * 70_000  # a user comment no segment holds
+    data = encode.encode(_picture(), Encoding(format="jpeg"), icc=None,
+                         metadata=Metadata(exif=exif.tobytes()))
+
+    assert _open(data).getexif().get(0x010F) is None
+    assert "EXIF block of" in caplog.text and "written without it" in caplog.text
+
+
 def test_png_level_setting_is_used() -> None:
     pixels = _picture()
 
