@@ -235,3 +235,19 @@ def test_cleanup_leaves_the_alpha_it_was_given_as_it_was() -> None:
 
     assert not np.array_equal(cleaned, alpha)
     assert np.array_equal(alpha, before)
+
+
+def test_parts_and_holes_counted_from_borders_agree_with_labelling_every_pixel() -> None:
+    """Clean-up skips labelling when the traced borders say one part and no hole to fill:
+    the count must be the labelling's, parts and holes touching the frame's edge included."""
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        h, w = (int(n) for n in rng.integers(2, 40, 2))
+        mask = (rng.random((h, w)) < rng.uniform(0.05, 0.8)).astype(np.uint8) * 255
+        parts, _ = cv2.connectedComponents(mask, connectivity=8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats((mask == 0).astype(np.uint8),
+                                                          connectivity=4)
+        holes = sum(1 for x, y, bw, bh, _ in stats[1:n]
+                    if x > 0 and y > 0 and x + bw < w and y + bh < h)
+
+        assert matte._count_parts(mask) == (parts - 1, holes)

@@ -244,9 +244,10 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
     # thresholds by OpenCV's vectorised scans (1 ms for 4 MP against numpy's 5), the areas
     # by bincount: OpenCV's labelling takes 4 ms for 4 MP, its statistics 18 more
     inside = cv2.inRange(alpha, _ABOVE_HALF, 2.0)
-    count, labels = cv2.connectedComponents(inside, connectivity=8)
-    if count <= 1 or (count == 2 and rules.max_hole <= 0):
+    subjects, enclosed = _count_parts(inside)
+    if subjects == 0 or (subjects == 1 and (rules.max_hole <= 0 or enclosed == 0)):
         return alpha  # no subject, or one and no holes to fill: nothing to drop or fill
+    count, labels = cv2.connectedComponents(inside, connectivity=8)
     areas = np.bincount(labels.ravel(), minlength=count)[1:].astype(np.float64)
     total, largest = float(areas.sum()), float(areas.max())
     drop = np.zeros(count, dtype=bool)
@@ -284,6 +285,18 @@ def cleanup(alpha: np.ndarray, rules: Cleanup) -> np.ndarray:
 
 
 _ABOVE_HALF = float(np.nextafter(np.float32(0.5), np.float32(1)))  # inRange is inclusive
+
+
+def _count_parts(mask: np.ndarray) -> tuple[int, int]:
+    """How many parts (8-connected) ``mask`` has, and how many holes (4-connected, not
+    touching the frame's edge): its outer and inner borders, traced in 0.5 ms for 4 MP where
+    labelling every pixel takes 5 ms and 16 MB of fresh labels (the common case, one subject,
+    needs no labels at all)."""
+    _, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return 0, 0
+    outer = int(np.count_nonzero(hierarchy[0][:, 3] < 0))  # no parent: a part's own border
+    return outer, len(hierarchy[0]) - outer
 
 
 def _own_surround(region: np.ndarray, seeds: np.ndarray, others: np.ndarray, *,
