@@ -152,6 +152,38 @@ def test_a_failed_bundle_names_the_station_s_file(tmp_path: Path,
     assert not result.retryable and not result.environment
 
 
+@pytest.mark.parametrize("damage", ["no-layout", "no-output", "bad-signals"])
+def test_a_damaged_bundle_is_this_photo_s_retry_not_an_internal_error(
+        tmp_path: Path, db: journal.Journal, damage: str) -> None:
+    """A bundle cut short or damaged on the shared spool fails only this try, retryable
+    (sent again), with the reason in the message; its files are tidied away."""
+    work = work_for(tmp_path, make_profile(**PROFILE))
+    key = spool.job_key(work.source.read_bytes(), recipe.of(work.profile))
+    root = tmp_path / "spool"
+    layout = {"crop": [0, 0, 4, 4], "placed": [4, 4], "canvas": [4, 4], "offset": [0, 0],
+              "scale": 1.0, "cut": [], "lineup": None}
+    rendition = {"name": "default", "flags": []}
+    if damage != "no-layout":
+        rendition["layout"] = layout
+    meta = {"status": "ok", "renditions": [rendition], "worker": "w1@gpu:7"}
+    if damage == "bad-signals":
+        meta["signals"] = {"not a field": 1}
+    spool.write_bundle(root, key, meta, output=b"cut out")
+    if damage == "no-output":
+        (next(root.rglob(spool.rendition_file(0)))).unlink()
+    cluster = executor(tmp_path, db, Here())
+    try:
+        result = cluster.run(work)
+    finally:
+        cluster.release()
+
+    assert result.reason == "cluster-result" and result.retryable and not result.environment
+    assert result.message is not None and result.message.startswith(f"{work.source}: ")
+    remote = db.remote(1)
+    assert remote is not None and remote.state == "failed"
+    assert not [p for p in root.rglob("*") if p.is_file()]
+
+
 def test_with_the_broker_unreachable_a_local_profile_runs_here(tmp_path: Path,
                                                               db: journal.Journal) -> None:
     here = Here()

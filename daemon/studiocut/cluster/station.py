@@ -172,21 +172,27 @@ class ClusterExecutor:
                  started: float) -> Result:
         meta = bundle.meta
         seconds = time.perf_counter() - started
+        unreadable = None
         if bundle.ok:
-            signals = Signals(**meta["signals"]) if meta.get("signals") else None
-            renditions = _renditions(bundle)
-            framed = _framed(bundle, signals, renditions[0].layout) if work.keep else None
-            renditions = (replace(renditions[0], framed=framed), *renditions[1:])
-            result = Result(work.source, seconds, renditions[0].data,
-                            tuple(meta.get("flags", ())), signals, framed,
-                            renditions=renditions)
+            try:
+                result = _result(work, bundle, seconds)
+            except (KeyError, IndexError, TypeError, ValueError, OSError) as e:
+                # a bundle cut short or damaged on the shared spool: sent again, as a result
+                # that never came would be
+                unreadable = f"{type(e).__name__}: {e}"
+                log.warning("%s: the cluster's result in %s could not be read (%s)",
+                            work.source, bundle.folder, unreadable)
+                result = Result(work.source, seconds, reason="cluster-result",
+                                message=f"{work.source}: the cluster's result could not be "
+                                f"read ({unreadable}); it is made again", retryable=True)
         else:
             text = str(meta.get("message") or meta.get("reason"))
             text = text.replace(str(self._root / row.input), str(work.source))
             result = Result(work.source, seconds, reason=str(meta.get("reason") or "failed"),
                             message=text, retryable=bool(meta.get("retryable")),
                             environment=bool(meta.get("environment")))
-        self._journal.end_remote(row.job, "done" if bundle.ok else "failed", meta.get("worker"))
+        ended = "done" if bundle.ok and unreadable is None else "failed"
+        self._journal.end_remote(row.job, ended, meta.get("worker"))
         self._tidy(row)
         return result
 
@@ -205,6 +211,17 @@ class ClusterExecutor:
         workers = sorted({w.rsplit(":", 1)[0] for w in self._journal.remote_workers(
             time.time() - WORKERS_SEEN)})
         return {"broker": self.broker.report(), "queues": queues, "workers": workers}
+
+
+def _result(work: Work, bundle: spool.Bundle, seconds: float) -> Result:
+    """The Result a worker's successful bundle holds, as the local executor gives it."""
+    meta = bundle.meta
+    signals = Signals(**meta["signals"]) if meta.get("signals") else None
+    renditions = _renditions(bundle)
+    framed = _framed(bundle, signals, renditions[0].layout) if work.keep else None
+    renditions = (replace(renditions[0], framed=framed), *renditions[1:])
+    return Result(work.source, seconds, renditions[0].data, tuple(meta.get("flags", ())),
+                  signals, framed, renditions=renditions)
 
 
 def _renditions(bundle: spool.Bundle) -> tuple[Rendered, ...]:
