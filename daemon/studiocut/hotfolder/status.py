@@ -30,13 +30,13 @@ from studiocut.hotfolder import lock
 from studiocut.hotfolder.roster import Watched
 from studiocut.imaging.pipeline import Outcome
 from studiocut.journal import Journal
+from studiocut.profiles import ONE_RENDITION
 
 log = logging.getLogger(__name__)
 
 STATUS_FILE = "daemon.json"
 JOURNAL_FILE = "journal.db"
 RECENT_FAILURES = 5
-ONE_RENDITION = "default"  # the name of the one rendition of a profile without renditions:
 STANDBY = "no profile file loaded by this name"
 
 

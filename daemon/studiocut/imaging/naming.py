@@ -10,7 +10,7 @@ from pathlib import Path
 
 from studiocut.atomic import NAME_MAX, TEMP_SUFFIX
 from studiocut.errors import InputError
-from studiocut.profiles import Encoding, Profile, Rendition
+from studiocut.profiles import ONE_RENDITION, Encoding, Profile, Rendition
 from studiocut.profiles.renditions import with_suffix
 
 # an output name leaves room for its temp name's decoration in one file name
@@ -27,7 +27,7 @@ class Product:
     view: int
 
 
-def output_name(source: Path, enc: Encoding, profile: str, *, rendition: str = "default",
+def output_name(source: Path, enc: Encoding, profile: str, *, rendition: str = ONE_RENDITION,
                 suffix: str = "", product: Product | None = None) -> str:
     """Render a name template for ``source`` (``suffix`` added to its stem); raise
     InputError if the result could leave its folder (templates are checked at load; this

@@ -32,7 +32,13 @@ from studiocut.profiles.renditions import (
     parse_sku,
     with_preset,
 )
-from studiocut.profiles.schema import DEFAULT_INCLUDE, Encoding, Profile, Rendition
+from studiocut.profiles.schema import (
+    DEFAULT_INCLUDE,
+    ONE_RENDITION,
+    Encoding,
+    Profile,
+    Rendition,
+)
 from studiocut.profiles.sections import (
     DISPATCH_KEYS,
     parse_cleanup,
@@ -70,7 +76,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
     get = data.get
 
     preset = parse_preset(get("preset", MISSING), "preset", p)
-    start = with_preset(Rendition("default", encoding=Encoding(), canvas=None), preset)
+    start = with_preset(Rendition(ONE_RENDITION, encoding=Encoding(), canvas=None), preset)
     backdrop = parse_backdrop(data, "", p, start.backdrop)
     sku = parse_sku(get("sku", MISSING), p)
     default_format = start.encoding.format if preset else "png" if backdrop is None else "jpeg"
@@ -80,7 +86,7 @@ def parse(data: object, *, name: str, source: str, base: Path | None = None) -> 
                               sku=sku is not None)
     canvas = parse_canvas(data, "", p, start.canvas)
     renditions = parse_renditions(get("renditions", MISSING), p,
-                                  Rendition("default", backdrop, canvas, encoding,
+                                  Rendition(ONE_RENDITION, backdrop, canvas, encoding,
                                             preset=preset),
                                   format_given="format" in data or preset is not None,
                                   sku=sku is not None)

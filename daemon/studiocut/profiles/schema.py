@@ -17,6 +17,7 @@ EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "tiff": "tif"}
 TIFF_COMPRESSIONS = ("none", "lzw", "deflate")
 NAME_FIELDS = ("stem", "ext", "source_ext", "profile", "rendition", "sku", "view")
 SKU_SOURCES = ("folder", "sidecar", "barcode")
+ONE_RENDITION = "default"  # the name of the one output of a profile without `renditions`
 
 Rgb = tuple[int, int, int]
 
@@ -268,7 +269,7 @@ class Profile:
         ``default`` made of the profile's own output keys."""
         if self.renditions:
             return self.renditions
-        return (Rendition("default", self.backdrop, self.canvas, self.encoding,
+        return (Rendition(ONE_RENDITION, self.backdrop, self.canvas, self.encoding,
                           preset=self.preset),)
 
     def rendering(self, rendition: Rendition) -> Profile:
