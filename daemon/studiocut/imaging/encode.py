@@ -69,9 +69,9 @@ def _jpeg(image: np.ndarray, quality: int, *, dpi: int, icc: bytes | None,
     the accurate DCT, no Huffman optimisation) without Pillow's copy of the pixels into an
     image of its own, four bytes a pixel (2000 px: 8.5-11.5 against 9.5-15.5 ms, and none of
     its page faults). simplejpeg, used to decode, would be a little faster, but TurboJPEG
-    switches to the fast DCT below quality 96 (0.2 dB less at 92). The segments follow SOI in the order Pillow and cameras write them:
-    JFIF at the profile's dpi, EXIF, XMP, IPTC, then the ICC profile (split as the ICC
-    specification says)."""
+    switches to the fast DCT below quality 96 (0.2 dB less at 92). The segments follow SOI
+    in the order Pillow and cameras write them: JFIF at the profile's dpi, EXIF, XMP, IPTC,
+    then the ICC profile (split as the ICC specification says)."""
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"a JPEG holds RGB pixels only, not an array of shape {image.shape}")
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
