@@ -76,8 +76,8 @@ def _jpeg(image: np.ndarray, quality: int, *, dpi: int, icc: bytes | None,
         raise ValueError(f"a JPEG holds RGB pixels only, not an array of shape {image.shape}")
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, quality])
-    data = encoded.tobytes()
-    if not ok or data[2:4] != b"\xff\xe0":
+    data = encoded.tobytes() if ok else b""
+    if data[2:4] != b"\xff\xe0":
         raise ValueError("libjpeg-turbo wrote no JPEG with a JFIF segment first")
     rest = 4 + int.from_bytes(data[4:6], "big")  # after the encoder's own JFIF segment
     jfif = b"JFIF\x00\x01\x01\x01" + struct.pack(">HH", dpi, dpi) + b"\x00\x00"
