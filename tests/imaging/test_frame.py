@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -267,6 +268,49 @@ def test_fit_at_the_same_size_returns_the_crop_untouched() -> None:
 
     assert np.array_equal(out_rgb, rgb[6:36, 5:25])
     assert np.array_equal(out_alpha, alpha[6:36, 5:25])
+
+
+def test_resampling_enlarges_cubic_shrinks_bilinear_to_two_thirds_then_by_area() -> None:
+    assert frame.resampling(1000, 1000) == cv2.INTER_CUBIC
+    assert frame.resampling(1000, 1500) == cv2.INTER_CUBIC
+    assert frame.resampling(1000, 999) == cv2.INTER_LINEAR
+    assert frame.resampling(1500, 1000) == cv2.INTER_LINEAR  # exactly 2/3
+    assert frame.resampling(1501, 1000) == cv2.INTER_AREA
+    assert frame.resampling(3000, 1000) == cv2.INTER_AREA
+
+
+def _stripes(width: int, height: int) -> np.ndarray:
+    rgb = np.zeros((height, width, 3), dtype=np.uint8)
+    rgb[:, ::2] = 255  # one-pixel stripes: the finest detail a photo holds
+    return rgb
+
+
+@pytest.mark.parametrize("placed", [600, 300])
+def test_fit_well_below_two_thirds_averages_fine_detail_instead_of_aliasing_it(
+        placed: int) -> None:
+    rgb = _stripes(1000, 100)
+    alpha = np.ones((100, 1000), dtype=np.float32)
+    plan = Layout(crop=(0, 0, 1000, 100), placed=(placed, placed // 10),
+                  canvas=(placed, placed // 10), offset=(0, 0))
+
+    out_rgb, _ = frame.fit(rgb, alpha, plan)
+
+    # area averaging: every output pixel a mean of its stripes, about grey; bilinear at 0.6
+    # would sample them unevenly, from 0 to 255 (a moire of false bands)
+    assert out_rgb.min() >= 90 and out_rgb.max() <= 165
+
+
+def test_fit_from_two_thirds_up_matches_area_averaging_closely() -> None:
+    rng = np.random.default_rng(5)
+    rgb = cv2.GaussianBlur(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8), (0, 0), 1.0)
+    alpha = np.ones((300, 400), dtype=np.float32)
+    plan = Layout(crop=(0, 0, 400, 300), placed=(320, 240), canvas=(320, 240), offset=(0, 0))
+
+    out_rgb, _ = frame.fit(rgb, alpha, plan)
+
+    area = cv2.resize(rgb, (320, 240), interpolation=cv2.INTER_AREA)
+    error = np.abs(out_rgb.astype(np.int16) - area.astype(np.int16))
+    assert float(error.mean()) < 3.0  # the same picture, detail for detail
 
 
 def test_place_pastes_at_the_offset_and_leaves_the_rest_of_the_canvas() -> None:

@@ -234,7 +234,7 @@ def fit(rgb: np.ndarray, alpha: np.ndarray, plan: Layout) -> tuple[np.ndarray, n
         rgb, alpha = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
         if (x1 - x0, y1 - y0) == plan.placed:
             return rgb, alpha
-        method = cv2.INTER_AREA if plan.placed[0] < x1 - x0 else cv2.INTER_CUBIC
+        method = resampling(x1 - x0, plan.placed[0])
         rgb = cv2.resize(rgb, plan.placed, interpolation=method)
         alpha = np.clip(cv2.resize(alpha, plan.placed, interpolation=method), 0.0, 1.0)
         return rgb, alpha
@@ -242,8 +242,8 @@ def fit(rgb: np.ndarray, alpha: np.ndarray, plan: Layout) -> tuple[np.ndarray, n
     cx0, cy0 = math.floor(x0 * kx), math.floor(y0 * ky)
     cx1, cy1 = min(rgb.shape[1], math.ceil(x1 * kx)), min(rgb.shape[0], math.ceil(y1 * ky))
     pw, ph = plan.placed
-    method = cv2.INTER_AREA if pw < cx1 - cx0 else cv2.INTER_CUBIC
-    colour = cv2.resize(rgb[cy0:cy1, cx0:cx1], plan.placed, interpolation=method)
+    colour = cv2.resize(rgb[cy0:cy1, cx0:cx1], plan.placed,
+                        interpolation=resampling(cx1 - cx0, pw))
     # alpha's pixels per output pixel: about 1.1 (the region's slack), so linear sampling
     # loses nothing; cubic when enlarging, as for the colour
     sx, sy = (cx1 - cx0) / (pw * kx), (cy1 - cy0) / (ph * ky)
@@ -254,6 +254,18 @@ def fit(rgb: np.ndarray, alpha: np.ndarray, plan: Layout) -> tuple[np.ndarray, n
                            flags=interpolation | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_REPLICATE)
     return colour, np.clip(alpha, 0.0, 1.0, out=alpha)
+
+
+def resampling(source: int, placed: int) -> int:
+    """OpenCV's interpolation to resize ``source`` pixels to ``placed``: cubic to enlarge;
+    area averaging to shrink below 2/3; bilinear from 2/3 up, where it is as close to a
+    Lanczos resize as area averaging (PSNR on the 27 alphamatting photos: 46.7 against
+    46.6 dB at 2/3, 47.1 against 46.6 at 0.8; at 0.6 it is 45.3 against 46.5) and costs a
+    sixth (5 ms against 34 for a 2400 px crop to 1800 px). Photos are placed at 0.7-1 of
+    their camera pixels."""
+    if placed >= source:
+        return cv2.INTER_CUBIC
+    return cv2.INTER_LINEAR if 3 * placed >= 2 * source else cv2.INTER_AREA
 
 
 def place(image: np.ndarray, plan: Layout, canvas: np.ndarray) -> np.ndarray:
