@@ -237,9 +237,10 @@ def test_cleanup_leaves_the_alpha_it_was_given_as_it_was() -> None:
     assert np.array_equal(alpha, before)
 
 
-def test_parts_and_holes_counted_from_borders_agree_with_labelling_every_pixel() -> None:
-    """Clean-up skips labelling when the traced borders say one part and no hole to fill:
-    the count must be the labelling's, parts and holes touching the frame's edge included."""
+def test_parts_and_holes_traced_from_borders_agree_with_labelling_every_pixel() -> None:
+    """Clean-up works from the traced borders when they are cheap to trace: the parts, their
+    boxes and holes must be the labelling's, parts and holes touching the frame's edge
+    included, and each part's seed one of its pixels."""
     rng = np.random.default_rng(11)
     counted = 0
     for _ in range(600):
@@ -247,16 +248,22 @@ def test_parts_and_holes_counted_from_borders_agree_with_labelling_every_pixel()
         blobs = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0),
                                  float(rng.uniform(0.3, 3.0)))
         mask = (blobs > np.quantile(blobs, rng.uniform(0.1, 0.9))).astype(np.uint8) * 255
-        parts, _ = cv2.connectedComponents(mask, connectivity=8)
+        parts, labels, part_stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         n, _, stats, _ = cv2.connectedComponentsWithStats((mask == 0).astype(np.uint8),
                                                           connectivity=4)
         holes = sum(1 for x, y, bw, bh, _ in stats[1:n]
                     if x > 0 and y > 0 and x + bw < w and y + bh < h)
 
-        found = matte._count_parts(mask)
+        found = matte._trace(mask)
         if found is not None:
             counted += 1
-            assert found == (parts - 1, holes)
+            assert (len(found.boxes), found.holes) == (parts - 1, holes)
+            assert sorted(found.boxes) == sorted(tuple(int(v) for v in box)
+                                                 for box in part_stats[1:, :4])
+            for i, (box, (x, y)) in enumerate(zip(found.boxes, found.seeds, strict=True)):
+                assert tuple(int(v) for v in part_stats[labels[y, x], :4]) == box
+                part = matte._part(mask, found, i)
+                assert np.count_nonzero(part) == part_stats[labels[y, x], 4]
     assert counted > 300
 
 
@@ -268,8 +275,9 @@ def test_a_mask_with_borders_too_long_to_trace_is_labelled_instead() -> None:
     plain = np.zeros((400, 400), np.uint8)
     cv2.circle(plain, (200, 200), 150, 255, -1)
 
-    assert matte._count_parts(speckled) is None
-    assert matte._count_parts(plain) == (1, 0)
+    assert matte._trace(speckled) is None
+    traced = matte._trace(plain)
+    assert traced is not None and (len(traced.boxes), traced.holes) == (1, 0)
     alpha = np.maximum(plain, speckled).astype(np.float32) / 255
     cleaned = matte.cleanup(alpha, Cleanup(min_island=0.001))
     left, _ = cv2.connectedComponents((cleaned > 0.5).astype(np.uint8), connectivity=8)
@@ -277,3 +285,72 @@ def test_a_mask_with_borders_too_long_to_trace_is_labelled_instead() -> None:
     core = cv2.erode(plain, np.ones((7, 7), np.uint8)) > 0  # a dropped speck takes 2 px
     assert np.array_equal(cleaned[core], alpha[core])      # around it with it
     assert 0 < np.count_nonzero(cleaned[plain == 0]) < np.count_nonzero(speckled[plain == 0])
+
+
+def _dusty(rng: np.random.Generator) -> np.ndarray:
+    """A soft product with dust around it, and often a faint haze that may join a speck to
+    the product far away."""
+    h, w = (int(v) for v in rng.integers(100, 400, 2))
+    alpha = np.zeros((h, w), np.float32)
+    cv2.ellipse(alpha, (int(rng.integers(0, w)), int(rng.integers(0, h))),
+                (int(rng.integers(10, w)), int(rng.integers(10, h))),
+                float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+    for _ in range(int(rng.integers(0, 12))):
+        side = int(rng.integers(1, 12))
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        alpha[y : y + side, x : x + side] = 1.0
+    alpha = cv2.GaussianBlur(alpha, (0, 0), float(rng.uniform(0.5, 4)))
+    if rng.random() < 0.5:
+        haze = cv2.GaussianBlur((rng.random((h, w)) < 0.002).astype(np.float32), (0, 0),
+                                float(rng.uniform(5, 60)))
+        alpha = np.maximum(alpha, haze / max(float(haze.max()), 1e-6)
+                           * float(rng.uniform(0.005, 0.3)))
+    return np.clip(alpha * float(rng.uniform(1, 2.5)), 0, 1).astype(np.float32)
+
+
+def test_specks_found_from_traced_borders_are_those_labelling_every_pixel_finds() -> None:
+    """The traced path labels only the boxes of parts it cannot decide from the boxes
+    alone, and each surround in a window widened until it holds the surround or a part that
+    stays: what it clears must be what labelling the whole frame clears."""
+    rng = np.random.default_rng(7)
+    compared = 0
+    for _ in range(150):
+        alpha = _dusty(rng)
+        inside = cv2.inRange(alpha, matte._ABOVE_HALF, 2.0)
+        traced = matte._trace(inside)
+        if traced is None:
+            continue
+        total = float(np.count_nonzero(inside))
+        for share in (0.001, 0.01, 0.1):
+            labelled = matte._drops_labelled(alpha, inside, Cleanup(min_island=share))
+            found = matte._drops_traced(alpha, inside, traced, share * total, total)
+            if labelled is None:
+                assert found is None
+            else:
+                compared += 1
+                assert found is not None and np.array_equal(found, labelled)
+    assert compared > 100
+
+
+def test_a_specks_faint_surround_is_cleared_however_far_it_reaches() -> None:
+    alpha = np.zeros((600, 600), np.float32)
+    cv2.circle(alpha, (120, 300), 80, 1.0, -1)  # the product
+    cv2.circle(alpha, (450, 300), 140, 0.02, -1)  # a faint haze, far wider than the speck
+    alpha[298:303, 448:453] = 1.0  # the speck, in the middle of it
+
+    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01))
+
+    assert cleaned[:, 300:].max() == 0.0  # the haze went with the speck, to its last pixel
+    assert np.array_equal(cleaned[:, :300], alpha[:, :300])
+
+
+def test_a_specks_faint_surround_joined_far_away_to_the_product_stays() -> None:
+    alpha = np.zeros((600, 600), np.float32)
+    cv2.circle(alpha, (120, 300), 80, 1.0, -1)  # the product
+    alpha[300, 200:551] = 0.05  # a faint thread from the product's edge ...
+    alpha[298:303, 548:553] = 1.0  # ... to a speck 350 px away
+
+    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01))
+
+    assert cleaned[296:305, 546:555].max() == 0.0  # the speck and the 2 px around it
+    assert np.array_equal(cleaned[300, 200:544], alpha[300, 200:544])  # the thread stays
