@@ -142,18 +142,32 @@ def test_refine_recovers_the_soft_edge_of_a_known_matte(blur: float) -> None:
     assert refined.min() >= 0.0 and refined.max() <= 1.0
 
 
+def test_closed_form_solves_to_the_alpha_of_pymattings_own_settings() -> None:
+    """The sparser preconditioner changes how the solve gets there, not where it ends."""
+    from pymatting import estimate_alpha_cf
+
+    rgb, _, hard = disc_scene(160)
+    tri = matte.trimap(hard, 6)
+
+    ours = matte.closed_form(rgb, tri)
+
+    theirs = estimate_alpha_cf(rgb.astype(np.float64) / 255.0, tri)
+    assert ours.dtype == np.float32
+    assert np.abs(ours - theirs).max() < 1e-3
+
+
 def test_refine_solves_a_large_image_smaller_and_returns_the_full_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rgb, true, hard = disc_scene(240)  # 57 600 pixels
     solved_shapes: list[tuple[int, ...]] = []
-    solve = matte._closed_form
+    solve = matte.closed_form
 
     def spy(image: np.ndarray, tri: np.ndarray) -> np.ndarray:
         solved_shapes.append(tri.shape)
         return solve(image, tri)
 
-    monkeypatch.setattr(matte, "_closed_form", spy)
+    monkeypatch.setattr(matte, "closed_form", spy)
     refined = matte.refine(hard, rgb, Matting(enabled=True, band=0.05, max_pixels=14_400))
 
     assert solved_shapes == [(120, 120)]  # solved at a quarter of the pixels

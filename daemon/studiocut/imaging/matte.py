@@ -117,7 +117,7 @@ def refine(alpha: np.ndarray, rgb: np.ndarray, matting: Matting) -> np.ndarray:
     unknown = tri == 0.5
     if not unknown.any() or unknown.all():
         return alpha
-    solved: np.ndarray = np.clip((_closed_form(small_rgb, tri) - CLIP) / (1 - 2 * CLIP), 0, 1)
+    solved: np.ndarray = np.clip((closed_form(small_rgb, tri) - CLIP) / (1 - 2 * CLIP), 0, 1)
     if scale < 1.0:
         # bilinear: a guided (edge-aware) upsampling scored worse on the eval set, at 1.3x
         # and at 3.5x (band MAE 0.1619 vs 0.1549, 0.1812 vs 0.1644)
@@ -129,18 +129,37 @@ def refine(alpha: np.ndarray, rgb: np.ndarray, matting: Matting) -> np.ndarray:
     return np.asarray(np.clip(solved, 0.0, 1.0), dtype=np.float32)
 
 
-def _closed_form(rgb: np.ndarray, tri: np.ndarray) -> np.ndarray:
+def closed_form(rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """Closed-form matting (pymatting) of ``rgb`` (uint8) on ``trimap`` (0, 0.5, 1): float32
+    alpha; raise MattingFailed where pymatting cannot solve (a trimap with no sure subject,
+    a failed solve).
+
+    Its conjugate gradients are preconditioned by an incomplete Cholesky factor that drops
+    entries below 1e-3 rather than pymatting's 1e-4, with a diagonal shift of 1e-3 from the
+    start (without it, one photo in eight is not positive definite enough: pymatting prints
+    a warning and factors again): the factor is sparser and quicker to make, and the solve
+    stops at the same tolerance, so alpha is the same to 1e-4 (the eval sets score the same)
+    in a quarter less time (429 against 554 ms for a 500,000 px solve)."""
     from pymatting import estimate_alpha_cf
 
     image = rgb.astype(np.float64) / 255.0
     try:
-        solved = estimate_alpha_cf(image, tri)
+        solved = estimate_alpha_cf(image, trimap, preconditioner=_preconditioner)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
         # e.g. "Trimap did not contain foreground values": a trimap with no sure subject
         raise MattingFailed(str(e) or type(e).__name__) from e
     if not np.isfinite(solved).all():
         raise MattingFailed("the solve did not converge (non-finite alpha)")
     return np.asarray(solved, dtype=np.float32)
+
+
+def _preconditioner(matrix: object) -> object:
+    from pymatting import ichol
+
+    return ichol(matrix, discard_threshold=1e-3, shifts=_SHIFTS)
+
+
+_SHIFTS = [1e-3, 1e-2, 0.1, 0.5, 1.0, 10.0, 100, 1e3, 1e4, 1e5]  # pymatting's, from 1e-3
 
 
 def foreground(rgb: np.ndarray, alpha: np.ndarray, *, radius: int = 0) -> np.ndarray:

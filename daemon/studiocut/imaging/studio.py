@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from studiocut.imaging import matte
 from studiocut.imaging.keying import (
     Key,
     despill,
@@ -116,17 +117,9 @@ def fuse_trimap(distance: np.ndarray, solid: np.ndarray, model: np.ndarray,
 def closed_form(rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:
     """Closed-form matting (pymatting) of ``rgb`` on ``trimap``; raise MattingFailed where
     pymatting cannot solve (no foreground or no background in the trimap, a failed solve)."""
-    from pymatting import estimate_alpha_cf
-
     if not (trimap == 1.0).any() or not (trimap == 0.0).any():
         raise MattingFailed("the fused trimap has no sure subject or no sure backdrop")
-    try:
-        solved = estimate_alpha_cf(rgb.astype(np.float64) / 255.0, trimap)
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as e:
-        raise MattingFailed(str(e) or type(e).__name__) from e
-    if not np.isfinite(solved).all():
-        raise MattingFailed("the solve did not converge (non-finite alpha)")
-    return np.asarray(solved, dtype=np.float32)
+    return matte.closed_form(rgb, trimap)
 
 
 def solve_alpha(rgb: np.ndarray, trimap: np.ndarray, fallback: np.ndarray,
