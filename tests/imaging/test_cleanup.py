@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
 from studiocut.imaging import matte
@@ -354,3 +355,33 @@ def test_a_specks_faint_surround_joined_far_away_to_the_product_stays() -> None:
 
     assert cleaned[296:305, 546:555].max() == 0.0  # the speck and the 2 px around it
     assert np.array_equal(cleaned[300, 200:544], alpha[300, 200:544])  # the thread stays
+
+
+def test_a_haze_of_many_specks_joined_to_the_product_is_looked_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every speck in a haze that reaches the product shares that haze: once one speck's
+    window has found the product in it, the others are not labelled again, each out to the
+    whole frame (a dusty 4 MP photo took seconds)."""
+    alpha = np.full((800, 800), 0.01, np.float32)  # a faint haze over the whole frame
+    cv2.circle(alpha, (400, 400), 150, 1.0, -1)  # the product
+    rng = np.random.default_rng(3)
+    specks = [(int(x), int(y)) for x, y in rng.integers(10, 790, (300, 2))
+              if np.hypot(x - 400, y - 400) > 170]
+    for x, y in specks:
+        alpha[y - 1 : y + 2, x - 1 : x + 2] = 1.0
+    labellings = 0
+    label = cv2.connectedComponents
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal labellings
+        labellings += 1
+        return label(*args, **kwargs)
+
+    monkeypatch.setattr(matte.cv2, "connectedComponents", counted)
+    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01))
+
+    assert len(specks) > 200
+    for x, y in specks:
+        assert cleaned[y - 1 : y + 2, x - 1 : x + 2].max() == 0.0
+    assert np.array_equal(cleaned[380:420, 380:420], alpha[380:420, 380:420])
+    assert labellings < len(specks) + 20  # each speck's box, and a few windows in all

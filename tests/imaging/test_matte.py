@@ -296,3 +296,17 @@ def test_refine_says_so_when_the_trimap_holds_no_sure_subject() -> None:
 
     with pytest.raises(matte.MattingFailed, match="foreground"):
         matte.refine(alpha, rgb, Matting(enabled=True))
+
+
+def test_near_maps_band_pixels_to_the_smaller_picture_even_past_32_bit_indices() -> None:
+    # a very long frame: its last indices do not fit 32 bits, its smaller picture's do
+    width, step = 32_100_000, 4
+    small = (16, width // step)
+    band = np.array([0, 5, width + 7, 63 * width + width - 1, 67 * width - 1], dtype=np.intp)
+
+    near = matte._near(band, width, step, small)
+
+    ys, xs = np.divmod(band, width)
+    expected = np.minimum(ys // step, small[0] - 1) * small[1] + np.minimum(xs // step,
+                                                                             small[1] - 1)
+    assert np.array_equal(near, expected)

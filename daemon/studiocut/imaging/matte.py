@@ -224,10 +224,10 @@ def foreground_colours(rgb: np.ndarray, alpha: np.ndarray, band: np.ndarray, *,
 
 def _near(band: np.ndarray, width: int, step: int, small: tuple[int, int]) -> np.ndarray:
     """The flat index in the ``step`` times smaller picture of ``small`` (h, w) of each
-    ``band`` pixel (flat indices in a picture ``width`` wide), in 32-bit integers where they
-    fit (half the memory traffic of numpy's 64-bit ones)."""
+    ``band`` pixel (flat indices in a picture ``width`` wide), worked in 32-bit integers when
+    every index fits one (half the memory traffic of numpy's 64-bit ones)."""
     sh, sw = small
-    index = band.astype(np.int32) if sh * sw * step * step < 2**31 - 2**26 else band
+    index = band.astype(np.int32) if band.size and int(band.max()) < 2**31 else band
     ys = index // width
     xs = index - ys * width
     ys //= step
@@ -341,30 +341,37 @@ def _drops_labelled(alpha: np.ndarray, inside: np.ndarray, rules: Cleanup) -> np
     return gone
 
 
-def _drops_traced(alpha: np.ndarray, inside: np.ndarray, traced: _Traced, below: float,
+def _drops_traced(alpha: np.ndarray, inside: np.ndarray, traced: _Traced, min_area: float,
                   total: float) -> np.ndarray | None:
-    """As ``_drops_labelled`` for parts of fewer than ``below`` pixels (of ``total`` in
+    """As ``_drops_labelled`` for parts of fewer than ``min_area`` pixels (of ``total`` in
     ``inside``), from the parts' traced borders: a part whose box holds fewer pixels is
     dropped unlabelled, one whose area cannot be less (the mask's pixels less every other
     box) is kept, and only the parts between, and the dropped ones, are labelled, each in its
     own box; a surround in a window around its speck. A photo's clean-up with specks takes
     a few ms, not 12-37 (4 MP)."""
-    boxes = np.array([w * h for _, _, w, h in traced.boxes], dtype=np.float64)
-    most = np.minimum(boxes, total - (boxes.size - 1))  # each other part has a pixel at least
-    least = total - (boxes.sum() - boxes)  # the other parts fill their boxes at most
-    drop = most < below
-    for i in np.flatnonzero(~drop & (least < below)).tolist():
-        drop[i] = np.count_nonzero(_part(inside, traced, i)) < below
+    if min_area <= 0:
+        return None  # every part has a pixel at least
+    box_areas = np.array([w * h for _, _, w, h in traced.boxes], dtype=np.float64)
+    most = np.minimum(box_areas, total - (box_areas.size - 1))  # every other part: a pixel
+    least = total - (box_areas.sum() - box_areas)  # the other parts fill their boxes at most
+    drop = most < min_area
+    labelled: dict[int, np.ndarray] = {}
+    for i in np.flatnonzero(~drop & (least < min_area)).tolist():
+        labelled[i] = _part(inside, traced, i)
+        drop[i] = np.count_nonzero(labelled[i]) < min_area
     if not drop.any():
         return None
     dropped = np.zeros(inside.shape, dtype=bool)
     for i in np.flatnonzero(drop).tolist():
         x, y, w, h = traced.boxes[i]
-        dropped[y : y + h, x : x + w] |= _part(inside, traced, i)
+        part = labelled[i] if i in labelled else _part(inside, traced, i)
+        dropped[y : y + h, x : x + w] |= part
     gone = cv2.dilate(dropped.view(np.uint8), _disc(2)).view(bool)
-    surround = np.zeros(inside.shape, dtype=bool)
+    surround = np.zeros(inside.shape, dtype=bool)  # the dropped specks' own faint surrounds
+    shared = np.zeros(inside.shape, dtype=bool)  # surrounds found to hold a part that stays
     for i in np.flatnonzero(drop).tolist():
-        _add_own_surround(surround, alpha, inside, dropped, traced.boxes[i], traced.seeds[i])
+        _find_surround(surround, shared, alpha, inside, dropped, traced.boxes[i],
+                       traced.seeds[i])
     gone |= surround
     return gone
 
@@ -379,18 +386,20 @@ def _part(mask: np.ndarray, traced: _Traced, i: int) -> np.ndarray:
     return np.asarray(labels == labels[sy - y, sx - x])
 
 
-def _add_own_surround(surround: np.ndarray, alpha: np.ndarray, inside: np.ndarray,
-                      dropped: np.ndarray, box: tuple[int, int, int, int],
-                      seed: tuple[int, int]) -> None:
-    """Add to ``surround`` the faint surround (alpha above FAINT, joined to it) of the
-    dropped part at ``box`` (``seed`` one of its pixels), unless it also holds a pixel of a
-    part that stays. It is labelled in a window around the part, four times as wide each
-    time it reaches the window's edge without holding such a pixel: a surround wholly
-    inside a window is wholly found there, and a pixel that stays found in a window is in
-    the whole surround too. The last window is the whole frame."""
-    sx, sy = seed
-    if surround[sy, sx]:
-        return  # another speck's surround, already found
+def _find_surround(surround: np.ndarray, shared: np.ndarray, alpha: np.ndarray,
+                   inside: np.ndarray, dropped: np.ndarray, box: tuple[int, int, int, int],
+                   pixel: tuple[int, int]) -> None:
+    """Find the faint surround (alpha above FAINT, joined to it) of the dropped part at
+    ``box`` (``pixel`` one of its own): add it to ``surround`` when it holds no pixel of a
+    part that stays, else what was seen of it to ``shared``. It is labelled in a window
+    around the part whose margin grows four times each time the surround reaches the
+    window's edge without holding such a pixel: a surround wholly inside a window is wholly
+    found there, and a pixel that stays found in a window is in the whole surround too. The
+    last window is the whole frame. A part already in either mask is not looked at again
+    (a haze may hold a thousand specks)."""
+    px, py = pixel
+    if surround[py, px] or shared[py, px]:
+        return
     height, width = alpha.shape
     x, y, w, h = box
     margin = 16
@@ -399,9 +408,10 @@ def _add_own_surround(surround: np.ndarray, alpha: np.ndarray, inside: np.ndarra
         x1, y1 = min(width, x + w + margin), min(height, y + h + margin)
         region = alpha[y0:y1, x0:x1] > FAINT
         _, labels = cv2.connectedComponents(region.view(np.uint8), connectivity=8)
-        mine = labels == labels[sy - y0, sx - x0]
+        mine = labels == labels[py - y0, px - x0]
         stays = (inside[y0:y1, x0:x1] > 0) & ~dropped[y0:y1, x0:x1]
         if (mine & stays).any():
+            shared[y0:y1, x0:x1] |= mine
             return
         if not ((x0 > 0 and mine[:, 0].any()) or (y0 > 0 and mine[0].any())
                 or (x1 < width and mine[:, -1].any()) or (y1 < height and mine[-1].any())):
@@ -413,7 +423,7 @@ def _add_own_surround(surround: np.ndarray, alpha: np.ndarray, inside: np.ndarra
 @dataclass(frozen=True)
 class _Traced:
     """A mask's parts (8-connected) as their traced borders give them: each part's bounding
-    box (x, y, w, h) and ``seed``, one of its pixels (x, y); and how many ``holes``
+    box (x, y, w, h) and ``seeds``, one pixel (x, y) of each; and how many ``holes``
     (4-connected, not touching the frame's edge) it has."""
 
     boxes: list[tuple[int, int, int, int]]
