@@ -37,6 +37,7 @@ def over(rgb: np.ndarray, alpha: np.ndarray, backdrop: Rgb | None, *,
         back = np.asarray(backdrop, dtype=np.float32)
         blended = a * colours + (1.0 - a) * back + 0.5
         # each pixel put as one 3-byte item: a third of the time of numpy's row assignment
+        # (``out`` is a fresh canvas, C-contiguous: its reshape is a view, not a copy)
         np.put(out.reshape(-1).view(_PIXEL), band,
                np.clip(blended, 0, 255).astype(np.uint8).reshape(-1).view(_PIXEL))
     return out

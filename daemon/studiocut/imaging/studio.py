@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from studiocut.imaging import matte
 from studiocut.imaging.keying import (
     Key,
     despill,
@@ -29,6 +28,7 @@ from studiocut.imaging.keying import (
     shadow_map,
 )
 from studiocut.imaging.matte import MattingFailed
+from studiocut.imaging.matte import closed_form as solve_closed_form
 from studiocut.imaging.surface import (
     Backdrop,
     Decision,
@@ -119,7 +119,7 @@ def closed_form(rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:
     pymatting cannot solve (no foreground or no background in the trimap, a failed solve)."""
     if not (trimap == 1.0).any() or not (trimap == 0.0).any():
         raise MattingFailed("the fused trimap has no sure subject or no sure backdrop")
-    return matte.closed_form(rgb, trimap)
+    return solve_closed_form(rgb, trimap)
 
 
 def solve_alpha(rgb: np.ndarray, trimap: np.ndarray, fallback: np.ndarray,
