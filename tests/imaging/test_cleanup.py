@@ -1,4 +1,4 @@
-"""matte.cleanup: specks dropped, pinholes filled, subjects kept or dropped by size.
+"""cleanup.clean: specks dropped, pinholes filled, subjects kept or dropped by size.
 
 Masks are built the way the pipeline makes them: a coarse model mask (here drawn by hand at
 1/8 of the size) upsampled with ``matte.upsample``, so every edge has the soft fringe that
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studiocut.imaging import matte
+from studiocut.imaging import cleanup, matte
 from studiocut.profiles import Cleanup
 
 SCALE = 8
@@ -52,7 +52,7 @@ def test_specks_smaller_than_min_island_are_dropped_with_their_whole_soft_fringe
     assert near(alpha, 50, 5, 2).max() > 0.5  # the speck is there, with a fringe around it
     assert ((near(alpha, 50, 5, 2) > TRACE) & (near(alpha, 50, 5, 2) < 0.5)).sum() > 64
 
-    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01))
+    cleaned = cleanup.clean(alpha, Cleanup(min_island=0.01))
 
     assert near(cleaned, 50, 5, 2).max() < TRACE  # no grey ghost ring left on the backdrop
     product = np.s_[:, : 40 * SCALE]
@@ -65,7 +65,7 @@ def test_islands_at_least_min_island_are_kept_as_they_are() -> None:
     coarse[3:9, 47:55] = 1.0  # 48 coarse px, ~10 % of the product
     alpha = upsampled(coarse)
 
-    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.05))
+    cleaned = cleanup.clean(alpha, Cleanup(min_island=0.05))
 
     assert np.array_equal(cleaned, alpha)
 
@@ -76,7 +76,7 @@ def test_dropping_a_speck_leaves_a_nearby_subject_edge_untouched() -> None:
     coarse[20, 38] = 1.0  # dust 4 coarse px away: the fringes meet, the cores do not
     alpha = upsampled(coarse)
 
-    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01))
+    cleaned = cleanup.clean(alpha, Cleanup(min_island=0.01))
 
     assert near(cleaned, 38, 20, 0).max() < 0.05
     product = np.s_[:, : 35 * SCALE]
@@ -105,7 +105,7 @@ def test_pinholes_smaller_than_max_hole_are_filled_solid_rim_and_all() -> None:
     assert near(alpha, 20, 25, 0).min() < 0.5
     assert (near(alpha, 20, 25, 1) < 0.99).sum() > SCALE * SCALE  # a soft dip, not a dot
 
-    filled = matte.cleanup(alpha, Cleanup(min_island=0.0, max_hole=0.01))
+    filled = cleanup.clean(alpha, Cleanup(min_island=0.0, max_hole=0.01))
 
     assert near(filled, 20, 25, 1).min() > 1 - TRACE  # no translucent ring where the hole was
 
@@ -113,7 +113,7 @@ def test_pinholes_smaller_than_max_hole_are_filled_solid_rim_and_all() -> None:
 def test_big_holes_are_kept_open() -> None:
     alpha = product_with_holes()
 
-    filled = matte.cleanup(alpha, Cleanup(min_island=0.0, max_hole=0.01))
+    filled = cleanup.clean(alpha, Cleanup(min_island=0.0, max_hole=0.01))
 
     assert filled[26 * SCALE, 45 * SCALE] == 0.0  # seen through the mug's handle
     assert np.array_equal(filled[:, 40 * SCALE:], alpha[:, 40 * SCALE:])
@@ -124,7 +124,7 @@ def test_holes_touching_the_frame_edge_are_never_filled() -> None:
     bay = alpha[30 * SCALE:32 * SCALE, 0:SCALE]
     assert bay.max() < 0.5
 
-    filled = matte.cleanup(alpha, Cleanup(min_island=0.0, max_hole=0.01))
+    filled = cleanup.clean(alpha, Cleanup(min_island=0.0, max_hole=0.01))
 
     assert np.array_equal(filled[30 * SCALE:32 * SCALE, 0:SCALE], bay)
     assert near(filled, 20, 25, 1).min() > 1 - TRACE  # the enclosed pinhole still is
@@ -136,7 +136,7 @@ def test_filling_a_pinhole_in_a_translucent_part_leaves_the_rest_translucent() -
     alpha[40:160, 40:160] = 0.7  # a glass window in a solid frame
     alpha[98:102, 98:102] = 0.2  # with a pinhole
 
-    filled = matte.cleanup(alpha, Cleanup(min_island=0.0, max_hole=0.01))
+    filled = cleanup.clean(alpha, Cleanup(min_island=0.0, max_hole=0.01))
 
     assert filled[98:102, 98:102].min() == 1.0
     assert filled[50, 50] == np.float32(0.7)  # the glass stays glass
@@ -156,7 +156,7 @@ def three_products() -> np.ndarray:
 def test_keep_largest_keeps_one_subject_and_drops_the_others_edges_and_all() -> None:
     alpha = three_products()
 
-    kept = matte.cleanup(alpha, Cleanup(min_island=0.0, keep="largest"))
+    kept = cleanup.clean(alpha, Cleanup(min_island=0.0, keep="largest"))
 
     assert np.array_equal(kept[:, : 36 * SCALE], alpha[:, : 36 * SCALE])
     assert kept[:, 37 * SCALE:].max() < TRACE
@@ -165,7 +165,7 @@ def test_keep_largest_keeps_one_subject_and_drops_the_others_edges_and_all() -> 
 def test_min_subject_drops_separate_subjects_smaller_than_that_share_of_the_largest() -> None:
     alpha = three_products()
 
-    kept = matte.cleanup(alpha, Cleanup(min_island=0.0, min_subject=0.25))
+    kept = cleanup.clean(alpha, Cleanup(min_island=0.0, min_subject=0.25))
 
     assert np.array_equal(kept[:, : 61 * SCALE], alpha[:, : 61 * SCALE])
     assert kept[:, 62 * SCALE:].max() < TRACE
@@ -174,9 +174,9 @@ def test_min_subject_drops_separate_subjects_smaller_than_that_share_of_the_larg
 def test_min_subject_counts_against_the_largest_and_min_island_against_the_whole() -> None:
     alpha = three_products()  # the smallest is 10 % of the largest, 7 % of all three
 
-    assert matte.cleanup(alpha, Cleanup(min_island=0.0, min_subject=0.09))[
+    assert cleanup.clean(alpha, Cleanup(min_island=0.0, min_subject=0.09))[
         20 * SCALE, 68 * SCALE] == 1.0
-    assert matte.cleanup(alpha, Cleanup(min_island=0.075))[20 * SCALE, 68 * SCALE] == 0.0
+    assert cleanup.clean(alpha, Cleanup(min_island=0.075))[20 * SCALE, 68 * SCALE] == 0.0
 
 
 # --------------------------------------------------------------------------- no-ops
@@ -187,19 +187,19 @@ def test_the_default_rules_leave_a_clean_mask_unchanged() -> None:
     cv2.circle(coarse, (30, 20), 14, 1.0, -1)
     alpha = upsampled(coarse)
 
-    assert np.array_equal(matte.cleanup(alpha, Cleanup()), alpha)
+    assert np.array_equal(cleanup.clean(alpha, Cleanup()), alpha)
 
 
 def test_with_every_rule_off_cleanup_returns_the_same_array() -> None:
     alpha = three_products()
 
-    assert matte.cleanup(alpha, OFF) is alpha
+    assert cleanup.clean(alpha, OFF) is alpha
 
 
 def test_an_empty_mask_is_returned_as_it_is() -> None:
     alpha = np.zeros((50, 50), np.float32)
 
-    assert matte.cleanup(alpha, Cleanup(max_hole=0.1, keep="largest")) is alpha
+    assert cleanup.clean(alpha, Cleanup(max_hole=0.1, keep="largest")) is alpha
 
 
 # --------------------------------------------------------------------------- in the pipeline
@@ -232,7 +232,7 @@ def test_cleanup_leaves_the_alpha_it_was_given_as_it_was() -> None:
     alpha = upsampled(coarse)
     before = alpha.copy()
 
-    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01, max_hole=0.01))
+    cleaned = cleanup.clean(alpha, Cleanup(min_island=0.01, max_hole=0.01))
 
     assert not np.array_equal(cleaned, alpha)
     assert np.array_equal(alpha, before)
@@ -255,7 +255,7 @@ def test_parts_and_holes_traced_from_borders_agree_with_labelling_every_pixel() 
         holes = sum(1 for x, y, bw, bh, _ in stats[1:n]
                     if x > 0 and y > 0 and x + bw < w and y + bh < h)
 
-        found = matte._trace(mask)
+        found = cleanup._trace(mask)
         if found is not None:
             counted += 1
             assert (len(found.boxes), found.holes) == (parts - 1, holes)
@@ -263,7 +263,7 @@ def test_parts_and_holes_traced_from_borders_agree_with_labelling_every_pixel() 
                                                  for box in part_stats[1:, :4])
             for i, (box, (x, y)) in enumerate(zip(found.boxes, found.seeds, strict=True)):
                 assert tuple(int(v) for v in part_stats[labels[y, x], :4]) == box
-                part = matte._part(mask, found, i)
+                part = cleanup._part(mask, found, i)
                 assert np.count_nonzero(part) == part_stats[labels[y, x], 4]
     assert counted > 300
 
@@ -276,11 +276,11 @@ def test_a_mask_with_borders_too_long_to_trace_is_labelled_instead() -> None:
     plain = np.zeros((400, 400), np.uint8)
     cv2.circle(plain, (200, 200), 150, 255, -1)
 
-    assert matte._trace(speckled) is None
-    traced = matte._trace(plain)
+    assert cleanup._trace(speckled) is None
+    traced = cleanup._trace(plain)
     assert traced is not None and (len(traced.boxes), traced.holes) == (1, 0)
     alpha = np.maximum(plain, speckled).astype(np.float32) / 255
-    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.001))
+    cleaned = cleanup.clean(alpha, Cleanup(min_island=0.001))
     left, _ = cv2.connectedComponents((cleaned > 0.5).astype(np.uint8), connectivity=8)
     assert left == 2  # the disc, with the specks that touch it; every other speck gone
     core = cv2.erode(plain, np.ones((7, 7), np.uint8)) > 0  # a dropped speck takes 2 px
@@ -317,14 +317,14 @@ def test_specks_found_from_traced_borders_are_those_labelling_every_pixel_finds(
     compared = 0
     for _ in range(150):
         alpha = _dusty(rng)
-        inside = cv2.inRange(alpha, matte._ABOVE_HALF, 2.0)
-        traced = matte._trace(inside)
+        inside = cv2.inRange(alpha, cleanup._ABOVE_HALF, 2.0)
+        traced = cleanup._trace(inside)
         if traced is None:
             continue
         total = float(np.count_nonzero(inside))
         for share in (0.001, 0.01, 0.1):
-            labelled = matte._drops_labelled(alpha, inside, Cleanup(min_island=share))
-            found = matte._drops_traced(alpha, inside, traced, share * total, total)
+            labelled = cleanup._drops_labelled(alpha, inside, Cleanup(min_island=share))
+            found = cleanup._drops_traced(alpha, inside, traced, share * total, total)
             if labelled is None:
                 assert found is None
             else:
@@ -339,7 +339,7 @@ def test_a_specks_faint_surround_is_cleared_however_far_it_reaches() -> None:
     cv2.circle(alpha, (450, 300), 140, 0.02, -1)  # a faint haze, far wider than the speck
     alpha[298:303, 448:453] = 1.0  # the speck, in the middle of it
 
-    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01))
+    cleaned = cleanup.clean(alpha, Cleanup(min_island=0.01))
 
     assert cleaned[:, 300:].max() == 0.0  # the haze went with the speck, to its last pixel
     assert np.array_equal(cleaned[:, :300], alpha[:, :300])
@@ -351,7 +351,7 @@ def test_a_specks_faint_surround_joined_far_away_to_the_product_stays() -> None:
     alpha[300, 200:551] = 0.05  # a faint thread from the product's edge ...
     alpha[298:303, 548:553] = 1.0  # ... to a speck 350 px away
 
-    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01))
+    cleaned = cleanup.clean(alpha, Cleanup(min_island=0.01))
 
     assert cleaned[296:305, 546:555].max() == 0.0  # the speck and the 2 px around it
     assert np.array_equal(cleaned[300, 200:544], alpha[300, 200:544])  # the thread stays
@@ -377,8 +377,8 @@ def test_a_haze_of_many_specks_joined_to_the_product_is_looked_at_once(
         labellings += 1
         return label(*args, **kwargs)
 
-    monkeypatch.setattr(matte.cv2, "connectedComponents", counted)
-    cleaned = matte.cleanup(alpha, Cleanup(min_island=0.01))
+    monkeypatch.setattr(cleanup.cv2, "connectedComponents", counted)
+    cleaned = cleanup.clean(alpha, Cleanup(min_island=0.01))
 
     assert len(specks) > 200
     for x, y in specks:

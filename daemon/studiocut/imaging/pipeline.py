@@ -21,6 +21,7 @@ import numpy as np
 from studiocut import clock, faults
 from studiocut.errors import InputError, ModelError, OutputError
 from studiocut.imaging import (
+    cleanup,
     compliance,
     composite,
     decode,
@@ -172,8 +173,8 @@ def cut_located(located: Located, profile: Profile) -> Subject:
                 log.warning("%s: alpha matting failed (%s); the model's mask is used",
                             src.path, e)
                 matting_failed = str(e)
-        alpha = matte.cleanup(alpha, profile.cleanup)
-        signals = triage.measure(matte.cleanup(mask, profile.cleanup), alpha,
+        alpha = cleanup.clean(alpha, profile.cleanup)
+        signals = triage.measure(cleanup.clean(mask, profile.cleanup), alpha,
                                  matting_failed=matting_failed, path=path, decision=reason,
                                  disagreement=disagreement)
     per_source_pixel = work[0] / (box[2] - box[0]) * decoded[0] / full[0]
