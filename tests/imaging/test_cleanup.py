@@ -323,7 +323,8 @@ def test_specks_found_from_traced_borders_are_those_labelling_every_pixel_finds(
             continue
         total = float(np.count_nonzero(inside))
         for share in (0.001, 0.01, 0.1):
-            labelled = cleanup._drops_labelled(alpha, inside, Cleanup(min_island=share))
+            labelled = cleanup._drops_labelled(alpha, inside, Cleanup(min_island=share),
+                                               total)
             found = cleanup._drops_traced(alpha, inside, traced, share * total, total)
             if labelled is None:
                 assert found is None
