@@ -278,3 +278,26 @@ def test_outputs_of_an_earlier_run_named_by_view_are_replaced_only_when_asked(
     assert (tmp_path / "out" / "A1" / "A1_1.png").stat().st_mtime_ns == earlier
     assert _process(tmp_path, profile, folder.parent, more=("--replace",)) == 0
     assert _written(tmp_path / "out") == ["A1/A1_1.png", "A1/A1_2.png"]
+
+
+def test_json_lines_stay_json_when_a_library_prints(
+        tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """pymatting prints a warning to stdout when its incomplete Cholesky factor needs a
+    larger shift; with --json that would break the stream a script reads. Here the first
+    shift is made one that always fails, so pymatting really prints mid-run."""
+    from conftest import product_photo
+    from studiocut.imaging import matte
+
+    monkeypatch.setattr(matte, "_SHIFTS", [-10.0, *matte._SHIFTS])
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        product_photo().save(inbox / name)
+
+    code = _process(tmp_path, "matting: true\n", inbox)
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "PERFORMANCE WARNING" in captured.err  # pymatting did print, to stderr
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert sorted(Path(row["source"]).name for row in rows) == ["a.jpg", "b.jpg"]

@@ -6,6 +6,7 @@ decided within the run (``cli.batch``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -63,7 +64,11 @@ def cmd_process(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     workers = args.jobs if args.jobs > 0 else max(1, min(len(photos), os.cpu_count() or 1))
     catalogue = batch.RunCatalogue()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studiocut") as pool:
+    # with --json, stdout is the JSON lines a script reads: whatever a library prints while
+    # the photos are worked (pymatting warns there) goes to stderr instead
+    results = sys.stdout
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with quiet, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="studiocut") as pool:
         planned = batch.plan(photos, profile, catalogue, output_root=out, reading=pool)
         refused = _writes_over_inputs(args.inputs, planned, out)
         refused += batch.clashes(planned, folders.Place.of)
@@ -87,7 +92,7 @@ def cmd_process(args: argparse.Namespace) -> int:
             elif not outcome.ok:
                 failed += 1
             if args.json:
-                print(json.dumps(_outcome_json(item, outcome)), flush=True)
+                print(json.dumps(_outcome_json(item, outcome)), file=results, flush=True)
             elif item.card is not None:
                 print(f"card: {outcome.message}", file=sys.stderr)
             elif not outcome.ok:
