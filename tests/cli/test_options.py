@@ -39,21 +39,3 @@ def test_log_lines_never_carry_raw_control_characters(monkeypatch: pytest.Monkey
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "file %s", ("a\x1b[2Jb.jpg",), None)
     assert handler.filter(record)
     assert "\x1b" not in handler.format(record)
-
-
-def test_the_command_limits_glibc_to_two_malloc_arenas(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[int, int]] = []
-
-    class Libc:
-        def mallopt(self, param: int, value: int) -> int:
-            calls.append((param, value))
-            return 1
-
-    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
-    monkeypatch.setattr(options.sys, "platform", "linux")
-    monkeypatch.setattr(options.ctypes, "CDLL", lambda name: Libc())
-    options.fewer_malloc_arenas()
-    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # the operator's setting wins
-    options.fewer_malloc_arenas()
-
-    assert calls == [(options.M_ARENA_MAX, 2)]

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from studiocut import __version__
+from studiocut import __version__, heap
 from studiocut.cli import (
     check,
     doctor,
@@ -32,7 +32,7 @@ COMMANDS = (process, check, run, review, status, models, doctor, service, worker
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options.fewer_malloc_arenas()
+    heap.fewer_arenas()
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

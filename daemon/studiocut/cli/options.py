@@ -1,10 +1,9 @@
 """options: what every command shares: the --profiles, --state and -v options and the folders
-they name, error lines, the logging set-up and the malloc arena setting."""
+they name, error lines and the logging set-up."""
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import logging
 import os
 import sys
@@ -109,21 +108,3 @@ def _escaped(value: object) -> object:
 
 def _escape(c: str) -> str:
     return c if c.isprintable() else repr(c)[1:-1]
-
-
-def fewer_malloc_arenas() -> None:
-    """Limit glibc to two malloc arenas, as MALLOC_ARENA_MAX=2 does. By default each thread
-    that allocates gets an arena of its own (up to eight a core) that keeps its freed memory:
-    with workers passing 24 MP images between them that held about 60 MB more at the peak and
-    over 100 MB more at rest, for no speed (bench/memory.py). Elsewhere a no-op; an explicit
-    MALLOC_ARENA_MAX wins."""
-    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_ARENA_MAX, 2)
-    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
-        pass
-
-
-M_ARENA_MAX = -8  # glibc's malloc.h

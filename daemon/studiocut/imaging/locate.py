@@ -5,18 +5,15 @@ cut out and frame."""
 
 from __future__ import annotations
 
-import ctypes
 import queue
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 
-from studiocut import clock
+from studiocut import clock, heap
 from studiocut.imaging import decode, frame
 from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
@@ -110,36 +107,14 @@ _slots.put(decode.Scratch())
 @contextmanager
 def framing_slot() -> Iterator[decode.Scratch]:
     """Hold a framing slot while a photo is at full size; yield its scratch buffer. The
-    photo about to be decoded first gives back what earlier photos freed (``give_back``)."""
+    photo about to be decoded first gives back what earlier photos freed (``heap.give_back``)."""
     slots = _slots  # the slot goes back where it came from, resized since or not
     scratch = slots.get()
-    give_back()
+    heap.give_back()
     try:
         yield scratch
     finally:
         slots.put(scratch)
-
-
-def give_back() -> None:
-    """Return to the system the heap pages that freed arrays left (glibc's malloc_trim; a
-    no-op elsewhere). glibc keeps them for the next allocation, and a photo's arrays, freed
-    in another order than they were made, leave its heap full of holes it keeps: about 100
-    MB at rest. Given back before each decode, the peak over 1000 u2netp photos fell from
-    652 to 604 MB (bench/memory.py) for no measurable CPU."""
-    if _trim is not None:
-        _trim(0)
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return cast(Callable[[int], int], ctypes.CDLL(None).malloc_trim)
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        return None
-
-
-_trim = _malloc_trim()
 
 
 def free_framing_slots() -> int:
