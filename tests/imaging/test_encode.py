@@ -11,6 +11,7 @@ import io
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -455,6 +456,43 @@ def test_png_level_setting_is_used() -> None:
 
     assert len(packed) < len(stored) * 0.7
     assert np.array_equal(np.asarray(_open(packed)), np.asarray(_open(stored)))
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3, 6, 9])
+@pytest.mark.parametrize("shape", [(80, 120, 3), (80, 120, 4), (1, 7, 4), (5, 1, 3)])
+def test_png_at_every_level_gives_back_its_pixels_to_pillow_and_libpng(
+        level: int, shape: tuple[int, int, int]) -> None:
+    rng = np.random.default_rng(level)
+    pixels = (_picture(alpha=shape[2] == 4)[:shape[0], :shape[1]]
+              + rng.integers(0, 3, shape, dtype=np.uint8))  # noise, so that rows differ
+
+    data = encode.encode(pixels, Encoding(format="png", png_level=level), icc=None,
+                         metadata=None)
+
+    assert np.array_equal(np.asarray(_open(data)), pixels)  # Pillow checks every CRC
+    order = cv2.COLOR_BGRA2RGBA if shape[2] == 4 else cv2.COLOR_BGR2RGB
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(cv2.cvtColor(decoded.reshape(shape), order), pixels)
+
+
+@pytest.mark.parametrize(("level", "isal"), [(0, False), (1, True), (2, True), (3, False),
+                                             (9, False)])
+def test_png_levels_one_and_two_are_deflated_by_isa_l(
+        monkeypatch: pytest.MonkeyPatch, level: int, isal: bool) -> None:
+    levels: list[int] = []
+    compress = encode.isal_zlib.compress
+
+    def counted(data: bytes, level: int) -> bytes:
+        levels.append(level)
+        return compress(data, level)
+
+    monkeypatch.setattr(encode.isal_zlib, "compress", counted)
+
+    data = encode.encode(_picture(), Encoding(format="png", png_level=level), icc=None,
+                         metadata=None)
+
+    assert levels == ([level] if isal else [])
+    assert np.array_equal(np.asarray(_open(data)), _picture())
 
 
 @pytest.mark.parametrize(("setting", "written"), [("none", "raw"), ("lzw", "tiff_lzw"),

@@ -17,6 +17,7 @@ import zlib
 
 import cv2
 import numpy as np
+from isal import isal_zlib
 from PIL import Image
 
 from studiocut.imaging.metadata import Metadata, photoshop_iptc
@@ -127,33 +128,41 @@ def _tiff_tags(exif: bytes | None, *, xmp: bytes | None, iptc: bytes | None) -> 
 
 def _png(image: np.ndarray, level: int, *, dpi: int, icc: bytes | None,
          exif: bytes | None, xmp: bytes | None) -> bytes:
-    """PNG by libpng through OpenCV with every row "up"-filtered: Pillow tries each filter on
-    each row, twice the time for a 2000 px RGBA cut-out and a larger file (measured at
-    level 1: 101 against 206 ms, 3994 against 4066 KB). The chunks Pillow would add (pHYs,
-    iCCP, eXIf) and the XMP's (iTXt ``XML:com.adobe.xmp``, uncompressed as the XMP
-    specification asks) go between IHDR and the image data."""
-    order = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
-    params = [cv2.IMWRITE_PNG_COMPRESSION, level]
-    if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV 4.10 and later
-        params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, order), params)
-    if not ok:
-        raise ValueError("OpenCV could not encode the PNG")
-    data = encoded.tobytes()
+    """PNG written here, every row "up"-filtered and deflated at zlib's ``level``: by ISA-L
+    at levels 1 and 2, by zlib at the others. ISA-L's deflate makes smaller files than
+    zlib's at those levels in a quarter of the time (2000 px RGBA cut-outs: 28.5 against
+    124 ms with libpng at level 1, 3.6 % smaller); it has no levels above 3, and its 3 is
+    larger than zlib's. libpng (OpenCV) and Pillow deflate with zlib only, and Pillow tries
+    each filter on each row, twice libpng's time. The chunks a listing needs (pHYs, iCCP,
+    eXIf, and the XMP's iTXt ``XML:com.adobe.xmp``, uncompressed as the XMP specification
+    asks) go between IHDR and the image data."""
+    h, w, channels = image.shape
+    rows = image.reshape(h, w * channels)
+    filtered = np.empty((h, 1 + w * channels), np.uint8)
+    filtered[:, 0] = 2  # "up": each byte less the one above it (zero above the first row)
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    pixels = (isal_zlib if level in (1, 2) else zlib).compress(filtered, level)
     per_metre = round(dpi / 0.0254)
-    chunks = [_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))]
+    colour_type = 6 if channels == 4 else 2  # RGBA or RGB, 8 bits a sample
+    chunks = [_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)),
+              _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))]
     if icc:
         chunks.append(_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
     if exif:
         chunks.append(_chunk(b"eXIf", exif.removeprefix(b"Exif\x00\x00")))
     if xmp:  # keyword, no compression, no language, no translated keyword
         chunks.append(_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp))
-    ihdr_end = 8 + 4 + 4 + 13 + 4  # signature; IHDR's length, type, data and CRC
-    return data[:ihdr_end] + b"".join(chunks) + data[ihdr_end:]
+    chunks += [_chunk(b"IDAT", pixels), _chunk(b"IEND", b"")]
+    return _PNG_SIGNATURE + b"".join(chunks)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    crc = isal_zlib.crc32(body, isal_zlib.crc32(kind))  # a quarter of zlib's time
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
 def _upright_exif(exif: bytes, dpi: int, *, sub_ifds: bool) -> bytes:
