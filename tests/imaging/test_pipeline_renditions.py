@@ -4,7 +4,9 @@ rendition is framed, rendered and encoded from that one cut-out."""
 from __future__ import annotations
 
 import io
+import weakref
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -60,6 +62,33 @@ def test_the_matting_and_clean_up_run_once_too(photo: Path, fake_model: FakeMode
     monkeypatch.setattr(matte, "refine", counted)
     pipeline.make(photo, fake_model, make_profile(matting=True, renditions=THREE))
     assert calls["refine"] == 1
+
+
+@pytest.mark.parametrize("renditions", [None, THREE])
+def test_the_cut_outs_pixels_are_let_go_before_the_last_rendition_is_rendered(
+        photo: Path, fake_model: FakeModel, monkeypatch: pytest.MonkeyPatch,
+        renditions: list[dict[str, object]] | None) -> None:
+    """The cut-out (the region's colour and alpha) is the largest thing a photo holds while
+    it is rendered; once the last rendition is framed on a canvas of its own it is not
+    needed (the peak RSS). (Framing that only crops keeps views of it: nothing to free.)"""
+    kept: list[weakref.ref[np.ndarray]] = []
+    alive: list[bool] = []
+    cut_located, render = pipeline.cut_located, pipeline.render
+
+    def cut(*args: Any, **kwargs: Any) -> pipeline.Subject:
+        subject = cut_located(*args, **kwargs)
+        kept.extend((weakref.ref(subject.rgb), weakref.ref(subject.alpha)))
+        return subject
+
+    def rendered(*args: Any, **kwargs: Any) -> np.ndarray:
+        alive.append(any(ref() is not None for ref in kept))
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "cut_located", cut)
+    monkeypatch.setattr(pipeline, "render", rendered)
+    pipeline.make(photo, fake_model, make_profile(square={"size": 200}, renditions=renditions))
+
+    assert alive == ([True, True, False] if renditions else [False])
 
 
 def test_a_profile_without_renditions_makes_what_it_made_before(

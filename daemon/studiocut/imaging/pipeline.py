@@ -198,6 +198,7 @@ def frame_subject(subject: Subject, profile: Profile, *, lineup: frame.Lineup | 
         rgb, alpha = frame.fit(subject.rgb, subject.alpha, layout)
         before = frame.place(rgb, layout, composite.canvas(layout.canvas,
                                                            profile.backdrop or BLACK))
+        del rgb  # placed: gone before the alpha's canvas is made
         light = None if subject.light is None else shadow.onto_canvas(subject.light, layout)
         alpha = frame.place(alpha, layout, composite.blank(layout.canvas))
     return Framed(before, alpha, subject.icc, output_metadata(subject.metadata, profile, own),
@@ -275,25 +276,29 @@ def make(source: Path, model: MaskModel, profile: Profile, *,
     InputError for a bad input (and ModelError or MemoryError as the stages do)."""
     lineups = lineups or {}
     subject = cut_located(locate(source, model, profile, lineups), profile)
-    several = len(profile.all_renditions) > 1
-    made = tuple(_rendition(subject, model, profile.rendering(rendition),
-                            lineups.get(rendition.name), product, own, several=several,
-                            keep=keep or index == 0)
-                 for index, rendition in enumerate(profile.all_renditions))
+    flags = triage.reasons(subject.signals, profile.review)
+    renditions = profile.all_renditions
+    made: list[Rendered] = []
+    for index, rendition in enumerate(renditions):
+        view = profile.rendering(rendition)
+        lineup = lineups.get(rendition.name)
+        framed = frame_subject(subject, view, lineup=lineup, own=own)
+        if index == len(renditions) - 1:
+            del subject  # framed for the last time: its region's pixels go before rendering
+        made.append(_rendition(framed, model, view, lineup, product, several=len(renditions) > 1,
+                               keep=keep or index == 0))
     faults.point("after-inference", source)
-    flags = triage.reasons(subject.signals, profile.review) + tuple(
-        flag for rendered in made for flag in rendered.flags)
+    flags += tuple(flag for rendered in made for flag in rendered.flags)
     assert made[0].framed is not None
-    return Made(made[0].data, made[0].framed, flags, made)
+    return Made(made[0].data, made[0].framed, flags, tuple(made))
 
 
-def _rendition(subject: Subject, model: MaskModel, view: Profile, lineup: frame.Lineup | None,
-               product: naming.Product | None, own: Own | None, *, several: bool,
-               keep: bool) -> Rendered:
-    """One rendition (``view``: the profile as it renders it) framed, rendered, encoded, and
-    flagged where it does not follow its set's lineup or breaks its preset's rules."""
+def _rendition(framed: Framed, model: MaskModel, view: Profile, lineup: frame.Lineup | None,
+               product: naming.Product | None, *, several: bool, keep: bool) -> Rendered:
+    """One rendition (``view``: the profile as it renders it) rendered from its ``framed``
+    layers, encoded, and flagged where it does not follow its set's lineup or breaks its
+    preset's rules."""
     (rendition,) = view.renditions
-    framed = frame_subject(subject, view, lineup=lineup, own=own)
     with clock.stage("composite"):
         image = render(framed.before, framed.alpha, model, view, light=framed.shadow)
     with clock.stage("encode"):
