@@ -495,6 +495,36 @@ def test_png_levels_one_and_two_are_deflated_by_isa_l(
     assert np.array_equal(np.asarray(_open(data)), _picture())
 
 
+def _png_chunks(data: bytes) -> list[tuple[bytes, int]]:
+    chunks, pos = [], 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        chunks.append((data[pos + 4:pos + 8], length))
+        pos += 12 + length
+    return chunks
+
+
+def test_png_pixels_too_many_for_one_chunk_are_cut_into_consecutive_idat_chunks() -> None:
+    pixels = np.random.default_rng(5).integers(0, 256, (600, 800, 4), dtype=np.uint8)
+
+    data = encode.encode(pixels, Encoding(format="png", png_level=0), icc=None, metadata=None)
+
+    chunks = _png_chunks(data)
+    idat = [i for i, (kind, _) in enumerate(chunks) if kind == b"IDAT"]
+    assert len(idat) == 2 and idat == list(range(idat[0], idat[0] + len(idat)))
+    assert all(length <= 1 << 20 for kind, length in chunks if kind == b"IDAT")
+    assert np.array_equal(np.asarray(_open(data)), pixels)
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA), pixels)
+
+
+@pytest.mark.parametrize("pixels", [np.zeros((4, 4, 3), np.uint16), np.zeros((4, 4, 2), np.uint8),
+                                    np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.uint8)])
+def test_png_refuses_pixels_it_would_write_wrongly(pixels: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"8-bit RGB or RGBA pixels, not an array of shape"):
+        encode.encode(pixels, Encoding(format="png"), icc=None, metadata=None)
+
+
 @pytest.mark.parametrize(("setting", "written"), [("none", "raw"), ("lzw", "tiff_lzw"),
                                                   ("deflate", "tiff_adobe_deflate")])
 def test_tiff_compression_setting_is_used(setting: str, written: str) -> None:
@@ -518,11 +548,7 @@ def test_png_is_lossless_with_alpha_and_its_metadata_comes_before_the_pixels() -
 
     image = _open(data)  # Pillow checks every chunk's CRC
     assert np.array_equal(np.asarray(image), pixels)
-    kinds, pos = [], 8
-    while pos < len(data):
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        kinds.append(data[pos + 4:pos + 8])
-        pos += 12 + length
+    kinds = [kind for kind, _ in _png_chunks(data)]
     assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
     first_pixels = kinds.index(b"IDAT")
     assert {b"pHYs", b"iCCP", b"eXIf", b"iTXt"} <= set(kinds[:first_pixels])

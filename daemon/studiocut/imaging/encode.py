@@ -135,7 +135,11 @@ def _png(image: np.ndarray, level: int, *, dpi: int, icc: bytes | None,
     larger than zlib's. libpng (OpenCV) and Pillow deflate with zlib only, and Pillow tries
     each filter on each row, twice libpng's time. The chunks a listing needs (pHYs, iCCP,
     eXIf, and the XMP's iTXt ``XML:com.adobe.xmp``, uncompressed as the XMP specification
-    asks) go between IHDR and the image data."""
+    asks) go between IHDR and the image data, which is cut into chunks of 1 MiB (a chunk
+    holds at most 2 GiB; libpng cuts at 8 KiB, Pillow at 64 KiB)."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError("a PNG here holds 8-bit RGB or RGBA pixels, not an array of shape "
+                         f"{image.shape} and type {image.dtype}")
     h, w, channels = image.shape
     rows = image.reshape(h, w * channels)
     filtered = np.empty((h, 1 + w * channels), np.uint8)
@@ -153,14 +157,17 @@ def _png(image: np.ndarray, level: int, *, dpi: int, icc: bytes | None,
         chunks.append(_chunk(b"eXIf", exif.removeprefix(b"Exif\x00\x00")))
     if xmp:  # keyword, no compression, no language, no translated keyword
         chunks.append(_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp))
-    chunks += [_chunk(b"IDAT", pixels), _chunk(b"IEND", b"")]
+    view = memoryview(pixels)
+    chunks += [_chunk(b"IDAT", view[i:i + _IDAT_MAX]) for i in range(0, len(view), _IDAT_MAX)]
+    chunks.append(_chunk(b"IEND", b""))
     return _PNG_SIGNATURE + b"".join(chunks)
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_IDAT_MAX = 1 << 20
 
 
-def _chunk(kind: bytes, body: bytes) -> bytes:
+def _chunk(kind: bytes, body: bytes | memoryview) -> bytes:
     crc = isal_zlib.crc32(body, isal_zlib.crc32(kind))  # a quarter of zlib's time
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
