@@ -278,6 +278,7 @@ def make(source: Path, model: MaskModel, profile: Profile, *,
     subject = cut_located(locate(source, model, profile, lineups), profile)
     flags = triage.reasons(subject.signals, profile.review)
     renditions = profile.all_renditions
+    several = len(renditions) > 1
     made: list[Rendered] = []
     for index, rendition in enumerate(renditions):
         view = profile.rendering(rendition)
@@ -285,7 +286,7 @@ def make(source: Path, model: MaskModel, profile: Profile, *,
         framed = frame_subject(subject, view, lineup=lineup, own=own)
         if index == len(renditions) - 1:
             del subject  # framed for the last time: its region's pixels go before rendering
-        made.append(_rendition(framed, model, view, lineup, product, several=len(renditions) > 1,
+        made.append(_rendition(framed, model, view, lineup, product, several=several,
                                keep=keep or index == 0))
     faults.point("after-inference", source)
     flags += tuple(flag for rendered in made for flag in rendered.flags)
