@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import cv2
 import numpy as np
 import pytest
@@ -337,6 +339,101 @@ def test_place_clips_an_image_that_overhangs_the_canvas() -> None:
 
     assert (out[7:10, 0:4] == 200).all()
     assert out.sum() == 200 * 4 * 3 * 4  # nothing else was written
+
+
+def _scene(seed: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Colour and alpha of a (w, h) region: noise, and a soft disc."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = np.hypot(xx - w / 2, yy - h / 2) / (0.4 * min(w, h))
+    return rgb, np.clip(4.0 * (1.0 - r), 0.0, 1.0).astype(np.float32)
+
+
+def _canvases(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    w, h = size
+    return np.full((h, w, 3), 255, dtype=np.uint8), np.zeros((h, w), dtype=np.float32)
+
+
+FIT_CASES = {
+    # colour finer than alpha: resampled and warped into the canvas
+    "finer colour, inside": ((230, 170), (100, 75), Layout((5, 4, 95, 70), (150, 110), (200, 160),
+                                                            (20, 30))),
+    # colour at alpha's size, shrunk by area
+    "same size, inside": ((100, 75), (100, 75), Layout((5, 4, 95, 70), (40, 30), (60, 50),
+                                                       (10, 12))),
+    # at the placed size already: copied as is
+    "same size, unscaled": ((100, 75), (100, 75), Layout((5, 4, 95, 70), (90, 66), (120, 90),
+                                                         (15, 10))),
+    # flush with the canvas's bottom right corner
+    "finer colour, flush": ((230, 170), (100, 75), Layout((5, 4, 95, 70), (150, 110), (150, 110),
+                                                           (0, 0))),
+    # flush with the canvas's bottom right corner, inside it: resampled into it
+    "finer colour, flush inside": ((230, 170), (100, 75), Layout((5, 4, 95, 70), (150, 110),
+                                                                  (170, 130), (20, 20))),
+    # a pixel over the bottom right corner: fitted, then placed clipped
+    "finer colour, a pixel over": ((230, 170), (100, 75), Layout((5, 4, 95, 70), (150, 110),
+                                                                  (170, 130), (21, 21))),
+    # hangs over the top left: fitted, then placed clipped
+    "finer colour, overhanging": ((230, 170), (100, 75), Layout((5, 4, 95, 70), (150, 110),
+                                                                 (140, 120), (-6, -3))),
+}
+
+
+@pytest.mark.parametrize("case", list(FIT_CASES))
+def test_fit_onto_gives_the_pixels_of_fit_then_place(case: str) -> None:
+    colour_size, alpha_size, plan = FIT_CASES[case]
+    rgb, _ = _scene(1, colour_size)
+    _, alpha = _scene(2, alpha_size)
+    colour_canvas, alpha_canvas = _canvases(plan.canvas)
+    fitted_rgb, fitted_alpha = frame.fit(rgb, alpha, plan)
+    expected_rgb = frame.place(fitted_rgb, plan, colour_canvas.copy())
+    expected_alpha = frame.place(fitted_alpha, plan, alpha_canvas.copy())
+
+    out_rgb, out_alpha = frame.fit_onto(rgb, alpha, plan, colour_canvas, alpha_canvas)
+
+    assert np.array_equal(out_rgb, expected_rgb)
+    assert np.array_equal(out_alpha, expected_alpha)
+    assert out_alpha.min() >= 0.0 and out_alpha.max() <= 1.0
+
+
+@pytest.mark.parametrize("case", ["finer colour, inside", "same size, inside",
+                                  "same size, unscaled"])
+def test_fit_onto_converts_an_alpha_of_another_type_into_its_canvas(case: str) -> None:
+    colour_size, alpha_size, plan = FIT_CASES[case]
+    rgb, _ = _scene(1, colour_size)
+    _, alpha = _scene(2, alpha_size)
+    colour_canvas, alpha_canvas = _canvases(plan.canvas)
+    expected = frame.fit_onto(rgb, alpha, plan, colour_canvas.copy(), alpha_canvas.copy())
+
+    _, out_alpha = frame.fit_onto(rgb, alpha.astype(np.float64), plan, colour_canvas,
+                                  alpha_canvas)
+
+    assert out_alpha is alpha_canvas and out_alpha.dtype == np.float32
+    assert np.allclose(out_alpha, expected[1], atol=1e-6)
+    assert out_alpha.max() > 0.99  # the subject is there, not a blank canvas
+
+
+def test_fit_onto_resamples_straight_into_the_canvases_without_a_placed_size_copy() -> None:
+    rgb, _ = _scene(3, (1150, 850))
+    _, alpha = _scene(4, (500, 375))
+    plan = Layout(crop=(25, 20, 475, 350), placed=(750, 550), canvas=(800, 800),
+                  offset=(25, 125))
+    colour_canvas, alpha_canvas = _canvases(plan.canvas)
+    placed_colour = 750 * 550 * 3  # bytes of the fitted colour, were it made and pasted
+
+    tracemalloc.start()
+    try:
+        out_rgb, out_alpha = frame.fit_onto(rgb, alpha, plan, colour_canvas, alpha_canvas)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert out_rgb is colour_canvas and out_alpha is alpha_canvas
+    assert peak < placed_colour / 4
+    assert (out_rgb[:125] == 255).all() and (out_alpha[:125] == 0).all()  # the margin kept
+    assert out_alpha[400, 400] == pytest.approx(1.0)
 
 
 # --------------------------------------------------------------------------- canvases of any aspect

@@ -195,12 +195,10 @@ def frame_subject(subject: Subject, profile: Profile, *, lineup: frame.Lineup | 
     with clock.stage("framing"):
         layout = frame.layout(subject.alpha, profile.canvas, decoded=subject.decoded,
                               cut=subject.cut, lineup=lineup)
-        rgb, alpha = frame.fit(subject.rgb, subject.alpha, layout)
-        before = frame.place(rgb, layout, composite.canvas(layout.canvas,
-                                                           profile.backdrop or BLACK))
-        del rgb  # placed: gone before the alpha's canvas is made
+        before, alpha = frame.fit_onto(subject.rgb, subject.alpha, layout,
+                                       composite.canvas(layout.canvas, profile.backdrop or BLACK),
+                                       composite.blank(layout.canvas))
         light = None if subject.light is None else shadow.onto_canvas(subject.light, layout)
-        alpha = frame.place(alpha, layout, composite.blank(layout.canvas))
     return Framed(before, alpha, subject.icc, output_metadata(subject.metadata, profile, own),
                   subject.signals, layout, light)
 
