@@ -744,6 +744,75 @@ def test_fast_jpeg_decode_matches_pillow_and_refuses_truncation(tmp_path: Path) 
     assert caught.value.reason == "truncated"
 
 
+@pytest.mark.parametrize("options", [{}, {"progressive": True}, {"quality": 50},
+                                     {"subsampling": 0}, {"restart_marker_rows": 1}])
+@pytest.mark.parametrize("at_least", [None, (50, 40)], ids=["full", "scaled"])
+def test_fast_jpeg_decode_refuses_a_cut_and_accepts_bytes_after_the_end(
+    tmp_path: Path, options: dict, at_least: tuple[int, int] | None,
+) -> None:
+    data = jpeg(noise(), **options)
+    if "restart_marker_rows" in options:
+        assert b"\xff\xdd" in data  # DRI: this Pillow wrote restart markers
+    whole = write(tmp_path, "whole.jpg", data + b"PK\x03\x04" + bytes(range(256)) * 4)
+    assert open_source(whole, LIMITS).load(at_least).rgb.size  # a ZIP appended: no matter
+
+    for cut in (len(data) - 1, len(data) - 2, len(data) * 3 // 4, len(data) // 2):
+        path = write(tmp_path, f"cut-{cut}.jpg", data[:cut])
+        with pytest.raises(InputError) as caught:
+            open_source(path, LIMITS).load(at_least)
+        assert caught.value.reason == "truncated", cut
+        assert f"{path}: truncated JPEG" in str(caught.value)  # said by the fast path
+
+
+@pytest.mark.parametrize("options", [{}, {"progressive": True}], ids=["baseline", "progressive"])
+def test_every_cut_of_a_jpeg_is_refused_as_not_an_image_or_as_truncated(
+    tmp_path: Path, options: dict,
+) -> None:
+    # a file cut in its tables, or between a progressive file's scans, is not cut in a scan:
+    # libjpeg-turbo and Pillow call it damaged, and the marker walk then says it is cut short
+    data = jpeg(noise(24, 32), quality=90, **options)
+    first_scan = data.index(b"\xff\xda")
+    scan_data = first_scan + 2 + int.from_bytes(data[first_scan + 2 : first_scan + 4], "big")
+    path = tmp_path / "cut.jpg"
+    for cut in range(2, len(data)):
+        path.write_bytes(data[:cut])
+        with pytest.raises(InputError) as caught:
+            open_source(path, LIMITS).load()
+        reason = caught.value.reason
+        assert reason == "truncated" or (reason == "not-an-image" and cut <= scan_data), cut
+        if reason == "truncated":
+            assert "truncated JPEG (the data ends before the image does)" in str(caught.value)
+
+
+def test_fast_jpeg_decode_refuses_a_cut_photo_whose_exif_holds_a_whole_thumbnail(
+    tmp_path: Path,
+) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(noise(16, 16)).save(buffer, "JPEG")
+    exif = Image.new("RGB", (1, 1)).getexif()
+    exif[0x0112] = 1
+    data = jpeg(noise(), exif=exif.tobytes() + buffer.getvalue())
+    assert open_source(write(tmp_path, "whole.jpg", data), LIMITS).load().rgb.size
+
+    path = write(tmp_path, "cut.jpg", data[: len(data) - 100])
+    with pytest.raises(InputError) as caught:
+        open_source(path, LIMITS).load()
+    assert f"{path}: truncated JPEG" in str(caught.value)  # the thumbnail's EOI is not the end
+
+
+def test_a_jpeg_with_stray_bytes_between_its_segments_decodes(tmp_path: Path) -> None:
+    # libjpeg-turbo warns of the extraneous bytes and decodes the picture; a walk of the
+    # markers that stopped at the first stray byte called such a file cut short
+    data = jpeg(noise(), quality=95)
+    dqt = data.index(b"\xff\xdb")
+    path = write(tmp_path, "stray.jpg", data[:dqt] + b"\x00\x00\x00" + data[dqt:])
+
+    picture = open_source(path, LIMITS).load()
+
+    expected = open_source(write(tmp_path, "whole.jpg", data), LIMITS).load()
+    assert np.array_equal(picture.rgb, expected.rgb)
+
+
 def test_the_srgb_profile_written_into_outputs_is_the_same_in_every_process() -> None:
     # LittleCMS stamps the current time into a profile it makes: two processes a second
     # apart wrote different bytes, so a photo made again was not the same file
