@@ -530,3 +530,25 @@ def test_a_located_photo_keeps_its_pixels_when_the_next_is_decoded_into_its_slot
     framed = pipeline.frame_located(located, profile)
 
     assert np.array_equal(framed.before, alone)
+
+
+def test_a_photo_framed_without_a_margin_is_not_pasted_onto_a_canvas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    photo = tmp_path / "shot.jpg"
+    product_photo((800, 600), (200, 150, 600, 450)).save(photo, quality=95)
+    canvases: list[tuple[int, int]] = []
+    real = pipeline.composite.canvas
+
+    def counted(size: tuple[int, int], backdrop: object) -> np.ndarray:
+        canvases.append(size)
+        return real(size, backdrop)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.composite, "canvas", counted)
+    framed = pipeline.frame_photo(photo, FakeModel(64), make_profile(square=False))
+    assert framed.layout is not None and framed.layout.offset == (0, 0)
+    assert framed.before.shape[1::-1] == framed.layout.canvas
+    assert canvases == []  # the output is the subject's own pixels: no backdrop to fill first
+
+    squared = pipeline.frame_photo(photo, FakeModel(64), make_profile(square={"size": 1000}))
+    assert squared.layout is not None and canvases == [squared.layout.canvas]

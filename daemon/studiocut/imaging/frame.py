@@ -282,9 +282,7 @@ def fit_onto(rgb: np.ndarray, alpha: np.ndarray, plan: Layout, colour: np.ndarra
     x, y = plan.offset
     w, h = plan.placed
     cw, ch = plan.canvas
-    if x < 0 or y < 0 or x + w > cw or y + h > ch or plan.placed == plan.canvas:
-        # hanging over the canvas (placed clipped), or the canvas itself (``place`` keeps
-        # ``fit``'s pixels as they are then: often a view of the cut-out, no copy)
+    if x < 0 or y < 0 or x + w > cw or y + h > ch:  # hanging over it: placed clipped
         fitted, fitted_alpha = fit(rgb, alpha, plan)
         colour = place(fitted, plan, colour)
         del fitted  # placed: gone before the alpha is

@@ -195,9 +195,13 @@ def frame_subject(subject: Subject, profile: Profile, *, lineup: frame.Lineup | 
     with clock.stage("framing"):
         layout = frame.layout(subject.alpha, profile.canvas, decoded=subject.decoded,
                               cut=subject.cut, lineup=lineup)
-        before, alpha = frame.fit_onto(subject.rgb, subject.alpha, layout,
-                                       composite.canvas(layout.canvas, profile.backdrop or BLACK),
-                                       composite.blank(layout.canvas))
+        if layout.placed == layout.canvas and layout.offset == (0, 0):  # no margin to fill
+            before, alpha = frame.fit(subject.rgb, subject.alpha, layout)
+        else:
+            before, alpha = frame.fit_onto(
+                subject.rgb, subject.alpha, layout,
+                composite.canvas(layout.canvas, profile.backdrop or BLACK),
+                composite.blank(layout.canvas))
         light = None if subject.light is None else shadow.onto_canvas(subject.light, layout)
     return Framed(before, alpha, subject.icc, output_metadata(subject.metadata, profile, own),
                   subject.signals, layout, light)
