@@ -41,6 +41,33 @@ class StubSession:
         return [self.Input()]
 
 
+def interleaved_tensor(pixels: np.ndarray, spec: registry.ModelSpec) -> np.ndarray:
+    """The input tensor made the plain way: Lanczos resize, then the image's h x w x 3 float32
+    pixels scaled by their maximum, normalised by mean and std, and transposed."""
+    small = np.asarray(Image.fromarray(pixels).resize(spec.input_size, Image.Resampling.LANCZOS),
+                       dtype=np.float32)
+    top = float(small.max())
+    small /= top if top > 0 else 1.0
+    small -= np.asarray(spec.mean, dtype=np.float32)
+    small /= np.asarray(spec.std, dtype=np.float32)
+    return np.ascontiguousarray(small.transpose(2, 0, 1)[np.newaxis])
+
+
+@pytest.mark.parametrize("name", ["u2netp", "isnet-general-use", "birefnet-general"])
+@pytest.mark.parametrize("brightest", [0, 1, 200, 255])
+def test_preprocess_gives_the_bits_of_the_plain_recipe(name: str, brightest: int) -> None:
+    spec = MODELS[name]  # 320 px, ImageNet's mean and std; 1024 px, 0.5 and 1.0; 1024 px
+    model = OnnxSaliencyModel(spec, StubSession())
+    rng = np.random.default_rng(brightest)
+    pixels = rng.integers(0, brightest + 1, size=(310, 470, 3), dtype=np.uint8)
+
+    tensor = model.preprocess(pixels)
+
+    assert tensor.shape == (1, 3, spec.input_size[1], spec.input_size[0])
+    assert tensor.dtype == np.float32 and tensor.flags.c_contiguous
+    assert np.array_equal(tensor, interleaved_tensor(pixels, spec))
+
+
 def test_postprocess_min_max_normalises_the_first_channel_of_the_first_output() -> None:
     model = OnnxSaliencyModel(U2NETP, StubSession())
     output = np.zeros((1, 2, 3, 4), dtype=np.float32)
