@@ -1,6 +1,7 @@
-"""A free model: an ONNX graph with u2netp's input and output shapes that costs next to
-nothing, so a benchmark measures the pipeline's own rate, what a station whose GPU runs the
-model in a few milliseconds would see.
+"""A free model: an ONNX graph with u2netp's input and output shapes (or a square of another
+side, as IS-Net's and BiRefNet's 1024 px) that costs next to nothing, so a benchmark
+measures the pipeline's own rate, what a station whose GPU runs the model in a few
+milliseconds would see.
 
 The graph finds the subject as a model would, only crudely: a pixel is subject where its
 colour (normalised as the model's input is) differs from the frame's top-left pixel, the
@@ -22,13 +23,13 @@ from onnx import TensorProto, helper
 
 from studiocut import profiles
 
-SIZE = 320  # u2netp's input and output side
+SIZE = 320  # u2netp's input and output side, the default
 THRESHOLD = 1.2  # summed |difference| over R, G, B, in the input's normalised units
 GAIN = 2.0  # alpha rises from 0 to 1 over 1 / GAIN units above the threshold
 
 
-def write_graph(path: Path) -> Path:
-    """Write the free model to ``path`` (1x3x320x320 in, 1x1x320x320 alpha out)."""
+def write_graph(path: Path, size: int = SIZE) -> Path:
+    """Write the free model to ``path`` (1x3xNxN in, 1x1xNxN alpha out, N = ``size``)."""
     n = helper.make_node
     nodes = [
         n("Slice", ["input", "corner_start", "corner_end"], ["corner"]),
@@ -50,8 +51,8 @@ def write_graph(path: Path) -> Path:
     ]
     graph = helper.make_graph(
         nodes, "free", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
-                                                      [1, 3, SIZE, SIZE])],
-        [helper.make_tensor_value_info("alpha", TensorProto.FLOAT, [1, 1, SIZE, SIZE])],
+                                                      [1, 3, size, size])],
+        [helper.make_tensor_value_info("alpha", TensorProto.FLOAT, [1, 1, size, size])],
         initializer=constants)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                               producer_name="studiocut-bench")
@@ -62,17 +63,18 @@ def write_graph(path: Path) -> Path:
     return path
 
 
-def free_profile(profile: profiles.Profile, source: str, folder: Path) -> Path:
+def free_profile(profile: profiles.Profile, source: str, folder: Path, size: int = SIZE) -> Path:
     """Write a copy of the profile ``source`` (a .yaml path, or a built-in name) into
-    ``folder`` with the free model in place of its own; return its path."""
-    graph = write_graph(folder / "free.onnx")
+    ``folder`` with the free model of ``size`` px in place of its own; return its path."""
+    graph = write_graph(folder / f"free-{size}.onnx", size)
     if source.endswith((".yaml", ".yml")):
         settings = yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}
     else:  # the built-in default
         settings = {"backdrop": _colour(profile), "square": profile.square is not None,
                     "format": profile.encoding.format}
-    settings["model"] = {"path": str(graph), "input_size": [SIZE, SIZE]}
-    path = folder / f"free-{profile.name}.yaml"
+    settings["model"] = {"path": str(graph), "input_size": [size, size]}
+    path = folder / (f"free-{profile.name}.yaml" if size == SIZE else
+                     f"free{size}-{profile.name}.yaml")
     path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     return path
 

@@ -34,6 +34,7 @@ Run from the repository root::
     python bench/throughput.py                   # 20 photos, u2netp to a white-square JPEG
     python bench/throughput.py --free            # the same with a free model
     python bench/throughput.py --png --free      # transparent 2000 px square PNG profile
+    python bench/throughput.py --free --free-size 1024   # as a 1024 px network's station
     python bench/throughput.py --count 5 --size 3000x2000 --profile my.yaml
     python bench/throughput.py --renditions 3    # what each rendition beyond one costs
 
@@ -89,10 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.count < 1:
         print("error: --count must be at least 1", file=sys.stderr)
         return 2
+    if not 32 <= args.free_size <= 4096:
+        print("error: --free-size must be 32 to 4096 pixels", file=sys.stderr)
+        return 2
     cores = os.cpu_count() or 1
     workdir = args.workdir.expanduser().absolute()
     if args.free:
-        profile_arg = str(free_model.free_profile(profile, profile_arg, workdir / "free"))
+        profile_arg = str(free_model.free_profile(profile, profile_arg, workdir / "free",
+                                                  args.free_size))
         profile = profiles.resolve(profile_arg, None)
     many_arg = None
     if args.renditions > 1:  # the profile's first rendition alone, then N of them
@@ -271,6 +276,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--free", action="store_true",
                         help="run the profile with a free model (free_model.py): the "
                         "pipeline's own rate, against the floor of decode, resize and encode")
+    parser.add_argument("--free-size", type=int, default=free_model.SIZE, metavar="N",
+                        help="the free model's input side (default: %(default)s, u2netp's; "
+                        "1024 is IS-Net's and BiRefNet's)")
     parser.add_argument("--renditions", type=int, default=1, metavar="N",
                         help="also run the profile with N renditions (renditions.py, at most "
                         f"{len(renditions.KINDS)}) against its first alone, and report what "
