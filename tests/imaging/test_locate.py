@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from conftest import FakeModel
 from studiocut import heap
 from studiocut.imaging import locate
 
@@ -14,3 +17,76 @@ def test_entering_a_framing_slot_gives_back_first(monkeypatch: pytest.MonkeyPatc
 
     with locate.framing_slot():
         assert calls == [1]
+
+
+def taken_within(slots: locate.Slots, *, busy: bool, seconds: float,
+                 release: threading.Event) -> bool:
+    """Whether a photo (``busy``: of a model holding the cores) gets a slot within
+    ``seconds``; it keeps the slot until ``release`` is set."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        with slots.hold(busy=busy):
+            taken.set()
+            release.wait(5)
+
+    threading.Thread(target=hold, daemon=True).start()
+    return taken.wait(seconds)
+
+
+def test_photos_of_models_holding_the_cores_take_half_the_slots_quick_ones_any() -> None:
+    slots = locate.Slots(4)
+    release = threading.Event()
+    try:
+        assert taken_within(slots, busy=True, seconds=1, release=release)
+        assert taken_within(slots, busy=True, seconds=1, release=release)
+        assert not taken_within(slots, busy=True, seconds=0.2, release=release)  # waits
+        assert taken_within(slots, busy=False, seconds=1, release=release)
+        assert slots.free() == 1  # the waiting busy photo leaves the last one to a quick one
+        assert taken_within(slots, busy=False, seconds=1, release=release)
+        assert slots.free() == 0
+    finally:
+        release.set()
+
+
+def test_a_busy_photo_waiting_for_a_slot_takes_the_first_one_freed() -> None:
+    slots = locate.Slots(2)  # one for photos of a model holding the cores
+    first, second = threading.Event(), threading.Event()
+    assert taken_within(slots, busy=True, seconds=1, release=first)
+    waiting = threading.Event()
+
+    def hold() -> None:
+        with slots.hold(busy=True):
+            waiting.set()
+            second.wait(5)
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert not waiting.wait(0.2)
+    first.set()
+    assert waiting.wait(2)
+    second.set()
+
+
+def test_slots_no_photo_needs_make_no_decode_buffer() -> None:
+    """On a station whose model holds the cores, a slot for each worker costs no memory:
+    photos take the buffer freed last, so the slots beyond half stay empty."""
+    slots = locate.Slots(4)
+    for _ in range(5):
+        with slots.hold(busy=True) as scratch:
+            scratch.take(1_000_000)
+
+    with slots.hold(busy=False) as a, slots.hold(busy=False) as b, \
+            slots.hold(busy=False) as c, slots.hold(busy=False) as d:
+        sizes = sorted(s.buffer.size for s in (a, b, c, d))
+    assert sizes == [0, 0, 0, 1_000_000]
+
+
+def test_a_model_is_taken_to_hold_the_cores_until_a_photo_shows_otherwise() -> None:
+    model = FakeModel(64)
+    assert locate.holds_cores(model)
+    assert locate.holds_cores(None)
+
+    locate._pace(model, inference=0.01, decode=0.09)
+    assert not locate.holds_cores(model)
+    locate._pace(model, inference=0.2, decode=0.09)
+    assert locate.holds_cores(model)

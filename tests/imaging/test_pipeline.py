@@ -22,8 +22,9 @@ from image_files import (
     studio_xmp,
     xmp_properties,
 )
-from studiocut.imaging import decode, frame, pipeline
+from studiocut.imaging import decode, frame, locate, pipeline
 from studiocut.imaging.metadata import Own
+from studiocut.models import providers
 
 RED = (200, 30, 30)
 BOX = (120, 80, 280, 240)  # the subject of product_photo() in a 400 x 300 frame
@@ -396,14 +397,26 @@ def test_a_png_is_decoded_and_converted_once_for_the_model_and_the_output(
     assert converted == [(800, 600)]
 
 
-@pytest.mark.parametrize(("workers", "slots"), [(1, 1), (2, 1), (4, 2)])
-def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
-    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, workers: int, slots: int
-) -> None:
-    photos = []
-    for i in range(6):
-        photos.append(tmp_path / f"shot{i}.jpg")
-        product_photo().save(photos[-1], quality=95)
+class CoreHoldingModel(FakeModel):
+    """A network whose inference runs (through studiocut's Session, as ONNX Runtime's do)
+    take longer than a test photo's decode: it holds the cores, as u2netp does on a CPU."""
+
+    class Runs:
+        def run(self, *args: object) -> None:
+            time.sleep(0.1)
+
+    def __init__(self, size: int = 64) -> None:
+        super().__init__(size)
+        self.session = providers.Session(self.Runs())
+
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
+        self.session.run(None, {})
+        return super().predict(rgb)
+
+
+def most_at_full_size(photos: list[Path], out: Path, monkeypatch: pytest.MonkeyPatch,
+                      model: FakeModel, workers: int) -> int:
+    """How many of ``photos`` were decoded whole at once, ``workers`` at a time."""
     inside, most = 0, 0
     lock = threading.Lock()
     real = decode.Source.load
@@ -411,8 +424,6 @@ def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
     def load(self: decode.Source, at_least: tuple[int, int] | None = None,
              **kwargs: object) -> decode.Picture:
         nonlocal inside, most
-        if at_least == (64, 64):  # the model's preview: no slot needed
-            return real(self, at_least, **kwargs)  # type: ignore[arg-type]
         with lock:
             inside += 1
             most = max(most, inside)
@@ -427,12 +438,42 @@ def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
         profile = make_profile(square={"size": 200})
         with ThreadPoolExecutor(workers) as pool:
             outcomes = list(pool.map(
-                lambda p: pipeline.process(p, FakeModel(64), profile, output_root=out,
+                lambda p: pipeline.process(p, model, profile, output_root=out,
                                            relative_dir=Path(p.stem)), photos))
     finally:
-        pipeline.set_framing_slots(2)  # back to one slot
-    assert all(o.ok for o in outcomes)
-    assert most == slots
+        pipeline.set_framing_slots(1)  # back to one slot
+    assert all(o.ok for o in outcomes), [o.message for o in outcomes]
+    return most
+
+
+def shots(folder: Path, count: int) -> list[Path]:
+    photos = []
+    for i in range(count):
+        photos.append(folder / f"shot{i}.jpg")
+        product_photo().save(photos[-1], quality=95)
+    return photos
+
+
+@pytest.mark.parametrize(("workers", "slots"), [(1, 1), (2, 1), (4, 2)])
+def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, workers: int, slots: int
+) -> None:
+    model = CoreHoldingModel(64)
+    assert most_at_full_size(shots(tmp_path, 6), out, monkeypatch, model, workers) == slots
+    assert locate.holds_cores(model)
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_every_worker_decodes_at_once_when_the_model_leaves_the_cores_to_the_decodes(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """A GPU's model, or a key: the decode is what a slot waits on, so each worker has one."""
+    model = FakeModel(64)  # its predict runs no inference: nothing holds the cores
+    first, *rest = shots(tmp_path, 7)
+    assert most_at_full_size([first], out, monkeypatch, model, 1) == 1  # seen once
+    assert not locate.holds_cores(model)
+
+    assert most_at_full_size(rest, out, monkeypatch, model, workers) == workers
 
 
 def test_every_worker_frames_at_once_once_only_the_subjects_region_is_left(

@@ -402,3 +402,35 @@ def test_a_session_runs_one_inference_at_a_time() -> None:
 
     assert entered.is_set() and not overlapped
     assert session.get_providers() == [CPU]  # everything else reaches the real session
+
+
+def test_a_threads_inference_seconds_count_its_own_runs_not_its_wait_for_the_session() -> None:
+    """What the framing slots go by (imaging.locate): how long this photo's runs held the
+    cores, not how long its thread queued behind another worker's run."""
+
+    class Sleeps:
+        def run(self, seconds: float) -> None:
+            time.sleep(seconds)
+
+    session = providers.Session(Sleeps())
+    first_running = threading.Event()
+    spent: dict[str, float] = {}
+
+    def run(name: str, seconds: float) -> None:
+        before = providers.inference_seconds()
+        if name == "second":
+            first_running.wait(5)
+        else:
+            threading.Timer(0.02, first_running.set).start()
+        session.run(seconds)
+        spent[name] = providers.inference_seconds() - before
+
+    threads = [threading.Thread(target=run, args=("first", 0.3)),
+               threading.Thread(target=run, args=("second", 0.05))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+
+    assert 0.3 <= spent["first"] < 0.6
+    assert 0.05 <= spent["second"] < 0.2  # it waited about 0.28 s for the first run

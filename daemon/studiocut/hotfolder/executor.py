@@ -107,7 +107,9 @@ class Models(Protocol):
 
 class LocalExecutor:
     """The pipeline in this process, with the running profile's shared model. ``workers``
-    threads call ``run``; half of them (at least one) may hold a full-size photo at once."""
+    threads call ``run``; half of them (at least one) may hold a full-size photo at once, or
+    all of them for photos whose model leaves the cores to the decodes (see
+    ``imaging.locate.Slots``)."""
 
     def __init__(self, models: Models, *, workers: int) -> None:
         self._models = models

@@ -5,9 +5,11 @@ cut out and frame."""
 
 from __future__ import annotations
 
-import queue
+import threading
+import time
+import weakref
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import numpy as np
 
 from studiocut import clock, heap
 from studiocut.imaging import decode, frame
+from studiocut.models import providers
 from studiocut.models.registry import MaskModel
 from studiocut.profiles import Profile
 
@@ -53,19 +56,23 @@ def locate(source: Path, model: MaskModel, profile: Profile,
         with clock.stage("preview"):
             preview = src.load(model.input_size).rgb
         mask, region = _find(src, preview, model, profile, lineups)
-        with framing_slot() as scratch, clock.stage("decode"):
+        with framing_slot(model) as scratch, clock.stage("decode"):
             picture = src.load(region.decode_size(src.size), colour=profile.encoding.icc)
             src.release()
             return _keep_region(src, mask, region, picture, scratch)
-    with framing_slot() as scratch:
+    with framing_slot(model) as scratch:
+        started = time.perf_counter()
         with clock.stage("decode"):
             picture = src.load(colour=profile.encoding.icc, scratch=scratch)
             src.release()
+        decoded = time.perf_counter() - started
         with clock.stage("preview"):
             preview = decode.shrink(picture.rgb, model.input_size)
             if picture.icc is not None:  # kept in its own colours: the model sees sRGB
                 preview = decode.to_srgb(preview, picture.icc)
+        ran = providers.inference_seconds()
         mask, region = _find(src, preview, model, profile, lineups)
+        _pace(model, inference=providers.inference_seconds() - ran, decode=decoded)
         return _keep_region(src, mask, region, picture, scratch)
 
 
@@ -95,42 +102,89 @@ def region_for(mask: np.ndarray, full: frame.Size, profile: Profile,
                            for r in profile.all_renditions])
 
 
-# How many photos may be at full size at once: decoded whole, waiting for or with the model,
-# until only their subject's region is kept. That is where a photo's memory goes (a 24 MP
-# JPEG is 72 MB decoded; its region is often a third of it); framing, rendering and encoding
-# the region need a fraction of it, and run for every worker at once. Each slot keeps the
-# buffer its JPEGs are decoded into.
-_slots: queue.SimpleQueue[decode.Scratch] = queue.SimpleQueue()
-_slots.put(decode.Scratch())
+class Slots:
+    """How many photos may be at full size at once: decoded whole, waiting for or with the
+    model, until only their subject's region is kept. That is where a photo's memory goes
+    (a 24 MP JPEG is 72 MB decoded; its region is often a third of it); framing, rendering
+    and encoding the region need a fraction of it, and run for every worker at once.
+
+    There is a slot for each worker, each with the buffer its JPEGs are decoded into (made
+    at its first use). A photo whose model holds the cores (``holds_cores``) may take one of
+    half of them: with two workers on two cores one photo is decoded and with the model
+    while the other one is framed and encoded, and a second photo at full size would cost
+    its memory for no speed (u2netp: 712 against 629 MB at the peak, bench/memory.py). A
+    photo whose model leaves the cores to the decodes (a GPU, a backdrop key) may take any:
+    its decode, not the model, is what its slot waits on."""
+
+    def __init__(self, workers: int) -> None:
+        self.count = max(1, workers)
+        self.for_busy = max(1, workers // 2)  # what photos of models holding the cores may hold
+        self._free = [decode.Scratch() for _ in range(self.count)]  # the last freed on top
+        self._busy = 0  # slots held by photos whose model holds the cores
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, *, busy: bool) -> Iterator[decode.Scratch]:
+        """Hold a slot while a photo is at full size, ``busy`` when its model holds the
+        cores; yield the slot's scratch buffer."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: bool(self._free) and (not busy or self._busy < self.for_busy))
+            scratch = self._free.pop()  # the warmest buffer: a slot never needed makes none
+            self._busy += busy
+        try:
+            yield scratch
+        finally:
+            with self._changed:
+                self._free.append(scratch)
+                self._busy -= busy
+                self._changed.notify_all()
+
+    def free(self) -> int:
+        """How many slots no photo holds now."""
+        return len(self._free)
+
+
+_slots = Slots(1)
+_holds_cores: weakref.WeakKeyDictionary[MaskModel, bool] = weakref.WeakKeyDictionary()
+
+
+def holds_cores(model: MaskModel | None) -> bool:
+    """Whether the last photo of ``model`` found its inference runs (on every core, when
+    they run on the CPU) longer than its decode; True for a model not seen yet."""
+    try:
+        return _holds_cores.get(model, True) if model is not None else True
+    except TypeError:  # a model that cannot be referred to weakly is never remembered
+        return True
+
+
+def _pace(model: MaskModel, *, inference: float, decode: float) -> None:
+    """Remember what a photo of ``model`` showed: its inference runs and its decode took
+    these wall seconds."""
+    with suppress(TypeError):  # as in holds_cores
+        _holds_cores[model] = inference > decode
 
 
 @contextmanager
-def framing_slot() -> Iterator[decode.Scratch]:
-    """Hold a framing slot while a photo is at full size; yield its scratch buffer. The
-    photo about to be decoded first gives back what earlier photos freed (``heap.give_back``)."""
+def framing_slot(model: MaskModel | None = None) -> Iterator[decode.Scratch]:
+    """Hold a framing slot while a photo of ``model`` is at full size (see ``Slots``); yield
+    its scratch buffer. The photo about to be decoded first gives back what earlier photos
+    freed (``heap.give_back``)."""
     slots = _slots  # the slot goes back where it came from, resized since or not
-    scratch = slots.get()
-    heap.give_back()
-    try:
+    with slots.hold(busy=holds_cores(model)) as scratch:
+        heap.give_back()
         yield scratch
-    finally:
-        slots.put(scratch)
 
 
 def free_framing_slots() -> int:
     """How many framing slots no photo holds now."""
-    return _slots.qsize()
+    return _slots.free()
 
 
 def set_framing_slots(workers: int) -> None:
-    """Size the framing slots for ``workers`` threads running ``process``: half of them, at
-    least one. With two workers on two cores one photo is decoded and with the model while
-    the other one is framed and encoded: the peak memory is that of one full-size photo
-    and one region, beside the model's (bench/memory.py)."""
+    """Size the framing slots for ``workers`` threads running ``process`` (see ``Slots``)."""
     global _slots
-    _slots = queue.SimpleQueue()
-    for _ in range(max(1, workers // 2)):
-        _slots.put(decode.Scratch())
+    _slots = Slots(workers)
 
 
 def _region(pixels: np.ndarray, box: frame.Box, *, always: bool = False) -> np.ndarray:
