@@ -68,6 +68,12 @@ def test_preprocess_gives_the_bits_of_the_plain_recipe(name: str, brightest: int
     assert np.array_equal(tensor, interleaved_tensor(pixels, spec))
 
 
+def test_preprocess_refuses_pixels_that_are_not_three_channels() -> None:
+    model = OnnxSaliencyModel(U2NETP, StubSession())
+    with pytest.raises(ValueError, match=r"H x W x 3"):
+        model.preprocess(np.zeros((40, 60), dtype=np.uint8))
+
+
 def test_postprocess_min_max_normalises_the_first_channel_of_the_first_output() -> None:
     model = OnnxSaliencyModel(U2NETP, StubSession())
     output = np.zeros((1, 2, 3, 4), dtype=np.float32)

@@ -48,6 +48,8 @@ class OnnxSaliencyModel:
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
         w, h = self.spec.input_size
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected H x W x 3 RGB pixels, not an array of {rgb.shape}")
         small = np.asarray(Image.fromarray(rgb).resize((w, h), Image.Resampling.LANCZOS))
         top = np.float32(small.max() or 1)
         # each channel normalised straight into its plane of the 1 x 3 x h x w tensor: the
