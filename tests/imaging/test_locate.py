@@ -81,12 +81,43 @@ def test_slots_no_photo_needs_make_no_decode_buffer() -> None:
     assert sizes == [0, 0, 0, 1_000_000]
 
 
-def test_a_model_is_taken_to_hold_the_cores_until_a_photo_shows_otherwise() -> None:
+def test_a_model_is_taken_to_hold_the_cores_until_photos_in_a_row_show_otherwise() -> None:
     model = FakeModel(64)
     assert locate.holds_cores(model)
     assert locate.holds_cores(None)
 
+    for _ in range(locate.QUICK_STREAK - 1):
+        locate._pace(model, inference=0.01, decode=0.09)
+        assert locate.holds_cores(model)
     locate._pace(model, inference=0.01, decode=0.09)
     assert not locate.holds_cores(model)
-    locate._pace(model, inference=0.2, decode=0.09)
+
+    locate._pace(model, inference=0.2, decode=0.09)  # e.g. a key's assist on a white sweep
     assert locate.holds_cores(model)
+    locate._pace(model, inference=0.0, decode=0.09)
+    assert locate.holds_cores(model)  # one quick photo is not enough again
+
+
+def test_a_freed_slot_wakes_the_photo_that_may_take_it() -> None:
+    """A busy photo and a quick one wait together; the quick one's slot frees up, which
+    only the quick one may take: it must not sleep on while the busy one waits on."""
+    slots = locate.Slots(2)  # one for photos of a model holding the cores
+    busy_held, quick_held = threading.Event(), threading.Event()
+    assert taken_within(slots, busy=True, seconds=1, release=busy_held)
+    assert taken_within(slots, busy=False, seconds=1, release=quick_held)
+    done = threading.Event()
+    try:
+        assert not taken_within(slots, busy=True, seconds=0.2, release=done)  # waits first
+        waiting_quick = threading.Event()
+
+        def quick() -> None:
+            with slots.hold(busy=False):
+                waiting_quick.set()
+
+        threading.Thread(target=quick, daemon=True).start()
+        assert not waiting_quick.wait(0.2)
+        quick_held.set()  # frees a slot: the busy photo still may not take it
+        assert waiting_quick.wait(2)
+    finally:
+        busy_held.set()
+        done.set()

@@ -398,12 +398,16 @@ def test_a_png_is_decoded_and_converted_once_for_the_model_and_the_output(
 
 
 class CoreHoldingModel(FakeModel):
-    """A network whose inference runs (through studiocut's Session, as ONNX Runtime's do)
-    take longer than a test photo's decode: it holds the cores, as u2netp does on a CPU."""
+    """A network whose inference runs on the CPU (through studiocut's Session, as ONNX
+    Runtime's do) take longer than a test photo's decode: it holds the cores, as u2netp
+    does on this machine's CPU."""
 
     class Runs:
         def run(self, *args: object) -> None:
-            time.sleep(0.1)
+            time.sleep(0.5)  # longer than a decode here, with its wait below
+
+        def get_providers(self) -> list[str]:
+            return [providers.CPU]
 
     def __init__(self, size: int = 64) -> None:
         super().__init__(size)
@@ -415,20 +419,24 @@ class CoreHoldingModel(FakeModel):
 
 
 def most_at_full_size(photos: list[Path], out: Path, monkeypatch: pytest.MonkeyPatch,
-                      model: FakeModel, workers: int) -> int:
-    """How many of ``photos`` were decoded whole at once, ``workers`` at a time."""
+                      model: FakeModel, workers: int, *, expected: int) -> int:
+    """How many of ``photos`` were decoded whole at once, ``workers`` at a time. Each decode
+    waits (up to 0.3 s) for ``expected`` photos to be decoding with it, and a moment more:
+    time for any other to join, were it allowed, however slowly a loaded machine starts the
+    threads."""
     inside, most = 0, 0
-    lock = threading.Lock()
+    changed = threading.Condition()
     real = decode.Source.load
 
     def load(self: decode.Source, at_least: tuple[int, int] | None = None,
              **kwargs: object) -> decode.Picture:
         nonlocal inside, most
-        with lock:
+        with changed:
             inside += 1
             most = max(most, inside)
-        time.sleep(0.05)  # long enough for every worker to be here at once, were it allowed
-        with lock:
+            changed.notify_all()
+            changed.wait_for(lambda: inside >= expected, timeout=0.3)
+            changed.wait(0.05)  # and a moment more for one more, were it allowed
             inside -= 1
         return real(self, at_least, **kwargs)  # type: ignore[arg-type]
 
@@ -459,7 +467,8 @@ def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
     tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, workers: int, slots: int
 ) -> None:
     model = CoreHoldingModel(64)
-    assert most_at_full_size(shots(tmp_path, 6), out, monkeypatch, model, workers) == slots
+    photos = shots(tmp_path, 5)
+    assert most_at_full_size(photos, out, monkeypatch, model, workers, expected=slots) == slots
     assert locate.holds_cores(model)
 
 
@@ -467,13 +476,15 @@ def test_workers_take_turns_at_full_resolution_half_of_them_at_once(
 def test_every_worker_decodes_at_once_when_the_model_leaves_the_cores_to_the_decodes(
     tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    """A GPU's model, or a key: the decode is what a slot waits on, so each worker has one."""
+    """A model on a GPU, or a key: the decode is what a slot waits on, so each worker has
+    one, once the model has shown it for a few photos in a row."""
     model = FakeModel(64)  # its predict runs no inference: nothing holds the cores
-    first, *rest = shots(tmp_path, 7)
-    assert most_at_full_size([first], out, monkeypatch, model, 1) == 1  # seen once
+    photos = shots(tmp_path, locate.QUICK_STREAK + workers)
+    seen, rest = photos[:locate.QUICK_STREAK], photos[locate.QUICK_STREAK:]
+    assert most_at_full_size(seen, out, monkeypatch, model, 1, expected=1) == 1
     assert not locate.holds_cores(model)
 
-    assert most_at_full_size(rest, out, monkeypatch, model, workers) == workers
+    assert most_at_full_size(rest, out, monkeypatch, model, workers, expected=workers) == workers
 
 
 def test_every_worker_frames_at_once_once_only_the_subjects_region_is_left(

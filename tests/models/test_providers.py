@@ -404,24 +404,32 @@ def test_a_session_runs_one_inference_at_a_time() -> None:
     assert session.get_providers() == [CPU]  # everything else reaches the real session
 
 
+class Sleeps:
+    """A session whose runs sleep, on the provider given."""
+
+    def __init__(self, provider: str = CPU) -> None:
+        self.provider = provider
+        self.running = threading.Event()
+
+    def run(self, seconds: float) -> None:
+        self.running.set()
+        time.sleep(seconds)
+
+    def get_providers(self) -> list[str]:
+        return [self.provider, CPU]
+
+
 def test_a_threads_inference_seconds_count_its_own_runs_not_its_wait_for_the_session() -> None:
     """What the framing slots go by (imaging.locate): how long this photo's runs held the
     cores, not how long its thread queued behind another worker's run."""
-
-    class Sleeps:
-        def run(self, seconds: float) -> None:
-            time.sleep(seconds)
-
-    session = providers.Session(Sleeps())
-    first_running = threading.Event()
+    stub = Sleeps()
+    session = providers.Session(stub)
     spent: dict[str, float] = {}
 
     def run(name: str, seconds: float) -> None:
         before = providers.inference_seconds()
         if name == "second":
-            first_running.wait(5)
-        else:
-            threading.Timer(0.02, first_running.set).start()
+            stub.running.wait(5)  # the first run is under way: this one waits for it
         session.run(seconds)
         spent[name] = providers.inference_seconds() - before
 
@@ -433,4 +441,13 @@ def test_a_threads_inference_seconds_count_its_own_runs_not_its_wait_for_the_ses
         thread.join(5)
 
     assert 0.3 <= spent["first"] < 0.6
-    assert 0.05 <= spent["second"] < 0.2  # it waited about 0.28 s for the first run
+    assert 0.05 <= spent["second"] < 0.2  # it waited about 0.3 s for the first run
+
+
+def test_runs_on_a_gpu_do_not_count_as_holding_the_cores() -> None:
+    session = providers.Session(Sleeps("CUDAExecutionProvider"))
+    before = providers.inference_seconds()
+
+    session.run(0.05)
+
+    assert providers.inference_seconds() == before

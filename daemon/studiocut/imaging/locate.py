@@ -109,12 +109,13 @@ class Slots:
     and encoding the region need a fraction of it, and run for every worker at once.
 
     There is a slot for each worker, each with the buffer its JPEGs are decoded into (made
-    at its first use). A photo whose model holds the cores (``holds_cores``) may take one of
-    half of them: with two workers on two cores one photo is decoded and with the model
-    while the other one is framed and encoded, and a second photo at full size would cost
-    its memory for no speed (u2netp: 712 against 629 MB at the peak, bench/memory.py). A
-    photo whose model leaves the cores to the decodes (a GPU, a backdrop key) may take any:
-    its decode, not the model, is what its slot waits on."""
+    at its first use, kept from then on). A photo whose model holds the cores
+    (``holds_cores``) may take one of half of them: with two workers on two cores one photo
+    is decoded and with the model while the other one is framed and encoded, and a second
+    photo at full size would cost its memory for no speed (u2netp: 712 against 629 MB at
+    the peak, bench/memory.py). A photo whose model leaves the cores to the decodes (one on
+    a GPU, a backdrop key on a green screen) may take any: its decode, not the model, is
+    what its slot waits on, and memory grows with the workers, a photo at full size each."""
 
     def __init__(self, workers: int) -> None:
         self.count = max(1, workers)
@@ -146,23 +147,28 @@ class Slots:
 
 
 _slots = Slots(1)
-_holds_cores: weakref.WeakKeyDictionary[MaskModel, bool] = weakref.WeakKeyDictionary()
+
+QUICK_STREAK = 3  # photos in a row whose inference took less than their decode
+_quick_streak: weakref.WeakKeyDictionary[MaskModel, int] = weakref.WeakKeyDictionary()
 
 
 def holds_cores(model: MaskModel | None) -> bool:
-    """Whether the last photo of ``model`` found its inference runs (on every core, when
-    they run on the CPU) longer than its decode; True for a model not seen yet."""
+    """Whether a photo of ``model`` is to be taken as one whose model holds the cores: until
+    its last QUICK_STREAK photos each found its inference runs on the CPU shorter than its
+    decode (a model on a GPU runs none on the CPU). One photo the other way makes it so
+    again: a backdrop key that runs its assisting network on a white sweep, not on a
+    green screen, or a photo whose decode outlasted the network's run."""
     try:
-        return _holds_cores.get(model, True) if model is not None else True
+        return model is None or _quick_streak.get(model, 0) < QUICK_STREAK
     except TypeError:  # a model that cannot be referred to weakly is never remembered
         return True
 
 
 def _pace(model: MaskModel, *, inference: float, decode: float) -> None:
-    """Remember what a photo of ``model`` showed: its inference runs and its decode took
-    these wall seconds."""
+    """Remember what a photo of ``model`` showed: its inference runs on the CPU and its
+    decode took these wall seconds."""
     with suppress(TypeError):  # as in holds_cores
-        _holds_cores[model] = inference > decode
+        _quick_streak[model] = _quick_streak.get(model, 0) + 1 if inference < decode else 0
 
 
 @contextmanager

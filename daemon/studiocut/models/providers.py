@@ -125,6 +125,7 @@ class Session:
     def __init__(self, session: Any) -> None:
         self._session = session
         self._lock = threading.Lock()
+        self._on_cpu = session.get_providers()[0] == CPU
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
@@ -132,7 +133,8 @@ class Session:
             try:
                 return self._session.run(*args, **kwargs)
             finally:
-                _ran.seconds = inference_seconds() + time.perf_counter() - started
+                if self._on_cpu:
+                    _ran.seconds = inference_seconds() + time.perf_counter() - started
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
@@ -142,9 +144,10 @@ _ran = threading.local()
 
 
 def inference_seconds() -> float:
-    """The wall seconds that this thread's inference runs have taken so far: ONNX Runtime's
-    runs alone, not the waits for a run in progress, nor the pre- and postprocessing around
-    them, which take one core as a decode does."""
+    """The wall seconds that this thread's inference runs on the CPU, on every core, have
+    taken so far: ONNX Runtime's runs alone, not the waits for a run in progress, nor the
+    pre- and postprocessing around them, which take one core as a decode does, nor runs on
+    a GPU, which leave the cores free however long they take."""
     return float(getattr(_ran, "seconds", 0.0))
 
 
