@@ -118,9 +118,8 @@ class Slots:
     what its slot waits on, and memory grows with the workers, a photo at full size each."""
 
     def __init__(self, workers: int) -> None:
-        self.count = max(1, workers)
         self.for_busy = max(1, workers // 2)  # what photos of models holding the cores may hold
-        self._free = [decode.Scratch() for _ in range(self.count)]  # the last freed on top
+        self._free = [decode.Scratch() for _ in range(max(1, workers))]  # the last freed on top
         self._busy = 0  # slots held by photos whose model holds the cores
         self._changed = threading.Condition()
 
