@@ -19,10 +19,9 @@ def test_entering_a_framing_slot_gives_back_first(monkeypatch: pytest.MonkeyPatc
         assert calls == [1]
 
 
-def taken_within(slots: locate.Slots, *, busy: bool, seconds: float,
-                 release: threading.Event) -> bool:
-    """Whether a photo (``busy``: of a model holding the cores) gets a slot within
-    ``seconds``; it keeps the slot until ``release`` is set."""
+def photo(slots: locate.Slots, *, busy: bool, release: threading.Event) -> threading.Event:
+    """Start a photo (``busy``: of a model holding the cores) asking for a slot; it keeps
+    the slot until ``release`` is set. Return the event set once it has the slot."""
     taken = threading.Event()
 
     def hold() -> None:
@@ -31,7 +30,13 @@ def taken_within(slots: locate.Slots, *, busy: bool, seconds: float,
             release.wait(5)
 
     threading.Thread(target=hold, daemon=True).start()
-    return taken.wait(seconds)
+    return taken
+
+
+def taken_within(slots: locate.Slots, *, busy: bool, seconds: float,
+                 release: threading.Event) -> bool:
+    """Whether a photo as ``photo`` starts gets a slot within ``seconds``."""
+    return photo(slots, busy=busy, release=release).wait(seconds)
 
 
 def test_photos_of_models_holding_the_cores_take_half_the_slots_quick_ones_any() -> None:
@@ -53,14 +58,7 @@ def test_a_busy_photo_waiting_for_a_slot_takes_the_first_one_freed() -> None:
     slots = locate.Slots(2)  # one for photos of a model holding the cores
     first, second = threading.Event(), threading.Event()
     assert taken_within(slots, busy=True, seconds=1, release=first)
-    waiting = threading.Event()
-
-    def hold() -> None:
-        with slots.hold(busy=True):
-            waiting.set()
-            second.wait(5)
-
-    threading.Thread(target=hold, daemon=True).start()
+    waiting = photo(slots, busy=True, release=second)
     assert not waiting.wait(0.2)
     first.set()
     assert waiting.wait(2)
@@ -108,13 +106,7 @@ def test_a_freed_slot_wakes_the_photo_that_may_take_it() -> None:
     done = threading.Event()
     try:
         assert not taken_within(slots, busy=True, seconds=0.2, release=done)  # waits first
-        waiting_quick = threading.Event()
-
-        def quick() -> None:
-            with slots.hold(busy=False):
-                waiting_quick.set()
-
-        threading.Thread(target=quick, daemon=True).start()
+        waiting_quick = photo(slots, busy=False, release=done)
         assert not waiting_quick.wait(0.2)
         quick_held.set()  # frees a slot: the busy photo still may not take it
         assert waiting_quick.wait(2)
