@@ -33,6 +33,7 @@ from studiocut.profiles import Limits
 log = logging.getLogger(__name__)
 
 Colour = Literal["srgb", "original"]
+JPEG_FORMATS = ("JPEG", "MPO")  # Pillow's names for a JPEG (MPO: a camera's with previews)
 Size = tuple[int, int]
 
 
@@ -167,7 +168,7 @@ class Source:
     def previews_cheaply(self) -> bool:
         """Whether a small ``load`` costs a fraction of the full decode: a JPEG's DCT scaling,
         a RAW's embedded preview. Other formats are decoded whole whatever size is asked."""
-        return self._opened is None or self._opened.format in ("JPEG", "MPO")
+        return self._opened is None or self._opened.format in JPEG_FORMATS
 
     @property
     def format(self) -> str:
@@ -196,7 +197,7 @@ class Source:
         except Image.DecompressionBombError as e:
             raise InputError("too-large", f"{self.path}: {e}") from e
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
-            if self.format in ("JPEG", "MPO") and not jpeg_complete(self._data):
+            if self.format in JPEG_FORMATS and not jpeg_complete(self._data):
                 raise _cut_short(self.path) from e  # in its tables, or between two scans
             raise _pixel_error(self.path, e) from e
 
@@ -210,7 +211,7 @@ class Source:
         either has its markers walked (``jpeg_complete``: 3.3 ms of a 6.5 MB photo, spent on
         failures only) to tell a file cut short from a damaged one."""
         image = self._opened
-        if image is None or image.format not in ("JPEG", "MPO") or image.mode != "RGB":
+        if image is None or image.format not in JPEG_FORMATS or image.mode != "RGB":
             return None
         icc = image.info.get("icc_profile")
         if icc and not is_srgb(icc):
@@ -237,7 +238,7 @@ class Source:
     def _decode(self, at_least: Size | None) -> Image.Image:
         if self._opened is None:
             return raw.decode(self.path, self._data, at_least)
-        if self._opened.format in ("JPEG", "MPO") and at_least is not None:
+        if self._opened.format in JPEG_FORMATS and at_least is not None:
             return _decode_jpeg_draft(self._data, at_least, self.size)
         if self._full is None:
             image = self._opened  # already holds the pixels when reading EXIF needed them (PNG)
