@@ -1,4 +1,4 @@
-"""decode: turn one input file into sRGB pixels, safely, decoding no more pixels than needed.
+"""decode: turn one input file into sRGB pixels, safely.
 
 Formats are allow-listed (no EPS, no PDF: Ghostscript never runs: see ``formats``; camera RAW
 is read by ``raw``). The pixel limit comes from the
@@ -92,8 +92,8 @@ def is_srgb(icc: bytes) -> bool:
 def shrink(rgb: np.ndarray, at_least: Size) -> np.ndarray:
     """A smaller copy of ``rgb`` that is still at least ``at_least`` (w, h), or ``rgb`` when
     that saves little. It is halved as often as that allows, with OpenCV's area averaging
-    one halving at a time: the same 2x2 means as a single /8 area resize, three times
-    faster (7 ms against 20 ms for a 24 MP photo: the halving has a vectorised path)."""
+    one halving at a time: the same 2x2 means as a single /8 area resize, two to three times
+    faster (7-10 ms against 19-20 ms for a 24 MP photo: the halving has a vectorised path)."""
     while rgb.shape[1] // 2 >= at_least[0] and rgb.shape[0] // 2 >= at_least[1]:
         h, w = rgb.shape[:2]
         rgb = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
@@ -165,12 +165,6 @@ class Source:
         self._released = True
 
     @property
-    def previews_cheaply(self) -> bool:
-        """Whether a small ``load`` costs a fraction of the full decode: a JPEG's DCT scaling,
-        a RAW's embedded preview. Other formats are decoded whole whatever size is asked."""
-        return self._opened is None or self._opened.format in JPEG_FORMATS
-
-    @property
     def format(self) -> str:
         return self._opened.format or "?" if self._opened is not None else "RAW"
 
@@ -203,13 +197,14 @@ class Source:
 
     def _decode_fast(self, at_least: Size | None, scratch: Scratch | None) -> Picture | None:
         """Plain sRGB colour JPEGs (what cameras write) decode straight into a numpy array with
-        libjpeg-turbo's DCT scaling (simplejpeg): no Pillow image and no copy to numpy; OpenCV's
-        imdecode decodes into a buffer of its own and copies that, twice the memory at the peak
-        and 30 % slower for 24 MP. A file cut short in a scan raises InputError: libjpeg-turbo
-        says so. Anything else (CMYK, another colour profile, a file cut in its tables, a
-        damaged one) returns None for the careful path, where a JPEG that Pillow cannot decode
-        either has its markers walked (``jpeg_complete``: 3.3 ms of a 6.5 MB photo, spent on
-        failures only) to tell a file cut short from a damaged one."""
+        libjpeg-turbo (simplejpeg), DCT-scaled when ``at_least`` allows: no Pillow image and no
+        copy to numpy; OpenCV's imdecode decodes into a buffer of its own and copies that,
+        twice the memory at the peak and 30 % slower for 24 MP. A file cut short in a scan
+        raises InputError: libjpeg-turbo says so. Anything else (CMYK, another colour profile,
+        a file cut in its tables, a damaged one) returns None for the careful path, where a
+        JPEG that Pillow cannot decode either has its markers walked (``jpeg_complete``: 3.3 ms
+        of a 6.5 MB photo, spent on failures only) to tell a file cut short from a damaged
+        one."""
         image = self._opened
         if image is None or image.format not in JPEG_FORMATS or image.mode != "RGB":
             return None

@@ -7,11 +7,12 @@ canvas less its margin (or to ``fill`` its limiting side), never upscaled beyond
 with that edge of the canvas, and fills it to that edge. The views of one product may be
 ``Lineup``-ed: the first view's scale and floor line kept for the others.
 
-Framing is planned twice: ``locate`` works on the model's coarse mask before the full decode,
-to decide which region to decode and at what scale; ``layout`` works on the final alpha of
-that region to place the subject exactly. That alpha is worked at about the output's scale
-(``Region.working_size``), not at the decoded photo's, which may have twice as many pixels a
-side; ``fit`` then resamples the colour once, from the decoded pixels.
+Framing is planned twice: ``locate`` works on the model's coarse mask, to decide which region
+of the decoded photo to keep and at what scale to work it (and, for a RAW, at what scale to
+read it); ``layout`` works on the final alpha of that region to place the subject exactly.
+That alpha is worked at about the output's scale (``Region.working_size``), not at the
+decoded photo's, which may have twice as many pixels a side; ``fit`` then resamples the
+colour once, from the decoded pixels.
 """
 
 from __future__ import annotations
