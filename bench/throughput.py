@@ -452,7 +452,8 @@ def bare_inference(photo: Path, model: str, *, cores: int, runs: int) -> dict[st
     """Return the rate of ``model`` on ``photo``'s preprocessed tensor, by thread layout."""
     spec = registry.MODELS[model]
     path = predict.weights_path(spec)
-    rgb = decode.open_source(photo, profiles.Limits()).load(spec.input_size).rgb  # as cut() does
+    # the model's preview as the pipeline makes it: the photo decoded whole, then halved
+    rgb = decode.shrink(decode.open_source(photo, profiles.Limits()).load().rgb, spec.input_size)
     rates = {}
 
     session = _session(path, cores)
