@@ -8,18 +8,18 @@ the preset requires it, a backdrop of exactly 255, 255, 255.
 Backdrop pixels are those further than ``GUARD`` pixels from any trace of the subject
 (alpha above 0) in a lossy file, and every pixel outside the subject in a lossless one. A
 JPEG's blocks that hold part of the subject ring around its edge, so their backdrop is
-rarely exactly white, whatever the quality: with Pillow's default 4:2:0 subsampling a block
+rarely exactly white, whatever the quality: with the encoder's 4:2:0 subsampling a block
 (an MCU) is 16 x 16 pixels and the chroma upsampling reaches one pixel beyond it, so ringing
 stays within 16 pixels of the subject. Measured on a noisy subject at every quality from 46
 to 100, no backdrop pixel further than 16 pixels is below 255; nearer, thousands are (down to
-201). Below 46 some qualities turn even flat white into 254. Lossy WebP does not keep white
+201). Below 46 some qualities turn even flat white into 248-254. Lossy WebP does not keep white
 (at quality 92 a 1000 px image kept 16,000 pixels at 253 far from the subject), so a preset
 that requires white should not be encoded as WebP. A shadow laid on the backdrop is backdrop
 here: it is not white.
 
 Cost: one decode (libjpeg-turbo for a JPEG) and a few whole-image OpenCV passes, no Python
-loop over pixels: 20-26 ms for a 2000 px JPEG of a noisy subject, all but 2 of them
-decoding (``bench/listing.py``).
+loop over pixels: 20-26 ms for a 2000 px JPEG of a noisy subject, all but 2 of them the
+decode and the white check's passes (``bench/listing.py``).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ Framing is planned twice: ``locate`` works on the model's coarse mask, to decide
 of the decoded photo to keep and at what scale to work it (and, for a RAW, at what scale to
 read it); ``layout`` works on the final alpha of that region to place the subject exactly.
 That alpha is worked at about the output's scale (``Region.working_size``), not at the
-decoded photo's, which may have twice as many pixels a side; ``fit`` then resamples the
-colour once, from the decoded pixels.
+decoded photo's, which may have several times as many pixels a side; ``fit`` then resamples
+the colour once, from the decoded pixels.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ SUBJECT_THRESHOLD = 0.25  # alpha above this counts as subject when measuring it
 
 @dataclass(frozen=True)
 class Region:
-    """What to decode: ``scale`` of the full frame is enough; ``box`` (in full-frame pixels)
-    holds the subject with room to spare."""
+    """What the renditions need of the photo: ``box`` (in full-frame pixels) holds the
+    subject with room to spare, and ``scale`` of the full frame's pixels is enough for every
+    rendition (a RAW is read at that scale; a JPEG, decoded whole, is worked at it)."""
 
     box: Box
     scale: float
@@ -115,8 +116,8 @@ def cut_sides(alpha: np.ndarray, at_edge: Edges = ALL_EDGES) -> Edges:
 
 def locate(mask: np.ndarray, full: Size, canvas: Canvas | None, *,
            lineup: Lineup | None = None) -> Region:
-    """Given the model's mask of the whole frame, return the region and scale to decode
-    (``lineup``: the scale the set's framing asks for, when it fits); raise InputError when
+    """Given the model's mask of the whole frame, return the region to keep and the scale it
+    needs (``lineup``: the scale the set's framing asks for, when it fits); raise InputError when
     framing needs a subject and the mask has none."""
     if canvas is None:
         return Region((0, 0, full[0], full[1]), 1.0)

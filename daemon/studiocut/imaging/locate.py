@@ -95,7 +95,7 @@ def _keep_region(src: decode.Source, mask: np.ndarray, region: frame.Region,
 
 def region_for(mask: np.ndarray, full: frame.Size, profile: Profile,
                lineups: Mapping[str, frame.Lineup] | None = None) -> frame.Region:
-    """The region of the frame (and the scale) every rendition of the profile needs decoded,
+    """The region of the frame (and the scale) every rendition of the profile needs,
     at each one's ``lineups`` scale where its set has one."""
     lineups = lineups or {}
     return frame.covering([frame.locate(mask, full, r.canvas, lineup=lineups.get(r.name))
